@@ -1,0 +1,34 @@
+# The two set-up commands of the README: `make run` (main job) and `make test` (tests).
+# Each builds .venv from pyproject.toml when it is missing or older than pyproject.toml.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   ?= data/demo
+STORE  ?= data/store
+SCALE  ?= 1
+SEED   ?= 2026
+
+.PHONY: run test venv demo clean bench
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Main job. Until the papermill runner lands it generates the demo region and imports it into the store.
+run: $(STAMP)
+	$(BIN)/workbench demo --out $(DEMO) --scale $(SCALE) --seed $(SEED)
+	$(BIN)/workbench import $(DEMO) --store $(STORE) --params params/regions/demo.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_foundation.py
+
+clean:
+	rm -rf $(DEMO) $(STORE)
