@@ -1,0 +1,68 @@
+"""Import problems: one row per (file, sheet, row, column, value, rule) with a Russian message.
+
+Every reader returns its problems as a DataFrame with ``PROBLEM_COLUMNS``. A problem of severity
+``error`` sends its row to quarantine; a ``warning`` is reported and the row is kept. ``row`` is the
+1-based row number as a user sees it in the file (Excel row / CSV line), or NA for file-level problems.
+
+Example
+-------
+>>> p = problem("a.csv", None, 7, "grade", "12", "not_allowed", allowed="4–8, 10, 11")
+>>> p["message"]
+'Значение «12» не входит в допустимые: 4–8, 10, 11'
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+PROBLEM_COLUMNS = ["file", "sheet", "row", "column", "value", "rule", "severity", "message"]
+
+# rule -> (severity, Russian message template). Templates use {value} and keyword arguments.
+RULES: dict[str, tuple[str, str]] = {
+    "file_unreadable": ("fatal", "Файл не удалось прочитать: {detail}"),
+    "unknown_format": ("fatal", "Не удалось определить, какая это таблица: {detail}"),
+    "no_header": ("fatal", "Не найдена строка заголовка: {detail}"),
+    "missing_column": ("fatal", "Нет обязательного столбца «{value}» ({detail})"),
+    "unknown_column": ("warning", "Неизвестный столбец «{value}» пропущен"),
+    "duplicate_column": ("fatal", "Столбец «{value}» встречается дважды"),
+    "extra_sheet": ("warning", "Лист «{value}» не содержит данных ВПР и пропущен"),
+    "empty_row": ("info", "Пустая строка пропущена"),
+    "required_empty": ("error", "Пустое значение в обязательном столбце"),
+    "not_a_number": ("error", "«{value}» — не число"),
+    "not_an_integer": ("error", "«{value}» — не целое число"),
+    "not_a_date": ("error", "«{value}» — не дата"),
+    "not_a_bool": ("error", "«{value}» — ожидается да/нет"),
+    "not_allowed": ("error", "Значение «{value}» не входит в допустимые: {allowed}"),
+    "out_of_range": ("error", "Значение «{value}» вне допустимого диапазона: {allowed}"),
+    "pattern_mismatch": ("error", "Значение «{value}» не соответствует формату: {allowed}"),
+    "id_as_number": ("warning", "Код «{value}» записан в Excel как число: ведущие нули могли потеряться"),
+    "duplicate_key": ("error", "Повтор ключа {detail}: строка дублирует строку {other}"),
+    "row_rule": ("error", "Нарушено правило {detail}"),
+    "score_above_max": ("error", "Балл «{value}» больше максимума задания ({allowed})"),
+    "mark_outside_scale": ("error", "Отметка «{value}» вне шкалы 2–5"),
+    "primary_mismatch": ("warning", "Первичный балл в файле «{value}» не равен сумме баллов за задания ({detail})"),
+    "mark_mismatch": ("warning", "Отметка в файле «{value}» не соответствует шкале перевода ({detail})"),
+    "no_scale": ("warning", "Нет шкалы перевода для {detail}: отметка не пересчитана"),
+    "task_list_mismatch": ("error", "Состав заданий не совпадает с описанием работы: {detail}"),
+    "unknown_school": ("error", "Школа «{value}» не найдена в реестре ОО и в параметрах"),
+    "absent_with_scores": ("warning", "Участник отмечен отсутствующим, но в строке есть баллы — баллы не учитываются"),
+}
+SEVERITIES = ("fatal", "error", "warning", "info")
+
+
+def problem(file: str, sheet: str | None, row: int | None, column: str | None, value: Any, rule: str,
+            **kw: Any) -> dict[str, Any]:
+    """One problem record with its Russian message. Unknown rules raise KeyError (a programming error)."""
+    severity, template = RULES[rule]
+    text_value = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    message = template.format(value=text_value, **{k: kw.get(k, "") for k in ("detail", "allowed", "other")})
+    return {"file": file, "sheet": sheet, "row": row, "column": column, "value": text_value,
+            "rule": rule, "severity": severity, "message": message}
+
+
+def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Problems as a DataFrame with the standard columns (empty frame when there are none)."""
+    df = pd.DataFrame.from_records(records, columns=PROBLEM_COLUMNS)
+    df["row"] = df["row"].astype("Int64")
+    return df
