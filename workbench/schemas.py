@@ -24,7 +24,7 @@ from pandera.typing import Series
 from workbench import vocab
 
 ID_PATTERN = r"^[0-9A-Za-zА-Яа-яЁё_\-]{1,32}$"
-MUNICIPALITY_PATTERN = r"^[0-9A-Za-z_\-]{1,16}$"
+MUNICIPALITY_PATTERN = r"^[0-9A-Za-zА-Яа-яЁё_\-]{1,16}$"
 
 Int = pd.Int64Dtype
 Float = pd.Float64Dtype
