@@ -1,0 +1,136 @@
+"""The ``workbench`` command: demo region, import into the store, parameter checks. Messages in Russian."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from workbench.config import ParamsError
+
+
+class _RuFormatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, prefix or "Использование: ")
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *a, **kw):
+        kw.setdefault("formatter_class", _RuFormatter)
+        kw.setdefault("add_help", False)
+        super().__init__(*a, **kw)
+        self._positionals.title = "аргументы"
+        self._optionals.title = "параметры"
+        self.add_argument("-h", "--help", action="help", help="показать эту справку и выйти")
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: ошибка вызова: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="workbench", description="Рабочее место аналитика: ШНОР/ШНСУ, разрывы, объективность ВПР, планы поддержки.")
+    sub = p.add_subparsers(dest="command", title="команды", metavar="КОМАНДА", parser_class=_Parser)
+
+    d = sub.add_parser("demo", prog="workbench demo", help="сгенерировать демонстрационный регион (сырые выгрузки и эталон)",
+                       description="Генерирует сырые файлы демо-региона (выгрузки ВПР ФИС ОКО, ОГЭ/ЕГЭ, контекст, кадры, "
+                                   "ресурсы, анкеты, дорожная карта) в DIR/raw и эталон заложенных эффектов в DIR/truth.")
+    d.add_argument("--out", required=True, type=Path, help="папка для результата")
+    d.add_argument("--scale", type=float, default=1.0, help="масштаб региона (1 — по умолчанию, 10 — для замеров)")
+    d.add_argument("--seed", type=int, default=2026, help="зерно генератора: одинаковое зерно — одинаковые файлы")
+
+    i = sub.add_parser("import", prog="workbench import", help="проверить и загрузить файлы в хранилище",
+                       description="Проверяет файлы (все ошибки сразу), принятые строки пишет в хранилище (parquet по "
+                                   "муниципалитетам), отклонённые — в карантин с причиной; пишет отчёт о проблемах CSV.\n"
+                                   "Код выхода: 0 — все строки приняты, 1 — часть строк в карантине, 2 — файл не прочитан "
+                                   "или вызов неверен.")
+    i.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="файлы или папки (.xlsx, .csv)")
+    i.add_argument("--store", required=True, type=Path, help="папка хранилища")
+    i.add_argument("--params", type=Path, default=None, help="файл региона (params/regions/*.yaml): муниципалитеты и сопоставления столбцов")
+    i.add_argument("--table", default=None, help="принудительно указать таблицу (иначе определяется по заголовкам)")
+    i.add_argument("--mapping", type=Path, default=None, help="файл сопоставления столбцов (params/mappings/*.yaml)")
+
+    c = sub.add_parser("params", prog="workbench params", help="проверить файлы параметров",
+                       description="Загружает файлы параметров и сообщает о каждой ошибке: файл, ключ, значение, допустимое.")
+    c.add_argument("files", nargs="*", type=Path, metavar="FILE", help="файлы (по умолчанию — все в params/)")
+    return p
+
+
+def cmd_demo(args) -> int:
+    from workbench.demo import generate_demo
+
+    summary = generate_demo(args.out, scale=args.scale, seed=args.seed)
+    print("\n".join(summary.lines_ru()))
+    return 0
+
+
+def cmd_import(args) -> int:
+    from workbench.config import TableMapping, check_mapping, load_region, load_yaml_model
+    from workbench.importing import import_paths
+    from workbench.schemas import TABLES
+
+    if args.table and args.table not in TABLES:
+        print(f"Ошибка вызова: --table {args.table!r} — неизвестная таблица; допустимые: {', '.join(TABLES)}", file=sys.stderr)
+        return 2
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        print(f"Ошибка вызова: не найдено: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    region = load_region(args.params) if args.params else None
+    mapping = None
+    if args.mapping:
+        if not args.table:
+            print("Ошибка вызова: --mapping требует --table", file=sys.stderr)
+            return 2
+        mapping = load_yaml_model(TableMapping, args.mapping)
+        errs = check_mapping(args.table, mapping)
+        if errs:
+            raise ParamsError(args.mapping, errs)
+    t0 = time.perf_counter()
+    result = import_paths(args.paths, args.store, region=region, table=args.table, mapping=mapping)
+    print("\n".join(result.summary_ru()))
+    print(f"Время: {time.perf_counter() - t0:.1f} с. Код выхода: {result.exit_code}.")
+    return result.exit_code
+
+
+def cmd_params(args) -> int:
+    from workbench.config import load_defaults, load_municipality, load_presets, load_region
+    from workbench.paths import PARAMS_DIR
+
+    files = args.files or sorted(PARAMS_DIR.glob("**/*.yaml"))
+    bad = 0
+    for f in files:
+        f = Path(f)
+        try:
+            if f.name == "defaults.yaml":
+                load_defaults(f)
+            elif f.name == "methodologies.yaml":
+                load_presets(f)
+            elif f.parent.name == "regions":
+                load_region(f)
+            elif f.parent.name == "municipalities":
+                load_municipality(f)
+            else:
+                continue
+            print(f"OK  {f}")
+        except ParamsError as e:
+            bad += 1
+            print(str(e), file=sys.stderr)
+    return 2 if bad else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return {"demo": cmd_demo, "import": cmd_import, "params": cmd_params}[args.command](args)
+    except ParamsError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""The import pipeline: classify files, read, validate, split accepted / quarantined, write the store.
+
+Guarantees, per file: rows read = rows accepted + rows quarantined; every problem is reported at
+once (file, sheet, row, column, value, rule, Russian message); a file-level (fatal) problem sends all
+its rows to quarantine. Exit code: 0 all accepted, 1 some quarantined, 2 a file could not be read.
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "staff.csv").write_text("Год;Код муниципалитета;Код ОО;Учителей\\n2024;004;edu004001;35\\n2024;004;edu004002;-3\\n")
+>>> res = import_paths([d / "staff.csv"], d / "store")
+>>> [(f.table, f.rows_read, f.accepted, f.quarantined) for f in res.files], res.exit_code
+([('staff', 2, 1, 1)], 1)
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from workbench import problems as P
+from workbench.config import Region, TableMapping, load_municipality
+from workbench.paths import PARAMS_DIR
+from workbench.scales import ScaleBook, load_scales
+from workbench.schemas import TABLES
+from workbench.store import Store
+from workbench.tables import decode_bytes, is_blank, match_score, read_table, sniff_sep
+from workbench.validation import duplicate_keys, validate_table
+
+DATA_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".txt"}
+# Reference tables first: the registry gives municipalities to ВПР rows, scales recompute marks.
+ORDER = ["schools", "mark_scales", "vpr_tasks"]
+
+
+@dataclass
+class FileReport:
+    path: str
+    table: str | None
+    format: str | None
+    rows_read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    errors: int = 0
+    warnings: int = 0
+    fatal: bool = False
+
+
+@dataclass
+class ImportResult:
+    files: list[FileReport] = field(default_factory=list)
+    problems: pd.DataFrame = field(default_factory=lambda: P.frame([]))
+    report_path: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if any(f.fatal for f in self.files):
+            return 2
+        return 1 if any(f.quarantined for f in self.files) else 0
+
+    def summary_ru(self) -> list[str]:
+        """Russian summary lines for the terminal."""
+        lines = [f"{'Файл':48} {'Таблица':12} {'Прочитано':>9} {'Принято':>8} {'Карантин':>8} {'Ошибок':>7} {'Предупр.':>8}"]
+        for f in self.files:
+            lines.append(f"{f.path[-48:]:48} {(f.table or '—'):12} {f.rows_read:9d} {f.accepted:8d} {f.quarantined:8d} "
+                         f"{f.errors:7d} {f.warnings:8d}")
+        tot = [sum(getattr(f, a) for f in self.files) for a in ("rows_read", "accepted", "quarantined")]
+        lines.append(f"Итого файлов: {len(self.files)}; строк прочитано: {tot[0]}, принято: {tot[1]}, в карантине: {tot[2]}.")
+        if self.report_path:
+            lines.append(f"Отчёт о проблемах: {self.report_path}")
+        return lines
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Data files under the given paths (folders recursively), skipping hidden, temporary and ``_`` files."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        items = sorted(p.rglob("*")) if p.is_dir() else [p]
+        for f in items:
+            if f.is_file() and f.suffix.lower() in DATA_SUFFIXES and not f.name.startswith((".", "~$", "_")):
+                out.append(f)
+    return out
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def peek_rows(path: Path, n: int = 30) -> list[list[object]]:
+    """The first rows of every sheet (cheap: no full read), for classifying a file."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        rows: list[list[object]] = []
+        for ws in wb.worksheets:
+            rows += [list(r) for _, r in zip(range(n), ws.iter_rows(values_only=True))]
+        wb.close()
+        return rows
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    text, _ = decode_bytes(head[: head.rfind(b"\n") + 1] or head)
+    return [list(r) for r in csv.reader(io.StringIO(text), delimiter=sniff_sep(text))][:n]
+
+
+def candidate_mappings(region: Region | None) -> list[tuple[str, TableMapping | None, str]]:
+    """(table, mapping, origin) pairs to try: the standard template, the region's and each municipality's."""
+    out: list[tuple[str, TableMapping | None, str]] = [(t, None, "шаблон") for t in TABLES if t != "vpr"]
+    if region:
+        out += [(t, m, f"регион {region.code}") for t, m in region.columns.items()]
+        for mun in region.municipalities:
+            if mun.params:
+                mp = load_municipality(mun.params)
+                out += [(t, m, f"муниципалитет {mun.code}") for t, m in mp.columns.items()]
+    return out
+
+
+def classify(path: Path, candidates) -> tuple[str | None, TableMapping | None]:
+    """Which table a file holds: a ВПР export by its signature, else the best header match (all required)."""
+    from workbench import fisoko
+
+    if fisoko.sniff_vpr(path):
+        return "vpr", None
+    rows = peek_rows(path)
+    best = (0.0, None, None)
+    for table, mapping, _ in candidates:
+        score = max((match_score(r, table, mapping) for r in rows if r and not all(is_blank(v) for v in r)), default=0.0)
+        # Prefer an explicit mapping over the template on ties: it is the municipality's own format.
+        if score > best[0] or (score == best[0] and score > 0 and mapping is not None and best[2] is None):
+            best = (score, table, mapping)
+    return (best[1], best[2]) if best[0] == 1.0 else (None, None)
+
+
+def _split(frame: pd.DataFrame, probs: pd.DataFrame, fatal: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accepted rows and quarantined rows (with their reasons) of one file."""
+    bad = probs[probs.severity.isin(["error", "fatal"]) & probs.row.notna()]
+    if fatal:
+        reject = pd.Series(True, index=frame.index)
+    else:
+        reject = frame["source_row"].isin(set(bad.row.astype(int)))
+    quarantined = frame[reject].copy()
+    if len(quarantined):
+        reasons = bad.groupby("row").agg(rule=("rule", lambda s: ", ".join(dict.fromkeys(s))),
+                                         reason=("message", lambda s: "; ".join(dict.fromkeys(s))))
+        quarantined = quarantined.join(reasons, on="source_row")
+        if fatal:
+            file_msg = "; ".join(probs.loc[probs.severity == "fatal", "message"].drop_duplicates())
+            quarantined["rule"] = quarantined["rule"].fillna("file_rejected")
+            quarantined["reason"] = quarantined["reason"].fillna("Файл отклонён: " + file_msg)
+    return frame[~reject], quarantined
+
+
+class Importer:
+    """Runs the import of many files into one store, keeping reference tables for later files."""
+
+    def __init__(self, store: Store, region: Region | None = None, scales: ScaleBook | None = None):
+        self.store, self.region = store, region
+        self.scales = scales or ScaleBook(load_scales(PARAMS_DIR / "mark_scales.csv"))
+        self.school_muni: dict[str, str] = {}
+        self.tasks = pd.DataFrame()
+        self._load_reference()
+
+    def _load_reference(self) -> None:
+        tables = self.store.tables()
+        if "schools" in tables:
+            s = self.store.query("SELECT school_id, municipality FROM schools")
+            self.school_muni.update(dict(zip(s.school_id, s.municipality)))
+        if "mark_scales" in tables:
+            self.scales = self.scales.extended(self.store.query("SELECT * FROM mark_scales"))
+        if "vpr_tasks" in tables:
+            self.tasks = self.store.query("SELECT * FROM vpr_tasks")
+
+    def import_file(self, path: Path, table: str, mapping: TableMapping | None) -> tuple[FileReport, pd.DataFrame]:
+        part = file_hash(path)
+        if table == "vpr":
+            frame, probs, fmt, rows = self._read_vpr(path)
+        else:
+            r = read_table(path, table, mapping)
+            frame, probs, fmt, rows = r.frame, r.problems, "таблица", r.rows_read
+            if len(frame) and not (probs.severity == "fatal").any():
+                probs = pd.concat([probs, validate_table(frame, table, path.name, r.sheet),
+                                   duplicate_keys(frame, table, path.name, r.sheet)], ignore_index=True)
+        fatal = bool((probs.severity == "fatal").any())
+        accepted, quarantined = _split(frame, probs, fatal) if len(frame) else (frame, frame)
+        if not fatal:
+            self.store.write(table, accepted, part)
+            self._remember(table, accepted)
+        else:
+            self.store.remove_part(table, part)
+        self.store.quarantine(table, quarantined, part)
+        rep = FileReport(str(path), table, fmt, rows, len(accepted) if not fatal else 0, len(quarantined),
+                         int(probs.severity.isin(["error", "fatal"]).sum()), int((probs.severity == "warning").sum()), fatal)
+        assert rep.accepted + rep.quarantined == rep.rows_read, rep  # row conservation, always
+        return rep, probs
+
+    def _remember(self, table: str, accepted: pd.DataFrame) -> None:
+        if table == "schools":
+            self.school_muni.update(dict(zip(accepted.school_id, accepted.municipality)))
+        elif table == "mark_scales":
+            self.scales = self.scales.extended(accepted)
+        elif table == "vpr_tasks":
+            self.tasks = pd.concat([self.tasks, accepted], ignore_index=True)
+
+    def _read_vpr(self, path: Path):
+        from workbench import fisoko
+
+        r = fisoko.read_vpr(path, self.scales)
+        frame, probs = r.works, r.problems
+        if len(frame):
+            # Municipality from the registry where the export does not carry it.
+            known = frame["school_id"].map(self.school_muni)
+            frame = frame.assign(municipality=frame["municipality"].where(frame["municipality"].notna(), known))
+            unknown = frame["municipality"].isna()
+            extra = [P.problem(path.name, s, row, "school_id", sid, "unknown_school")
+                     for s, row, sid in zip(frame.loc[unknown, "source_sheet"], frame.loc[unknown, "source_row"],
+                                            frame.loc[unknown, "school_id"])]
+            probs = pd.concat([probs, P.frame(extra), self._check_tasks(path.name, r.tasks)], ignore_index=True)
+            if not (probs.severity == "fatal").any():
+                sheet = frame["source_sheet"].dropna().iloc[0] if frame["source_sheet"].notna().any() else None
+                probs = pd.concat([probs, validate_table(frame, "vpr", path.name, sheet)], ignore_index=True)
+            probs = probs.drop_duplicates(["row", "column", "rule"])
+        return frame, probs, r.format, r.rows_read
+
+    def _check_tasks(self, fname: str, tasks: pd.DataFrame) -> pd.DataFrame:
+        """The file's task list (labels, maxima by position) must agree with the imported description."""
+        if self.tasks.empty or tasks.empty:
+            return P.frame([])
+        key = ["year", "subject", "grade"]
+        k = tasks[key].iloc[0].tolist()
+        ref = self.tasks[(self.tasks.year == k[0]) & (self.tasks.subject == k[1]) & (self.tasks.grade == k[2])]
+        if ref.empty:
+            return P.frame([])
+        a = ref.sort_values("position")[["position", "max_score"]].astype(int).values.tolist()
+        b = tasks.sort_values("position")[["position", "max_score"]].astype(int).values.tolist()
+        if a == b:
+            return P.frame([])
+        return P.frame([P.problem(fname, None, None, None, None, "task_list_mismatch",
+                                  detail=f"в файле {len(b)} заданий с максимумами {[x[1] for x in b]}, "
+                                         f"в описании {len(a)}: {[x[1] for x in a]}")])
+
+
+def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = None, table: str | None = None,
+                 mapping: TableMapping | None = None, report_dir: Path | None = None) -> ImportResult:
+    """Import files/folders into the store at ``store_dir``; writes quarantine and an import report CSV."""
+    store = Store(store_dir)
+    importer = Importer(store, region)
+    files = discover(paths)
+    candidates = candidate_mappings(region)
+    planned: list[tuple[Path, str | None, TableMapping | None]] = []
+    result = ImportResult()
+    all_probs: list[pd.DataFrame] = []
+    for f in files:
+        try:
+            t, m = (table, mapping) if table else classify(f, candidates)
+        except Exception as e:  # unreadable file: report, never crash the batch
+            t, m = None, None
+            all_probs.append(P.frame([P.problem(f.name, None, None, None, None, "file_unreadable", detail=str(e))]))
+            result.files.append(FileReport(str(f), None, None, fatal=True))
+            continue
+        if t is None:
+            all_probs.append(P.frame([P.problem(f.name, None, None, None, None, "unknown_format",
+                                                detail="заголовки не совпадают ни с одной таблицей и это не выгрузка ВПР")]))
+            result.files.append(FileReport(str(f), None, None, fatal=True))
+            continue
+        planned.append((f, t, m))
+    rank = {t: i for i, t in enumerate(ORDER)}
+    planned.sort(key=lambda x: (rank.get(x[1], len(ORDER) + (x[1] == "vpr")), str(x[0])))
+    for f, t, m in planned:
+        rep, probs = importer.import_file(f, t, m)
+        result.files.append(rep)
+        all_probs.append(probs)
+    result.problems = pd.concat(all_probs, ignore_index=True) if all_probs else P.frame([])
+    report_dir = report_dir or store.root / "_reports"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    result.report_path = report_dir / f"import-{stamp}.csv"
+    result.problems.to_csv(result.report_path, index=False, encoding="utf-8-sig", sep=";")
+    return result

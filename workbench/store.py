@@ -1,0 +1,122 @@
+"""The store: accepted rows as parquet partitioned by municipality, quarantine, and DuckDB queries.
+
+Layout under the store directory::
+
+    <table>/municipality=<code>/part-<file hash>.parquet   tables with a municipality column
+    <table>/part-<file hash>.parquet                        region-wide tables (mark_scales, vpr_tasks)
+    _quarantine/<table>/part-<file hash>.parquet            rejected rows with their reasons
+    _reports/import-<timestamp>.csv                         import reports (problems of every file)
+
+A part is named by the hash of the file it came from, so importing the same file again replaces its
+rows instead of duplicating them. The municipality column stays inside each file as a string; the
+folder name only speeds up filtering (pyarrow would infer ``004`` as an integer from the folder).
+
+Example
+-------
+>>> import pandas as pd, tempfile
+>>> s = Store(tempfile.mkdtemp())
+>>> _ = s.write("staff", pd.DataFrame({"municipality": ["004", "004"], "teachers": [30, 40]}), "abc")
+>>> s.query("SELECT municipality, CAST(sum(teachers) AS INT) AS t FROM staff GROUP BY 1").values.tolist()
+[['004', 70]]
+"""
+from __future__ import annotations
+
+import glob as globmod
+import os
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SAFE = re.compile(r"[^0-9A-Za-zА-Яа-яЁё_\-]")
+
+
+def _atomic_write(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+class Store:
+    """Parquet store of accepted and quarantined rows, queried through DuckDB views."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    # -------------------------------------------------------------- writing
+    def write(self, table: str, frame: pd.DataFrame, part: str) -> list[Path]:
+        """Write rows of one source file; partitioned by municipality when the table has one."""
+        written = []
+        self.remove_part(table, part)
+        if frame.empty:
+            return written
+        if "municipality" in frame.columns:
+            for code, chunk in frame.groupby("municipality", sort=True, dropna=False):
+                folder = self.root / table / f"municipality={SAFE.sub('_', str(code))}"
+                path = folder / f"part-{part}.parquet"
+                _atomic_write(pa.Table.from_pandas(chunk.reset_index(drop=True), preserve_index=False), path)
+                written.append(path)
+        else:
+            path = self.root / table / f"part-{part}.parquet"
+            _atomic_write(pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False), path)
+            written.append(path)
+        return written
+
+    def quarantine(self, table: str, frame: pd.DataFrame, part: str) -> Path | None:
+        """Write rejected rows (all values as text, plus reasons) of one source file."""
+        path = self.root / "_quarantine" / table / f"part-{part}.parquet"
+        if path.exists():
+            path.unlink()
+        if frame.empty:
+            return None
+        text = frame.astype("string")
+        _atomic_write(pa.Table.from_pandas(text.reset_index(drop=True), preserve_index=False), path)
+        return path
+
+    def remove_part(self, table: str, part: str) -> None:
+        for p in (self.root / table).glob(f"**/part-{part}.parquet"):
+            p.unlink()
+
+    # -------------------------------------------------------------- reading
+    def tables(self) -> list[str]:
+        """Tables that have at least one part."""
+        if not self.root.exists():
+            return []
+        return sorted(d.name for d in self.root.iterdir()
+                      if d.is_dir() and not d.name.startswith("_") and any(d.glob("**/*.parquet")))
+
+    def _glob(self, table: str, municipality: str | None = None) -> str:
+        base = self.root / table
+        if municipality is not None:
+            return str(base / f"municipality={SAFE.sub('_', municipality)}" / "*.parquet")
+        return str(base / "**" / "*.parquet")
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per table (and quarantine_<table>) of the store."""
+        con = duckdb.connect()
+        for t in self.tables():
+            con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{self._glob(t)}', "
+                        "union_by_name=true, hive_partitioning=false)")
+        q = self.root / "_quarantine"
+        if q.exists():
+            for d in sorted(p for p in q.iterdir() if p.is_dir() and any(p.glob("*.parquet"))):
+                con.execute(f"CREATE VIEW quarantine_{d.name} AS SELECT * FROM read_parquet('{d}/*.parquet', union_by_name=true)")
+        return con
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """Run SQL over the store's views and return a DataFrame (aggregate in SQL, not in pandas)."""
+        with self.connect() as con:
+            return con.execute(sql, params or []).df()
+
+    def read(self, table: str, municipality: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        """Rows of one table, optionally of one municipality only (reads just that partition)."""
+        cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        glob = self._glob(table, municipality)
+        if not globmod.glob(glob, recursive=True):
+            return pd.DataFrame(columns=columns or [])
+        with duckdb.connect() as con:
+            return con.execute(f"SELECT {cols} FROM read_parquet('{glob}', union_by_name=true, hive_partitioning=false)").df()
