@@ -243,7 +243,8 @@ def _allowed(err: dict) -> str:
         return f"допустимые значения: {ctx.get('expected')}"
     if t in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         sign = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}[t]
-        return f"допустимо: значение {sign} {list(ctx.values())[0]}"
+        bound = list(ctx.values())[0]
+        return f"допустимо: значение {sign} {bound:g}" if isinstance(bound, (int, float)) else f"допустимо: значение {sign} {bound}"
     if t == "string_type":
         return "ожидается строка; коды и идентификаторы пишутся в кавычках, например \"0301\""
     if t in ("int_type", "int_parsing", "int_from_float"):

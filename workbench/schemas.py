@@ -15,6 +15,7 @@ Example
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -316,3 +317,66 @@ def columns_of(table: str) -> dict[str, dict]:
                 "checks": [c.error or c.name for c in col.checks],
             }
     return out
+
+
+def describe_check(check: str) -> str:
+    """A pandera check's repr in Russian, e.g. ``isin([2, 3])`` → ``одно из: 2, 3``.
+
+    >>> describe_check("greater_than_or_equal_to(0)")
+    '≥ 0'
+    """
+    m = re.fullmatch(r"(\w+)\((.*)\)", check)
+    if not m:
+        return check
+    name, arg = m.groups()
+    if name == "isin":
+        return "одно из: " + arg.strip("[]").replace("'", "")
+    if name == "str_matches":
+        return "по шаблону " + arg
+    if name == "str_length":
+        return "непустая строка"
+    signs = {"greater_than_or_equal_to": "≥", "less_than_or_equal_to": "≤", "greater_than": ">", "less_than": "<"}
+    if name in signs:
+        return f"{signs[name]} {arg}"
+    return check
+
+
+def data_dictionary() -> str:
+    """The data dictionary (Markdown) of every input table: column, type, allowed values, meaning, source.
+
+    ``data/README.md`` is this text; a test keeps them equal (regenerate with
+    ``python -c "from workbench.schemas import data_dictionary; print(data_dictionary(), end='')" > data/README.md``).
+    """
+    lines = [
+        "# Данные: словарь входных таблиц",
+        "",
+        "Сгенерировано из `workbench/schemas.py` (pandera-модели — единственный источник); не править вручную.",
+        "Все коды и идентификаторы — строки (ведущие нули значимы); доли — дроби от 0 до 1; год — календарный год",
+        "весенней процедуры. Заголовки файла распознаются по имени столбца, по русскому названию из этой таблицы",
+        "или по сопоставлению столбцов муниципалитета (`params/municipalities/*.yaml`, ключ `columns`).",
+        "",
+        "Реальные данные в репозиторий не попадают. Демо-регион генерируется командой `workbench demo` в `data/demo/`",
+        "(`raw/` — сырые выгрузки, `truth/` — эталон заложенных эффектов), хранилище — `data/store/`.",
+        "",
+    ]
+    type_ru = {"str": "строка", "string[pyarrow]": "строка", "Int64": "целое", "Float64": "число", "boolean": "да/нет", "datetime64[ns]": "дата"}
+    for spec in TABLES.values():
+        lines += [f"## `{spec.name}` — {spec.title}", "",
+                  f"Ключ: {', '.join(spec.key)}. Источник в жизни: {spec.source}.", "",
+                  "| столбец | название | тип | обязательный | допустимые значения | смысл |",
+                  "|---|---|---|---|---|---|"]
+        cols = columns_of(spec.name)
+        shown = [c for c in cols if not c.startswith("task_") or c in ("task_01", "task_40")]
+        for c in shown:
+            m = cols[c]
+            name = "task_01 … task_40" if c == "task_01" else c
+            if c == "task_40":
+                continue
+            checks = "; ".join(describe_check(c) for c in m["checks"]).replace("|", "\\|")
+            lines.append(f"| `{name}` | {m['title']} | {type_ru.get(m['dtype'], m['dtype'])} | "
+                         f"{'нет' if m['nullable'] else 'да'} | {checks} | {m['description']} |")
+        row_checks = [c.error for c in spec.model.to_schema().checks if c.error]
+        if row_checks:
+            lines += ["", "Правила строки: " + "; ".join(f"`{c}`" for c in row_checks) + "."]
+        lines.append("")
+    return "\n".join(lines)

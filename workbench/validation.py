@@ -18,23 +18,19 @@ import pandas as pd
 import pandera.pandas as pa
 
 from workbench import problems as P
-from workbench.schemas import TABLES, columns_of
+from workbench.schemas import TABLES, columns_of, describe_check
 
 
 def _rule_of(check: str) -> tuple[str, str]:
     """Map a pandera check name to (problem rule, Russian 'allowed' text)."""
+    allowed = describe_check(check)
     if check.startswith("isin("):
-        return "not_allowed", check[len("isin("):-1].strip("[]")
+        return "not_allowed", allowed.removeprefix("одно из: ")
     if check.startswith("str_matches("):
-        return "pattern_mismatch", check[len("str_matches("):-1]
-    m = re.match(r"(greater_than_or_equal_to|less_than_or_equal_to|in_range|greater_than|less_than)\((.*)\)", check)
-    if m:
-        sign = {"greater_than_or_equal_to": "≥", "less_than_or_equal_to": "≤", "greater_than": ">",
-                "less_than": "<", "in_range": "в диапазоне"}[m.group(1)]
-        return "out_of_range", f"{sign} {m.group(2)}"
-    if check.startswith("str_length("):
-        return "required_empty", ""
-    if check == "not_nullable":
+        return "pattern_mismatch", allowed
+    if re.match(r"(greater|less)_than", check):
+        return "out_of_range", allowed
+    if check.startswith("str_length(") or check == "not_nullable":
         return "required_empty", ""
     return "row_rule", check
 
