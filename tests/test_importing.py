@@ -25,9 +25,9 @@ def test_all_problems_reported_at_once_with_row_and_column(tmp_path):
     got = res.problems[["row", "column", "rule"]].astype(str).values.tolist()
     assert sorted(got) == sorted([
         ["3", "Учителей", "not_an_integer"],
-        ["4", "year", "out_of_range"],
-        ["4", "share_category", "out_of_range"],
-        ["5", "year, school_id", "duplicate_key"],
+        ["4", "Год", "out_of_range"],
+        ["4", "С первой/высшей категорией", "out_of_range"],
+        ["5", "Год, Код ОО", "duplicate_key"],
     ])
     (f,) = res.files
     assert (f.table, f.rows_read, f.accepted, f.quarantined, res.exit_code) == ("staff", 4, 1, 3, 1)

@@ -130,14 +130,17 @@ def classify(path: Path, candidates) -> tuple[str | None, TableMapping | None]:
 
     if fisoko.sniff_vpr(path):
         return "vpr", None
-    rows = peek_rows(path)
-    best = (0.0, None, None)
+    rows = [r for r in peek_rows(path) if r and not all(is_blank(v) for v in r)]
+    # All required columns present; then the table that recognises most headers; then an explicit mapping
+    # (the municipality's own format) over the standard template.
+    best, choice = (0, 0, 0), (None, None)
     for table, mapping, _ in candidates:
-        score = max((match_score(r, table, mapping) for r in rows if r and not all(is_blank(v) for v in r)), default=0.0)
-        # Prefer an explicit mapping over the template on ties: it is the municipality's own format.
-        if score > best[0] or (score == best[0] and score > 0 and mapping is not None and best[2] is None):
-            best = (score, table, mapping)
-    return (best[1], best[2]) if best[0] == 1.0 else (None, None)
+        for r in rows:
+            share, found = match_score(r, table, mapping)
+            rank = (found, mapping is not None, 0) if share == 1.0 else (0, 0, 0)
+            if share == 1.0 and rank > best:
+                best, choice = rank, (table, mapping)
+    return choice
 
 
 def _split(frame: pd.DataFrame, probs: pd.DataFrame, fatal: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -157,6 +160,18 @@ def _split(frame: pd.DataFrame, probs: pd.DataFrame, fatal: bool) -> tuple[pd.Da
             quarantined["rule"] = quarantined["rule"].fillna("file_rejected")
             quarantined["reason"] = quarantined["reason"].fillna("Файл отклонён: " + file_msg)
     return frame[~reject], quarantined
+
+
+def _as_user_sees(checked: pd.DataFrame, parsed: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
+    """Rule problems named by the file's own headers, minus 'empty' reports of cells that failed to parse."""
+    if checked.empty:
+        return checked
+    checked = checked.assign(column=checked["column"].map(
+        lambda c: ", ".join(headers.get(x, x) for x in c.split(", ")) if isinstance(c, str) else c))
+    already = set(zip(parsed.row, parsed.column))
+    twice = checked.rule.eq("required_empty") & pd.Series([k in already for k in zip(checked.row, checked.column)],
+                                                          index=checked.index)
+    return checked[~twice]
 
 
 class Importer:
@@ -187,8 +202,9 @@ class Importer:
             r = read_table(path, table, mapping)
             frame, probs, fmt, rows = r.frame, r.problems, "таблица", r.rows_read
             if len(frame) and not (probs.severity == "fatal").any():
-                probs = pd.concat([probs, validate_table(frame, table, path.name, r.sheet),
-                                   duplicate_keys(frame, table, path.name, r.sheet)], ignore_index=True)
+                checked = pd.concat([validate_table(frame, table, path.name, r.sheet),
+                                     duplicate_keys(frame, table, path.name, r.sheet)], ignore_index=True)
+                probs = pd.concat([probs, _as_user_sees(checked, probs, r.headers)], ignore_index=True)
         fatal = bool((probs.severity == "fatal").any())
         accepted, quarantined = _split(frame, probs, fatal) if len(frame) else (frame, frame)
         if not fatal:

@@ -120,12 +120,12 @@ def required_columns(table: str, mapping: TableMapping | None) -> list[str]:
     return [c for c, m in columns_of(table).items() if not m["nullable"] and c not in consts]
 
 
-def match_score(headers: list[object], table: str, mapping: TableMapping | None) -> float:
-    """Share of the table's required columns that these headers provide (1.0 = all)."""
+def match_score(headers: list[object], table: str, mapping: TableMapping | None) -> tuple[float, int]:
+    """(share of the table's required columns these headers provide, number of headers recognised)."""
     look = header_lookup(table, mapping)
-    found = {look.get(norm_header(h)) for h in headers if not is_blank(h)}
+    found = {look.get(norm_header(h)) for h in headers if not is_blank(h)} - {None}
     req = required_columns(table, mapping)
-    return sum(c in found for c in req) / len(req) if req else 0.0
+    return (sum(c in found for c in req) / len(req) if req else 0.0), len(found)
 
 
 # ------------------------------------------------------------------ cell parsing
@@ -205,6 +205,7 @@ class TableRead:
     problems: pd.DataFrame
     rows_read: int
     sheet: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # canonical column -> header text in the file
 
 
 def find_header_row(rows: list[list[object]], table: str, mapping: TableMapping | None, limit: int = 30) -> int | None:
@@ -212,7 +213,7 @@ def find_header_row(rows: list[list[object]], table: str, mapping: TableMapping 
     if mapping and mapping.header_row != 1:
         return mapping.header_row - 1
     for i, row in enumerate(rows[:limit]):
-        if match_score(row, table, mapping) == 1.0:
+        if match_score(row, table, mapping)[0] == 1.0:
             return i
     return None
 
@@ -314,7 +315,8 @@ def _parse_rows(fname: str, sheet: RawSheet, hdr: int, table: str, mapping: Tabl
     frame["source_file"] = fname
     frame["source_sheet"] = sheet.sheet
     frame["source_row"] = pd.array([n for n, _ in data], dtype="Int64")
-    return TableRead(table, frame, P.frame(probs), len(data), sheet.sheet)
+    headers = {c: str(header[j]) for c, j in positions.items()}
+    return TableRead(table, frame, P.frame(probs), len(data), sheet.sheet, headers)
 
 
 def _as_dtype(s: pd.Series, dtype: str) -> pd.Series:
