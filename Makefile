@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 # Main job. Until the papermill runner lands it generates the demo region and imports it into the store.
 run: $(STAMP)
 	$(BIN)/workbench demo --out $(DEMO) --scale $(SCALE) --seed $(SEED)
-	$(BIN)/workbench import $(DEMO) --store $(STORE) --params params/regions/demo.yaml
+	$(BIN)/workbench import $(DEMO)/raw --store $(STORE) --params params/regions/demo.yaml --replace
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

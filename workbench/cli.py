@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--params", type=Path, default=None, help="файл региона (params/regions/*.yaml): муниципалитеты и сопоставления столбцов")
     i.add_argument("--table", default=None, help="принудительно указать таблицу (иначе определяется по заголовкам)")
     i.add_argument("--mapping", type=Path, default=None, help="файл сопоставления столбцов (params/mappings/*.yaml)")
+    i.add_argument("--replace", action="store_true", help="очистить хранилище перед загрузкой (иначе файлы добавляются; "
+                                                         "повторно загруженный файл заменяет свои строки)")
 
     c = sub.add_parser("params", prog="workbench params", help="проверить файлы параметров",
                        description="Загружает файлы параметров и сообщает о каждой ошибке: файл, ключ, значение, допустимое.")
@@ -86,6 +88,10 @@ def cmd_import(args) -> int:
         errs = check_mapping(args.table, mapping)
         if errs:
             raise ParamsError(args.mapping, errs)
+    if args.replace:
+        from workbench.store import Store
+
+        Store(args.store).clear()
     t0 = time.perf_counter()
     result = import_paths(args.paths, args.store, region=region, table=args.table, mapping=mapping)
     print("\n".join(result.summary_ru()))

@@ -77,6 +77,16 @@ class Store:
         _atomic_write(pa.Table.from_pandas(text.reset_index(drop=True), preserve_index=False), path)
         return path
 
+    def clear(self) -> None:
+        """Remove every table, quarantine and report of this store (only folders the store itself writes)."""
+        import shutil
+
+        if not self.root.exists():
+            return
+        for d in self.root.iterdir():
+            if d.is_dir() and (d.name.startswith("_") or any(d.glob("**/part-*.parquet"))):
+                shutil.rmtree(d)
+
     def remove_part(self, table: str, part: str) -> None:
         for p in (self.root / table).glob(f"**/part-{part}.parquet"):
             p.unlink()
