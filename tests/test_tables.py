@@ -94,3 +94,19 @@ def test_missing_required_column_rejects_the_file_and_keeps_rows(tmp_path):
     assert miss[["column", "value"]].values.tolist() == [["municipality", "Код муниципалитета"]]
     q = Store(tmp_path / "store").query("SELECT source_row, rule FROM quarantine_staff ORDER BY source_row")
     assert q.values.tolist() == [["2", "file_rejected"], ["3", "file_rejected"]]
+
+
+def test_municipality_own_export_is_recognised_through_its_mapping(tmp_path):
+    """Лесосибирск's staff export (own headers, percents, no municipality column) imports via its params file."""
+    from workbench.config import load_region
+
+    p = tmp_path / "кадры_Лесосибирск.csv"
+    p.write_text("Год;Логин ОО;Всего педагогов;Вакантные ставки;Подтвердили/повысили категорию за 3 года, %;"
+                 "Работают на 1,5 ставки и более, %;Участвовали в конкурсах за 3 года, %;Ведут предмет не по диплому, %\n"
+                 "2025;edu004001;61;2;45,5;12;8;3\n", encoding="utf-8")
+    res = import_paths([p], tmp_path / "store", region=load_region("regions/demo.yaml"))
+    (f,) = res.files
+    assert (f.table, f.accepted, res.exit_code) == ("staff", 1, 0), res.problems
+    row = Store(tmp_path / "store").read("staff").iloc[0]
+    assert (row.municipality, row.teachers, row.vacancies) == ("004", 61, 2)
+    assert row.share_category_3y == pytest.approx(0.455) and row.share_outside_diploma == pytest.approx(0.03)

@@ -100,7 +100,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_params(args) -> int:
-    from workbench.config import load_defaults, load_municipality, load_presets, load_region
+    from workbench.config import TableMapping, load_defaults, load_municipality, load_presets, load_region, load_yaml_model
     from workbench.paths import PARAMS_DIR
 
     files = args.files or sorted(PARAMS_DIR.glob("**/*.yaml"))
@@ -116,6 +116,8 @@ def cmd_params(args) -> int:
                 load_region(f)
             elif f.parent.name == "municipalities":
                 load_municipality(f)
+            elif f.parent.name == "mappings":
+                load_yaml_model(TableMapping, f)
             else:
                 continue
             print(f"OK  {f}")
