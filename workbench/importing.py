@@ -243,7 +243,7 @@ class Importer:
             if not (probs.severity == "fatal").any():
                 sheet = frame["source_sheet"].dropna().iloc[0] if frame["source_sheet"].notna().any() else None
                 probs = pd.concat([probs, validate_table(frame, "vpr", path.name, sheet)], ignore_index=True)
-            probs = probs.drop_duplicates(["row", "column", "rule"])
+            probs = probs.drop_duplicates(["sheet", "row", "column", "value", "rule"])
         return frame, probs, r.format, r.rows_read
 
     def _check_tasks(self, fname: str, tasks: pd.DataFrame) -> pd.DataFrame:

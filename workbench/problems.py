@@ -24,6 +24,7 @@ RULES: dict[str, tuple[str, str]] = {
     "unknown_format": ("fatal", "Не удалось определить, какая это таблица: {detail}"),
     "no_header": ("fatal", "Не найдена строка заголовка: {detail}"),
     "missing_column": ("fatal", "Нет обязательного столбца «{value}» ({detail})"),
+    "missing_metadata": ("fatal", "Не удалось определить: {value} — {detail}"),
     "unknown_column": ("warning", "Неизвестный столбец «{value}» пропущен"),
     "duplicate_column": ("fatal", "Столбец «{value}» встречается дважды"),
     "extra_sheet": ("warning", "Лист «{value}» не содержит данных ВПР и пропущен"),

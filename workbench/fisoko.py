@@ -1,0 +1,1214 @@
+"""FIS OKO ВПР files: reader and writer for the collection form, the «Ф1» export and the region protocol.
+
+Three layouts are read from ``.xlsx`` and ``.csv`` (UTF-8, UTF-8 with BOM or cp1251; «;», «,» or tab):
+
+``school_form``
+    «форма сбора результатов» of one school: an optional title block, then the header row «Код»,
+    «Вариант» (once, or twice — e.g. a merged «Вариант» over two columns), one column per task whose
+    header carries its maximum («1 (2б)», «9.1 (1б)», «К1 (3б)», «11.3 K1 (2б)»), «Класс», «Пол», the
+    journal mark («Отметка за предыдущую четверть», «…триместр», «…полугодие», «…год», «Отметка по
+    журналу»), the total («Первичный балл» / «Итого баллов») and «Отметка».
+``f1``
+    «Ф1 Индивидуальные результаты»: title rows (subject, «Максимальный первичный балл», «Дата»), the school
+    line «(edu004001) МБОУ … Кол-во участников: N», a row with each task's level Б/П/В just above the
+    column header, then the same table.
+``region_protocol``
+    many schools of a region in one file: the same table plus a school login column («Логин ОО» /
+    «Код ОО») and optionally the municipality («Код АТЕ» / «Муниципалитет»).
+
+One file holds one (year, subject, grade). These come, first found wins, from
+
+1. the keyword arguments of :func:`read_vpr`;
+2. the title block above the header: cells such as «Год: 2024», «Предмет: Математика», «Класс: 5»,
+   «Логин ОО: edu004001», «Код АТЕ: 0301», «Дата: 18.04.2024», «Всероссийские проверочные работы 2024»,
+   the F1 school line «(edu004001) … Кол-во участников: N» (a label cell ending in «:» may also be
+   followed by its value in the next cell);
+3. the file name, split at «_», «-», «.» and spaces: a year 20NN, a subject code or Russian name, a grade,
+   a login eduNNNNNN — e.g. ``VPR_2024_math_5_edu004001.xlsx`` (what the demo generator uses).
+
+The school comes the same way for ``school_form`` and ``f1``, and from each row for ``region_protocol``.
+Whatever is still missing is reported as a fatal ``missing_metadata`` naming it («Год», «Предмет»,
+«Класс (параллель)», «Логин ОО»).
+
+Reading rules: the header row is searched in the first rows (a two-row header and merged header cells are
+combined); spelling is normalised (case, ё/е, spaces, Latin look-alikes such as K/К, X/Х). Every non-empty
+row below the header is one row of ``works`` — nothing is dropped; problems are reported with the file
+name, sheet, the row number the user sees and the header text as in the file. A file with a fatal problem
+still returns its rows; the caller rejects the whole file. Primary score and mark are recomputed from the
+task scores («X»/«Х»/«-» = not done, counts 0) and the mark scale; the file's values are kept in
+``*_reported``. Absent pupils («отсутствовал», «не присутствовал» in the variant column) keep NA scores.
+Canonical forms: task labels upper case with Cyrillic look-alikes («11.3 k1» → «11.3 К1»), class labels
+upper case without spaces with Cyrillic look-alikes («5 a» → «5А»), sex М/Ж.
+
+Example
+-------
+>>> import pandas as pd, tempfile
+>>> from pathlib import Path
+>>> from workbench.scales import ScaleBook, load_scales
+>>> tasks = pd.DataFrame({"position": [1, 2], "task": ["1", "2"], "max_score": [2, 1], "level": ["Б", "П"]})
+>>> works = pd.DataFrame({"year": [2022], "subject": ["math"], "grade": [4], "school_id": ["edu000001"],
+...                       "participant": ["00012"], "variant": [1], "absent": [False], "task_01": [2], "task_02": [1]})
+>>> path = Path(tempfile.mkdtemp()) / "form.csv"
+>>> write_vpr(works, tasks, path, "school_form")
+>>> read = read_vpr(path, ScaleBook(load_scales()))
+>>> read.works[["participant", "primary_score", "mark"]].values.tolist()
+[['00012', 3, 2]]
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench import vocab
+from workbench.problems import frame, problem
+from workbench.scales import ScaleBook
+from workbench.schemas import ID_PATTERN
+
+FORMATS: tuple[str, ...] = ("school_form", "f1", "region_protocol")
+SCAN_ROWS = 60          # the header (and the title block above it) sits in the first rows
+SOURCE_COLUMNS = ["source_file", "source_sheet", "source_row"]
+BASE_COLUMNS = ["year", "municipality", "school_id", "subject", "grade", "class_label", "participant", "variant",
+                "absent", "sex", "journal_mark", "primary_score", "mark", "primary_score_reported", "mark_reported"]
+STR_COLUMNS = ("municipality", "school_id", "subject", "class_label", "participant", "sex", "source_file", "source_sheet")
+INT_COLUMNS = ("year", "grade", "variant", "journal_mark", "primary_score", "mark", "primary_score_reported",
+               "mark_reported", "source_row")
+TASK_COLUMNS_ORDER = ["year", "subject", "grade", "position", "task", "max_score", "level", "skill"]
+
+# Russian names of what may be missing: «column» and «value» of a missing_column problem (a file-level
+# problem, row NA; the name in «column» keeps several of them apart).
+REQUIRED_NAMES = {"participant": "Код участника", "task": "Баллы за задания (заголовок вида «1 (2б)»)",
+                  "year": "Год", "subject": "Предмет", "grade": "Класс (параллель)", "school_id": "Логин ОО"}
+
+_LATIN_TO_CYR = str.maketrans("abcehkmoptxy", "авсенкмортху")   # applied after lower()
+_NOT_DONE = frozenset({"x", "X", "х", "Х", "-", "–", "—"})
+_NO_MARK = _NOT_DONE | {"н/а", "Н/А", "н/a", "Н/A"}   # journal mark cell with no mark («не аттестован»)
+_ABSENT_PAT = r"^(?:отсутств|не ?присутств|не ?писал|неявка|н/я$)"
+_SEXES = {"м": "М", "муж": "М", "мужской": "М", "ж": "Ж", "жен": "Ж", "женский": "Ж"}
+_PARTICIPANT_RE = r"^\d{1,10}$"
+
+# Known headers after normalise_header(); spellings seen in exports or plausible variants of them.
+_HEADERS: dict[str, tuple[str, ...]] = {
+    "participant": ("код", "код участника", "код участника впр", "код уч-ка", "код ученика", "код обучающегося"),
+    "variant": ("вариант", "номер варианта", "вариант работы", "№ варианта"),
+    "class_label": ("класс", "литер класса", "класс (литер)", "буква класса", "класс (буква)"),
+    "sex": ("пол",),
+    "total": ("первичный балл", "итого баллов", "итого", "сумма баллов", "итоговый балл", "всего баллов",
+              "первичный балл (сумма)", "сумма первичных баллов", "сумма"),
+    "mark": ("отметка", "отметка за работу", "отметка за впр", "оценка", "оценка за работу", "отметка по впр"),
+    "school_id": ("логин оо", "код оо", "логин", "логин образовательной организации", "код образовательной организации"),
+    "municipality": ("код ате", "муниципалитет", "код муниципалитета", "муниципальное образование", "код мо", "ате"),
+    "ignore": ("учебник", "№", "№ п/п", "п/п", "наименование оо", "оо", "название оо", "наименование", "фио",
+               "примечание", "комментарий"),
+}
+_JOURNAL_RE = re.compile(r"^(?:отметка|оценка) (?:за (?:\S+ )?(?:учебн\S* )?(?:четверть|триместр|полугодие|год|период)"
+                         r"|по журналу|в журнале)(?: .*)?$|^журнальная отметка$")
+_TASK_RE = re.compile(r"^(?:задание ?)?(?:№ ?)?(?P<label>(?:[а-я]{1,2} ?)?\d+(?:[.,]\d+)*(?: ?[а-я]{1,2} ?\d*)?)"
+                      r" ?\( ?(?:макс\.? ?)?(?P<max>\d{1,2}) ?б(?:алл(?:а|ов)?)?\.? ?\)$")
+
+# Title-block patterns, tried on each title cell (original spelling, case-insensitive).
+_META_RE: dict[str, list[re.Pattern]] = {k: [re.compile(p, re.I) for p in v] for k, v in {
+    "year": [r"\bгод\w*\s*:?\s*(?:20\d\d\s*[/–-]\s*)?(20\d\d)\b",
+             r"\bдата\w*(?:\s+\w+)?\s*:?\s*(?:\d{1,2}\.\d{1,2}\.)?(20\d\d)\b",
+             r"(?:впр|проверочн\w*\s+работ\w*)\D{0,20}(20\d\d)\b"],
+    "subject": [r"^\s*предмет\w*\s*:?\s*(.+?)\s*$"],
+    "grade": [r"^\s*(?:класс|параллель)\w*\s*:?\s*(\d{1,2})\b", r"^\s*(\d{1,2})\s*класс\w*\s*$"],
+    "school_id": [r"^\s*(?:логин|код)\s+оо\s*:?\s*([0-9A-Za-zА-Яа-яЁё_\-]+)\s*$",
+                  r"^\s*\(([0-9A-Za-zА-Яа-яЁё_\-]+)\).*кол-?\s?во\s+участников", r"\b(edu\d{4,})\b"],
+    "municipality": [r"^\s*(?:код\s+ате|муниципалитет|код\s+муниципалитета|код\s+мо)\s*:?\s*([0-9A-Za-z_\-]+)\s*$"],
+    "max_primary": [r"максимальн\w*\s+(?:первичн\w*\s+)?балл\w*\s*:?\s*(\d+)"],
+}.items()}
+_F1_MARKERS = re.compile(r"кол-?\s?во\s+участников|индивидуальн\w*\s+результат|\bф1\b", re.I)
+
+
+# --------------------------------------------------------------------------------------------------
+# Public data types
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class VprRead:
+    """What :func:`read_vpr` returns.
+
+    ``works``: one row per non-empty data row (never dropped), columns of ``schemas.Vpr`` for the tasks
+    present plus ``source_file``, ``source_sheet`` (NA for CSV) and ``source_row`` (the row the user sees).
+    ``tasks``: ``schemas.VprTasks`` rows from the headers. ``problems``: ``problems.frame`` of everything
+    found; a ``fatal`` one rejects the whole file. ``rows_read == len(works)``. ``format``: "school_form",
+    "f1", "region_protocol", or "unknown" when no table was found (file unreadable or no header).
+    Example: ``read.works[read.works.absent]`` are the absent pupils, with NA scores.
+    """
+
+    works: pd.DataFrame
+    tasks: pd.DataFrame
+    problems: pd.DataFrame
+    rows_read: int
+    format: str
+
+
+@dataclass(frozen=True)
+class VprStyle:
+    """Header and formatting variants of real exports; the demo generator picks them to exercise the reader.
+
+    Example: ``VprStyle(not_done="Х", journal_header="Отметка за предыдущий триместр", sep=",")``.
+    """
+
+    journal_header: str = "Отметка за предыдущую четверть"
+    not_done: str = "X"
+    absent_word: str = "отсутствовал"
+    two_variant_columns: bool = False
+    formula_totals: bool = False
+    encoding: str = "utf-8"
+    sep: str = ";"
+    total_header: str = "Первичный балл"
+    work_date: str | None = None   # f1 only: the «Дата» line (e.g. «16.04.2024»); default: the year only
+
+
+# --------------------------------------------------------------------------------------------------
+# Header spelling
+# --------------------------------------------------------------------------------------------------
+
+def _cell_text(v: Any) -> str:
+    """One cell as text: Excel numbers 1234.0 → «1234», dates dd.mm.yyyy, None → ''."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v.replace("\xa0", " ").strip()
+    if isinstance(v, bool):
+        return "ИСТИНА" if v else "ЛОЖЬ"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ""
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.strftime("%d.%m.%Y")
+    return str(v).strip()
+
+
+def normalise_header(text: Any) -> str:
+    """Header text in a canonical spelling: lower case, ё→е, single spaces, Latin look-alikes → Cyrillic.
+
+    >>> normalise_header("  11.3 K1\\xa0(2Б) ")
+    '11.3 к1 (2б)'
+    """
+    s = _cell_text(text).lower().replace("ё", "е").translate(_LATIN_TO_CYR)
+    s = re.sub(r"\s+", " ", s).strip().rstrip("*").strip()
+    return re.sub(r"\s*([()])\s*", lambda m: " (" if m.group(1) == "(" else ")", s).strip()
+
+
+def parse_task_header(text: Any) -> tuple[str, int] | None:
+    """(task label, maximum) from a task header, or None.
+
+    >>> parse_task_header("11.3 k1 (2б)"), parse_task_header("К1(3 балла)"), parse_task_header("Класс")
+    (('11.3 К1', 2), ('К1', 3), None)
+    """
+    m = _TASK_RE.match(normalise_header(text))
+    if not m:
+        return None
+    label = re.sub(r"\s+", " ", m["label"].replace(",", ".")).strip().upper()
+    return label, int(m["max"])
+
+
+@lru_cache(maxsize=4096)
+def _classify(text: str) -> tuple[str, str, int] | None:
+    """(kind, task label, task max) of a header cell, or None when it is not a known header."""
+    h = normalise_header(text)
+    if not h:
+        return None
+    task = parse_task_header(h)
+    if task:
+        return ("task", task[0], task[1])
+    kind = _HEADER_LOOKUP.get(h)
+    if kind:
+        return (kind, "", 0)
+    if _JOURNAL_RE.match(h):
+        return ("journal_mark", "", 0)
+    return None
+
+
+_HEADER_LOOKUP = {normalise_header(v): k for k, vs in _HEADERS.items() for v in vs}
+
+
+def _canon_class(text: str) -> str:
+    """Class label «5 a» → «5А» (upper case, no spaces, Cyrillic look-alikes)."""
+    return re.sub(r"\s+", "", text).lower().translate(_LATIN_TO_CYR).upper()
+
+
+_SUBJECT_LOOKUP = {**{re.sub(r"\s+", " ", v.lower().replace("ё", "е")): k for k, v in vocab.SUBJECTS.items()},
+                   **{k: k for k in vocab.SUBJECTS}}
+
+
+def subject_code(text: Any) -> str | None:
+    """Subject code from a code or a Russian name, else None.
+
+    >>> subject_code("Русский язык"), subject_code("math"), subject_code("Астрономия")
+    ('rus', 'math', None)
+    """
+    s = re.sub(r"\s+", " ", str(text).lower().replace("ё", "е")).strip(" «»\"'.,;:")
+    if s in _SUBJECT_LOOKUP:
+        return _SUBJECT_LOOKUP[s]
+    for name in sorted(_SUBJECT_LOOKUP, key=len, reverse=True):   # «Математика (5 класс)»
+        if len(name) > 4 and s.startswith(name):
+            return _SUBJECT_LOOKUP[name]
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading cells
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Sheet:
+    name: str | None              # None for CSV
+    cells: np.ndarray             # 2-D object array of stripped str; grid row i is user row i + 1
+    numeric: np.ndarray | None    # xlsx: True where the cell held a number (ids stored as numbers)
+
+
+def _grid(rows: list[list[str]], width: int) -> np.ndarray:
+    out = np.full((len(rows), width), "", dtype=object)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = r
+    return out
+
+
+def _load_xlsx(path: Path) -> list[_Sheet]:
+    import openpyxl
+
+    # read_only is about twice as fast on big protocols; it hides merged ranges, which _merged_ranges
+    # reads from the sheet XML. data_only: formula cells give their cached values (Excel, xlsxwriter value=).
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    sheets = []
+    try:
+        for ws in wb.worksheets:
+            ws.reset_dimensions()     # a wrong stored dimension must not cut rows off
+            grid = [list(r) for r in ws.iter_rows(values_only=True)]
+            width = max((len(r) for r in grid), default=0)
+            grid = [r + [None] * (width - len(r)) for r in grid]
+            for c1, r1, c2, r2 in _merged_ranges(wb, ws):   # a merged value belongs to every covered cell
+                if r1 <= len(grid) and c1 <= width:
+                    value = grid[r1 - 1][c1 - 1]
+                    for r in range(r1 - 1, min(r2, len(grid))):
+                        grid[r][c1 - 1:min(c2, width)] = [value] * (min(c2, width) - c1 + 1)
+            numeric = _grid([[isinstance(v, (int, float)) and not isinstance(v, bool) for v in r] for r in grid], width)
+            cells = _grid([[_cell_text(v) for v in r] for r in grid], width)
+            sheets.append(_Sheet(ws.title, cells, numeric == True))  # noqa: E712  (object → bool array)
+    finally:
+        wb.close()
+    return sheets
+
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
+
+
+def _merged_ranges(wb, ws) -> list[tuple[int, int, int, int]]:
+    """(min_col, min_row, max_col, max_row) of the merged ranges of a read-only sheet, from its XML."""
+    from openpyxl.utils.cell import range_boundaries
+
+    try:
+        with wb._archive.open(ws._worksheet_path) as f:   # mergeCells follow sheetData, at the end of the part
+            xml = f.read()
+    except (AttributeError, KeyError):   # openpyxl internals moved: read on without merged ranges
+        return []
+    return [range_boundaries(m.decode()) for m in _MERGE_RE.findall(xml)]
+
+
+def _decode(raw: bytes, final: bool = True) -> tuple[str, str]:
+    """(text, encoding): UTF-8 with BOM, UTF-8, else cp1251. ``final=False`` for a prefix of a file
+    (a multi-byte character cut at the end is not a reason to fall back to cp1251)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
+    try:
+        return codecs.getincrementaldecoder("utf-8")().decode(raw, final=final), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("cp1251", errors="replace"), "cp1251"
+
+
+def _sniff_sep(lines: list[str]) -> str:
+    """The separator whose split of the first lines gives the best header; «;» on a tie."""
+    best, best_key = ";", None
+    for sep in (";", ",", "\t"):
+        rows = [[c.strip() for c in r] for r in csv.reader(lines[:SCAN_ROWS], delimiter=sep)]
+        found = _find_header(rows)
+        key = (found[3] if found else 0, sum(line.count(sep) for line in lines[:SCAN_ROWS]) > 0)
+        if best_key is None or key > best_key:
+            best, best_key = sep, key
+    return best
+
+
+def _load_csv(path: Path) -> list[_Sheet]:
+    text, _ = _decode(path.read_bytes())
+    lines = text.splitlines()
+    if not lines:
+        return [_Sheet(None, np.empty((0, 0), dtype=object), None)]
+    sep = _sniff_sep(lines)
+    width = max(line.count(sep) for line in lines) + 1   # an upper bound (quoted separators count too)
+    # skip_blank_lines=False keeps grid row i on line i + 1; every cell stays text (leading zeros).
+    df = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), dtype="str",
+                     keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c")
+    cells = np.empty(df.shape, dtype=object)
+    for j, c in enumerate(df.columns):   # column-wise string ops run in Arrow, not per cell in Python
+        cells[:, j] = df[c].fillna("").str.replace("\xa0", " ", regex=False).str.strip().to_numpy(dtype=object)
+    return [_Sheet(None, cells, None)]
+
+
+def _load(path: Path) -> list[_Sheet]:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _load_xlsx(path)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _load_csv(path)
+    raise ValueError(f"формат «{suffix or path.name}» не поддерживается: нужен .xlsx или .csv "
+                     "(файл .xls сохраните в Excel как .xlsx)")
+
+
+# --------------------------------------------------------------------------------------------------
+# Header, levels, title block
+# --------------------------------------------------------------------------------------------------
+
+def _combine(upper: list[str], lower: list[str]) -> list[str]:
+    """Two header rows as one: per column the cell that is a known header, lower row first."""
+    n = max(len(upper), len(lower))
+    upper, lower = upper + [""] * (n - len(upper)), lower + [""] * (n - len(lower))
+    return [lo if _classify(lo) or not _classify(up) and lo else up for up, lo in zip(upper, lower)]
+
+
+def _find_header(rows: list[list[str]]) -> tuple[int, int, list[str], int] | None:
+    """(first header row, last header row, header texts, number of known headers) or None.
+
+    The best row (or pair of rows, for two-row headers) has the most known headers, at least two, and a
+    participant or a task column; single rows win ties, then earlier rows.
+    """
+    best, best_key = None, None
+    for r in range(min(len(rows), SCAN_ROWS)):
+        for span in (1, 2):
+            if r + span > len(rows):
+                continue
+            heads = rows[r] if span == 1 else _combine(rows[r], rows[r + 1])
+            kinds = [k[0] for k in map(_classify, heads) if k]
+            if len(kinds) < 2 or not ({"task", "participant"} & set(kinds)):
+                continue
+            key = (len(kinds), -span, -r)
+            if best_key is None or key > best_key:
+                best, best_key = (r, r + span - 1, list(heads), len(kinds)), key
+    return best
+
+
+@dataclass(frozen=True)
+class _Col:
+    index: int
+    header: str          # as in the file
+    kind: str            # participant, variant, task, ..., ignore, unknown
+    label: str = ""
+    max_score: int = 0
+
+
+@dataclass
+class _Layout:
+    first_row: int
+    header_row: int
+    cols: list[_Col]
+    level_row: int | None = None
+    levels: dict[int, str] = field(default_factory=dict)
+
+    def of(self, kind: str) -> list[_Col]:
+        return [c for c in self.cols if c.kind == kind]
+
+
+def _find_levels(rows: list[list[str]], first_row: int, tasks: list[_Col]) -> tuple[int | None, dict[int, str]]:
+    """The row just above the header (up to 3 rows up) holding only Б/П/В over the task columns."""
+    for r in range(first_row - 1, max(-1, first_row - 4), -1):
+        row = rows[r]
+        vals = {c.index: normalise_header(row[c.index]) if c.index < len(row) else "" for c in tasks}
+        filled = {i: v for i, v in vals.items() if v}
+        if filled and all(v in ("б", "п", "в") for v in filled.values()):
+            return r, {i: v.upper() for i, v in filled.items()}
+    return None, {}
+
+
+def _title_texts(rows: list[list[str]], stop: int, skip: set[int]) -> list[tuple[str, int]]:
+    """(text, grid row) of title cells above the header; a label cell ending in «:» joins the next cell."""
+    singles, pairs = [], []
+    for r in range(min(stop, len(rows))):
+        if r in skip:
+            continue
+        cells = list(dict.fromkeys(c for c in rows[r] if c))   # merged title cells repeat
+        if sum(1 for c in cells if _classify(c)) >= 2:          # the upper row of a header, not a title
+            continue
+        singles += [(c, r) for c in cells]
+        pairs += [(f"{a} {b}", r) for a, b in zip(cells, cells[1:]) if a.endswith(":")]
+    return singles + pairs
+
+
+def _meta_from_title(texts: list[tuple[str, int]]) -> dict[str, tuple[str, int]]:
+    """Field → (raw value, grid row) found in the title block."""
+    found: dict[str, tuple[str, int]] = {}
+    for key, patterns in _META_RE.items():
+        for pattern in patterns:          # pattern order is priority order
+            hit = next(((m.group(1), r) for t, r in texts if (m := pattern.search(t))), None)
+            if hit:
+                found[key] = hit
+                break
+    return found
+
+
+def meta_from_filename(name: str) -> dict[str, Any]:
+    """Year, subject, grade and school login found in a file name.
+
+    >>> meta_from_filename("VPR_2024_math_5_edu004001.xlsx")
+    {'year': 2024, 'subject': 'math', 'grade': 5, 'school_id': 'edu004001'}
+    """
+    tokens = [t for t in re.split(r"[_\-\s.]+", Path(name).stem) if t]
+    out: dict[str, Any] = {}
+    for t in tokens:
+        low = t.lower()
+        if "year" not in out and re.fullmatch(r"20\d\d", t):
+            out["year"] = int(t)
+        elif "subject" not in out and subject_code(low) and (low in vocab.SUBJECTS or len(low) > 4):
+            out["subject"] = subject_code(low)
+        elif "grade" not in out and (m := re.fullmatch(r"(\d{1,2})(?:кл|класс)?", low)) \
+                and int(m.group(1)) in vocab.VPR_GRADES:
+            out["grade"] = int(m.group(1))
+        elif "school_id" not in out and re.fullmatch(r"edu\d{4,}", low):
+            out["school_id"] = t
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Cell parsing (vectorised over a column)
+# --------------------------------------------------------------------------------------------------
+
+def _numbers(cells: np.ndarray) -> np.ndarray:
+    """Text cells (any shape) as floats, NaN where not a number; a decimal comma «2,5» reads as 2.5."""
+    flat = pd.Series(cells.ravel(), dtype=object)
+    x = pd.to_numeric(flat, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
+    retry = np.isnan(x) & (flat != "").to_numpy()     # only the few odd cells go through string fixes
+    if retry.any():
+        t = flat[retry].str.replace(" ", "", regex=False).str.replace(",", ".", regex=False)
+        x[retry] = pd.to_numeric(t, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return x.reshape(cells.shape)
+
+
+def _isin(cells: np.ndarray, values) -> np.ndarray:
+    return pd.Series(cells.ravel(), dtype=object).isin(list(values)).to_numpy(dtype=bool).reshape(cells.shape)
+
+
+def _map_unique(cells: np.ndarray, func) -> np.ndarray:
+    """func applied once per distinct value (columns repeat a few values: variants, sexes, classes)."""
+    flat = pd.Series(cells.ravel(), dtype=object)
+    mapping = {v: func(v) for v in pd.unique(flat)}
+    return flat.map(mapping).to_numpy(dtype=object).reshape(cells.shape)
+
+
+def _is_int(x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(x) & (x == np.round(x))
+
+
+def _int_array(x: np.ndarray, keep: np.ndarray) -> pd.arrays.IntegerArray:
+    x = np.asarray(x, dtype=float)
+    ok = keep & ~np.isnan(x)
+    return pd.arrays.IntegerArray(np.where(ok, x, 0).astype("int64"), ~ok)
+
+
+def _str_array(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Object values to the pandas "str" dtype; '' and None become missing."""
+    v = np.asarray(values, dtype=object).copy()
+    v[(v == "") | pd.isna(v)] = np.nan
+    return pd.array(v, dtype="str")
+
+
+class _Problems:
+    """Problem records of one sheet."""
+
+    def __init__(self, file: str, sheet: str | None):
+        self.file, self.sheet, self.items = file, sheet, []
+
+    def add(self, row: int | None, column: str | None, value: Any, rule: str, **kw: Any) -> None:
+        self.items.append(problem(self.file, self.sheet, row, column, value, rule, **kw))
+
+    def add_mask(self, mask: np.ndarray, rows: np.ndarray, column: str, values: np.ndarray, rule: str,
+                 **kw: Any) -> None:
+        for i in np.flatnonzero(mask):
+            self.add(int(rows[i]), column, values[i], rule, **kw)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------------
+
+def sniff_vpr(path: Path) -> bool:
+    """Cheap check: does the file look like a FIS OKO ВПР export (a participant column and task columns)?
+
+    >>> sniff_vpr(Path("no_such_file.csv"))
+    False
+    """
+    path = Path(path)
+    try:
+        for rows in _peek(path):
+            found = _find_header(rows)
+            if found:
+                kinds = {k[0] for k in map(_classify, found[2]) if k}
+                if {"participant", "task"} <= kinds:
+                    return True
+    except Exception:   # anything unreadable is simply not a ВПР file
+        return False
+    return False
+
+
+def _peek(path: Path) -> list[list[list[str]]]:
+    """The first rows of each sheet as text, read cheaply."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        with path.open("rb") as f:
+            text, _ = _decode(f.read(65536), final=False)
+        lines = text.splitlines()[:SCAN_ROWS]
+        sep = _sniff_sep(lines)
+        return [[[c.strip() for c in r] for r in csv.reader(lines, delimiter=sep)]]
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            out = []
+            for ws in wb.worksheets[:10]:
+                ws.reset_dimensions()
+                out.append([[_cell_text(v) for v in r] for r in ws.iter_rows(max_row=SCAN_ROWS, values_only=True)])
+            return out
+        finally:
+            wb.close()
+    return []
+
+
+def read_vpr(path: Path, scales: ScaleBook, *, year: int | None = None, subject: str | None = None,
+             grade: int | None = None, school_id: str | None = None) -> VprRead:
+    """Read one FIS OKO ВПР file (any of the three formats, .xlsx or .csv); never raises on bad data.
+
+    Keyword arguments override what the file says (see the module docstring for where else the year,
+    subject, grade and school come from). Example::
+
+        read = read_vpr(Path("VPR_2024_math_5_edu004001.xlsx"), ScaleBook(load_scales()))
+        read.works.loc[~read.works.absent, ["participant", "primary_score", "mark"]]
+        read.problems.query("severity in ['fatal', 'error']")
+    """
+    path = Path(path)
+    fname = path.name
+    try:
+        sheets = _load(path)
+    except Exception as exc:   # corrupt zip, wrong extension, permission: one fatal problem, no rows
+        p = _Problems(fname, None)
+        p.add(None, None, fname, "file_unreadable", detail=str(exc) or type(exc).__name__)
+        return _empty_read(p.items)
+    kwargs = {"year": year, "subject": subject, "grade": grade, "school_id": school_id}
+    from_name = meta_from_filename(fname)
+    parts, problems, formats = [], [], []
+    first_tasks: pd.DataFrame | None = None
+    for sheet in sheets:
+        p = _Problems(fname, sheet.name)
+        rows = sheet.cells[:SCAN_ROWS].tolist()
+        found = _find_header(rows)
+        if not found:
+            if sheet.name is not None and len(sheets) > 1 and (sheet.cells != "").any():   # empty sheets: silence
+                p.add(None, None, sheet.name, "extra_sheet")
+                problems += p.items
+            continue
+        works, tasks, fmt = _read_sheet(sheet, found, p, scales, kwargs, from_name)
+        if first_tasks is None:
+            first_tasks = tasks
+        elif not tasks[["task", "max_score"]].reset_index(drop=True).equals(
+                first_tasks[["task", "max_score"]].reset_index(drop=True)):
+            p.add(found[1] + 1, None, None, "task_list_mismatch",
+                  detail=f"задания на листе «{sheet.name}» не совпадают с первым листом")
+        parts.append(works)
+        problems += _sorted(p.items)
+        formats.append(fmt)
+    if not parts:
+        p = _Problems(fname, None if len(sheets) != 1 else sheets[0].name)
+        p.add(None, None, None, "no_header",
+              detail="нет строки со столбцами «Код» и заданиями вида «1 (2б)» в первых 60 строках")
+        return _empty_read(problems + p.items)
+    works = _typed(pd.concat(parts, ignore_index=True)) if len(parts) > 1 else parts[0]
+    works = works[_ordered_columns(works.columns)]
+    return VprRead(works=works, tasks=first_tasks, problems=frame(problems), rows_read=len(works), format=formats[0])
+
+
+def _empty_read(items: list[dict]) -> VprRead:
+    return VprRead(works=_typed(pd.DataFrame({c: [] for c in BASE_COLUMNS + SOURCE_COLUMNS})),
+                   tasks=_tasks_frame([], None, None, None, {}), problems=frame(items), rows_read=0, format="unknown")
+
+
+def _sorted(items: list[dict]) -> list[dict]:
+    """File-level problems first, then by row (stable)."""
+    return sorted(items, key=lambda d: -1 if d["row"] is None else d["row"])
+
+
+def _ordered_columns(columns) -> list[str]:
+    tasks = sorted(c for c in columns if re.fullmatch(r"task_\d{2}", c))
+    return BASE_COLUMNS + tasks + SOURCE_COLUMNS
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    for c in df.columns:
+        if c in STR_COLUMNS:
+            df[c] = df[c].astype("str")
+        elif c in INT_COLUMNS or c.startswith("task_"):
+            df[c] = df[c].astype("Int64")
+        elif c == "absent":
+            df[c] = df[c].astype("boolean")
+    return df
+
+
+def _build_layout(sheet: _Sheet, found: tuple, p: _Problems) -> _Layout:
+    """Columns of the table with their kinds; unknown and duplicate headers reported."""
+    first_row, header_row, heads, _ = found
+    cols: list[_Col] = []
+    data = sheet.cells[header_row + 1:]
+    n_tasks = 0
+    for i, text in enumerate(heads):
+        kind = _classify(text)
+        if not text:
+            if i < data.shape[1] and (data[:, i] != "").any():
+                p.add(header_row + 1, None, f"без заголовка, столбец {_col_letter(i)}", "unknown_column")
+            continue
+        if kind is None:
+            p.add(header_row + 1, text, text, "unknown_column")
+            continue
+        if kind[0] == "task":
+            n_tasks += 1
+            if n_tasks > vocab.MAX_TASK_SLOTS:   # no slot left to put it in
+                p.add(header_row + 1, text, text, "unknown_column")
+                continue
+        key = (kind[0], kind[1])
+        limit = 2 if kind[0] == "variant" else 1     # «Вариант» may come twice (merged over two columns)
+        if kind[0] != "ignore" and sum(1 for c in cols if (c.kind, c.label) == key) >= limit:
+            p.add(header_row + 1, text, text, "duplicate_column")
+            continue
+        cols.append(_Col(i, text, *kind))
+    layout = _Layout(first_row, header_row, cols)
+    layout.level_row, layout.levels = _find_levels(sheet.cells[:first_row].tolist(), first_row, layout.of("task"))
+    return layout
+
+
+def _col_letter(i: int) -> str:
+    s, i = "", i + 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _resolve_meta(title: dict[str, tuple[str, int]], kwargs: dict, from_name: dict, needs_school: bool,
+                  p: _Problems) -> dict[str, Any]:
+    """Year, subject, grade, school, municipality: kwargs, then title, then file name; missing → fatal."""
+    out: dict[str, Any] = {}
+    parsers = {"year": _as_year, "subject": subject_code, "grade": _as_grade, "school_id": _as_id, "municipality": _as_id}
+    for key, parse in parsers.items():
+        candidates = [kwargs.get(key), title.get(key, (None,))[0], from_name.get(key)]
+        value, bad = None, None
+        for origin, raw in enumerate(candidates):
+            if raw is None or raw == "":
+                continue
+            value = parse(raw)
+            if value is not None:
+                break
+            bad = raw
+            if origin == 0:   # what the caller asked for explicitly is not silently replaced by the file's
+                break
+        out[key] = value
+        required = key in ("year", "subject", "grade") or (key == "school_id" and needs_school)
+        if value is None and required:
+            detail = (f"значение «{bad}» не распознано" if bad is not None else
+                      "не найдено ни в параметрах чтения, ни в шапке файла, ни в имени файла")
+            p.add(None, REQUIRED_NAMES[key], REQUIRED_NAMES[key], "missing_metadata", detail=detail)
+    return out
+
+
+def _as_year(v: Any) -> int | None:
+    try:
+        y = int(str(v).strip())
+    except ValueError:
+        return None
+    return y if 2000 <= y <= 2100 else None
+
+
+def _as_grade(v: Any) -> int | None:
+    try:
+        g = int(str(v).strip())
+    except ValueError:
+        return None
+    return g if g in vocab.VPR_GRADES else None
+
+
+def _as_id(v: Any) -> str | None:
+    s = _cell_text(v)
+    return s if re.fullmatch(ID_PATTERN, s) else None
+
+
+def _read_sheet(sheet: _Sheet, found: tuple, p: _Problems, scales: ScaleBook, kwargs: dict,
+                from_name: dict) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Works, tasks and format of one sheet whose header was found; problems go to ``p``."""
+    layout = _build_layout(sheet, found, p)
+    skip = {layout.level_row} if layout.level_row is not None else set()
+    texts = _title_texts(sheet.cells[:layout.first_row].tolist(), layout.first_row, skip)
+    title = _meta_from_title(texts)
+    is_region = bool(layout.of("school_id"))
+    is_f1 = any(_F1_MARKERS.search(t) for t, _ in texts) or layout.level_row is not None
+    fmt = "region_protocol" if is_region else "f1" if is_f1 else "school_form"
+    for kind in ("participant", "task"):
+        if not layout.of(kind):
+            p.add(None, REQUIRED_NAMES[kind], REQUIRED_NAMES[kind], "missing_column",
+                  detail=f"строка заголовка {layout.header_row + 1}")
+    meta = _resolve_meta(title, kwargs, from_name, not is_region, p)
+    task_cols = layout.of("task")
+    if "max_primary" in title and task_cols:
+        declared, r = int(title["max_primary"][0]), title["max_primary"][1]
+        total = sum(c.max_score for c in task_cols)
+        if declared != total:
+            p.add(r + 1, None, declared, "task_list_mismatch",
+                  detail=f"максимальный первичный балл в шапке {declared}, сумма максимумов заданий {total}")
+    tasks = _tasks_frame(task_cols, meta["year"], meta["subject"], meta["grade"], layout.levels)
+    works = _read_rows(sheet, layout, meta, p, scales)
+    return works, tasks, fmt
+
+
+def _tasks_frame(task_cols: list[_Col], year, subject, grade, levels: dict[int, str]) -> pd.DataFrame:
+    n = len(task_cols)
+    return pd.DataFrame({
+        "year": pd.array([year] * n, dtype="Int64"),
+        "subject": pd.array([subject] * n, dtype="str"),
+        "grade": pd.array([grade] * n, dtype="Int64"),
+        "position": pd.array(range(1, n + 1), dtype="Int64"),
+        "task": pd.array([c.label for c in task_cols], dtype="str"),
+        "max_score": pd.array([c.max_score for c in task_cols], dtype="Int64"),
+        "level": pd.array([levels.get(c.index) for c in task_cols], dtype="str"),
+        "skill": pd.array([None] * n, dtype="str"),
+    }, columns=TASK_COLUMNS_ORDER)
+
+
+def _data_rows(sheet: _Sheet, layout: _Layout, p: _Problems) -> np.ndarray:
+    """Grid indices of the non-empty rows below the header; empty rows between data rows reported as info."""
+    start = layout.header_row + 1
+    filled = (sheet.cells[start:] != "").any(axis=1) if sheet.cells.shape[1] else np.zeros(0, dtype=bool)
+    if not filled.any():
+        return np.zeros(0, dtype=int)
+    last = np.flatnonzero(filled)[-1]
+    for i in np.flatnonzero(~filled[:last]):    # trailing blank rows are not worth a message
+        p.add(int(start + i) + 1, None, None, "empty_row")
+    return start + np.flatnonzero(filled)
+
+
+def _read_rows(sheet: _Sheet, layout: _Layout, meta: dict, p: _Problems, scales: ScaleBook) -> pd.DataFrame:
+    """One works row per non-empty data row with all cell checks, duplicates and recomputation."""
+    idx = _data_rows(sheet, layout, p)
+    n, rows, width = len(idx), idx + 1, sheet.cells.shape[1]
+
+    def text(col: _Col) -> np.ndarray:
+        return sheet.cells[idx, col.index]
+
+    def numeric(col: _Col) -> np.ndarray:
+        return sheet.numeric[idx, col.index] if sheet.numeric is not None else np.zeros(n, dtype=bool)
+
+    out: dict[str, Any] = {}
+    absent, out["variant"] = _parse_variants(layout.of("variant"), text, rows, p, n)
+    # Ids stay text with their leading zeros; numbers in xlsx are flagged: zeros may already be lost.
+    for kind, required, pattern in (("participant", True, _PARTICIPANT_RE), ("school_id", True, ID_PATTERN),
+                                    ("municipality", False, None)):
+        if layout.of(kind):
+            col = layout.of(kind)[0]
+            out[kind] = _parse_id(col, text(col), numeric(col), rows, p, required, pattern)
+    if layout.of("class_label"):
+        out["class_label"] = _str_array(_map_unique(text(layout.of("class_label")[0]), _canon_class))
+    if layout.of("sex"):
+        out["sex"] = _parse_sex(layout.of("sex")[0], text(layout.of("sex")[0]), rows, p)
+    if layout.of("journal_mark"):
+        col = layout.of("journal_mark")[0]
+        out["journal_mark"] = _parse_mark(col, text(col), rows, p, np.zeros(n, dtype=bool))
+    # Scores are checked only for pupils who wrote the work; an absent pupil's scores are ignored.
+    task_cols = layout.of("task")
+    block = sheet.cells[np.ix_(idx, [c.index for c in task_cols])]
+    scores, task_errors, scored = _parse_tasks(task_cols, block, rows, p, absent)
+    signs = [(scored[:, j], c.header, block[:, j]) for j, c in enumerate(task_cols)]
+    for kind, name in (("total", "primary_score_reported"), ("mark", "mark_reported")):
+        if layout.of(kind):
+            col = layout.of(kind)[0]
+            t = text(col)
+            parse = _parse_total if kind == "total" else _parse_mark
+            out[name] = parse(col, t, rows, p, absent)
+            signs.append(((t != "") & ~_isin(t, _NOT_DONE), col.header, t))
+    _report_absent_with_scores(signs, absent, rows, p)
+
+    columns: dict[str, Any] = {}
+    for c in BASE_COLUMNS:
+        if c in out:
+            columns[c] = out[c]
+        elif c in ("year", "grade"):
+            columns[c] = pd.array([meta[c]] * n, dtype="Int64")
+        elif c in ("subject", "school_id", "municipality"):
+            columns[c] = pd.array([meta[c]] * n, dtype="str")
+        elif c == "absent":
+            columns[c] = pd.array(absent, dtype="boolean")
+        elif c in STR_COLUMNS:
+            columns[c] = pd.array([None] * n, dtype="str")
+        else:
+            columns[c] = pd.array([None] * n, dtype="Int64")
+    valid = ~np.isnan(scores)
+    for j in range(len(task_cols)):
+        columns[f"task_{j + 1:02d}"] = _int_array(scores[:, j], valid[:, j])
+    columns["source_file"] = pd.array([p.file] * n, dtype="str")
+    columns["source_sheet"] = pd.array([p.sheet] * n, dtype="str")
+    columns["source_row"] = pd.array(rows, dtype="Int64")
+    works = pd.DataFrame(columns, index=pd.RangeIndex(n))
+    # primary = sum of task scores, not done (NA) counts 0; absent pupils have none.
+    primary = np.where(valid, scores, 0).sum(axis=1) if task_cols else np.full(n, np.nan)
+    works["primary_score"] = _int_array(primary, ~absent & bool(task_cols))
+    _report_duplicates(works, layout, p)
+    _recompute_mark(works, layout, task_errors, meta, scales, p)
+    return works
+
+
+def _parse_variants(cols: list[_Col], text, rows: np.ndarray, p: _Problems, n: int):
+    """(absent flags, variant numbers) from one or two «Вариант» columns."""
+    absent = np.zeros(n, dtype=bool)
+    variant = np.full(n, np.nan)
+    for col in cols:
+        t = text(col)
+        is_absent = _map_unique(t, lambda v: bool(re.match(_ABSENT_PAT, normalise_header(v)))).astype(bool)
+        x = _numbers(t)
+        ok = _is_int(x)
+        p.add_mask((t != "") & ~is_absent & ~ok, rows, col.header, t, "not_an_integer")
+        bad_range = ok & ((x < 1) | (x > 99))
+        p.add_mask(bad_range, rows, col.header, t, "out_of_range", allowed="1–99")
+        ok &= ~bad_range
+        conflict = ok & ~np.isnan(variant) & (variant != x)
+        p.add_mask(conflict, rows, col.header, t, "row_rule", detail="«в двух столбцах «Вариант» разные номера»")
+        variant = np.where(np.isnan(variant) & ok, x, variant)
+        absent |= is_absent
+    return absent, _int_array(variant, ~absent)
+
+
+def _parse_id(col: _Col, t: np.ndarray, numeric: np.ndarray, rows, p: _Problems, required: bool,
+              pattern: str | None):
+    empty = t == ""
+    p.add_mask(numeric & ~empty, rows, col.header, t, "id_as_number")
+    if required:
+        p.add_mask(empty, rows, col.header, t, "required_empty")
+    if pattern:
+        matches = pd.Series(t, dtype=object).str.fullmatch(pattern).to_numpy(dtype=bool)
+        allowed = "цифры, например 01234" if pattern == _PARTICIPANT_RE else "буквы, цифры, «_» и «-», например edu004001"
+        p.add_mask(~empty & ~matches, rows, col.header, t, "pattern_mismatch", allowed=allowed)
+    return _str_array(t)
+
+
+def _parse_sex(col: _Col, t: np.ndarray, rows, p: _Problems):
+    mapped = _map_unique(t, lambda v: _SEXES.get(normalise_header(v)))
+    p.add_mask((t != "") & pd.isna(mapped), rows, col.header, t, "not_allowed", allowed="М, Ж")
+    return _str_array(mapped)
+
+
+def _parse_mark(col: _Col, t: np.ndarray, rows, p: _Problems, skip: np.ndarray):
+    """A mark 2..5 (journal or reported); «-», «н/а» mean no mark. Rows in ``skip`` are not checked."""
+    x = _numbers(t)
+    ok = _is_int(x)
+    blank = (t == "") | _isin(t, _NO_MARK)
+    p.add_mask(~blank & ~ok & ~skip, rows, col.header, t, "not_an_integer")
+    outside = ok & ~np.isin(x, vocab.MARKS)
+    p.add_mask(outside & ~skip, rows, col.header, t, "mark_outside_scale")
+    return _int_array(x, ok & ~outside & ~skip)
+
+
+def _parse_total(col: _Col, t: np.ndarray, rows, p: _Problems, skip: np.ndarray):
+    x = _numbers(t)
+    ok = _is_int(x)
+    blank = (t == "") | _isin(t, _NOT_DONE)
+    p.add_mask(~blank & ~ok & ~skip, rows, col.header, t, "not_an_integer")
+    negative = ok & (x < 0)
+    p.add_mask(negative & ~skip, rows, col.header, t, "out_of_range", allowed="0 и больше")
+    return _int_array(x, ok & ~negative & ~skip)
+
+
+def _parse_tasks(cols: list[_Col], block: np.ndarray, rows: np.ndarray, p: _Problems, absent: np.ndarray):
+    """(scores as floats with NaN, per-row error flags, 'a score is written' flags) of the task block."""
+    x = _numbers(block)
+    ok = _is_int(x)
+    written = (block != "") & ~_isin(block, _NOT_DONE)
+    maxima = np.array([c.max_score for c in cols], dtype=float)
+    present = ~absent[:, None]
+    checks = (("not_an_integer", written & ~ok, lambda c: {}),
+              ("out_of_range", ok & (x < 0), lambda c: {"allowed": f"0–{c.max_score}"}),
+              ("score_above_max", ok & (x > maxima), lambda c: {"allowed": str(c.max_score)}))
+    errors = np.zeros(block.shape, dtype=bool)
+    for rule, mask, kw in checks:
+        mask = mask & present
+        for i, j in np.argwhere(mask):
+            p.add(int(rows[i]), cols[j].header, block[i, j], rule, **kw(cols[j]))
+        errors |= mask
+    scores = np.where(ok & ~errors & present, x, np.nan)
+    return scores, errors.any(axis=1), written
+
+
+def _report_absent_with_scores(signs: list, absent: np.ndarray, rows: np.ndarray, p: _Problems) -> None:
+    """One warning per absent pupil with something in a score cell (the first such cell is named)."""
+    done = ~absent
+    for mask, header, t in signs:
+        new = mask & ~done
+        p.add_mask(new, rows, header, t, "absent_with_scores")
+        done |= new
+
+
+def _report_duplicates(works: pd.DataFrame, layout: _Layout, p: _Problems) -> None:
+    """Same participant code twice in one class of one school: error on the later row."""
+    cols = layout.of("participant")
+    if not cols or works.empty:
+        return
+    keys = works[["school_id", "class_label", "participant"]].fillna("\x00")
+    dup = keys.duplicated(keep="first").to_numpy() & works["participant"].notna().to_numpy()
+    if not dup.any():
+        return
+    first = works["source_row"].groupby([keys[c] for c in keys.columns]).transform("first")
+    for i in np.flatnonzero(dup):
+        r = works.iloc[i]
+        cls = r["class_label"] if pd.notna(r["class_label"]) else "—"
+        p.add(int(r["source_row"]), cols[0].header, r["participant"], "duplicate_key",
+              detail=f"(ОО {r['school_id']}, класс {cls}, код участника {r['participant']})", other=int(first.iat[i]))
+
+
+def _recompute_mark(works: pd.DataFrame, layout: _Layout, task_errors: np.ndarray, meta: dict, scales: ScaleBook,
+                    p: _Problems) -> None:
+    """mark from the scale; the file's total and mark compared with the recomputed ones (warnings)."""
+    key = (meta["year"], meta["subject"], meta["grade"])
+    if None not in key and scales.get(*key) is None:
+        p.add(None, None, None, "no_scale", detail=f"{key[0]} год, {vocab.SUBJECTS.get(key[1], key[1])}, {key[2]} класс")
+    if None not in key and scales.get(*key) is not None:
+        works["mark"] = scales.marks(*key, works["primary_score"]).astype("Int64")
+    absent = works["absent"].to_numpy(dtype=bool)
+    rows = works["source_row"].to_numpy()
+    checks = (("total", "primary_score", "primary_mismatch", lambda v: f"сумма по заданиям {v}"),
+              ("mark", "mark", "mark_mismatch", lambda v: f"по шкале {v}"))
+    for kind, column, rule, detail in checks:
+        if not layout.of(kind):
+            continue
+        reported, computed = works[f"{column}_reported"], works[column]
+        differs = (reported.notna() & computed.notna() & (reported != computed)).fillna(False).to_numpy(dtype=bool)
+        differs &= ~task_errors & ~absent     # a broken score cell already explains the difference
+        for i in np.flatnonzero(differs):
+            p.add(int(rows[i]), layout.of(kind)[0].header, reported.iat[i], rule, detail=detail(computed.iat[i]))
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Table:
+    preamble: list[list[str]]
+    levels: list[str] | None
+    header: list[str]
+    body: np.ndarray            # text cells (object matrix), one column per header
+    kinds: list[str]            # per column: id (text), int, task, total, text
+    sheet: str
+
+
+def write_vpr(works: pd.DataFrame, tasks: pd.DataFrame, path: Path, fmt: str, *, style: VprStyle | None = None) -> None:
+    """Write works of one (year, subject, grade) as a FIS OKO-like file; .xlsx or .csv by the suffix.
+
+    ``school_form`` and ``f1`` take one school; ``region_protocol`` any number. Task slots task_NN are
+    labelled by ``tasks`` (position, task, max_score, level). The total and mark written are
+    ``primary_score_reported`` / ``mark_reported`` where given, else ``primary_score`` / ``mark``. A title
+    block above the table carries year, subject, grade, school (and «Код АТЕ» when ``municipality`` is
+    set), so the reader needs nothing from the file name; ids are written as text. Example: ``write_vpr(works, tasks, Path("VPR_2024_math_5_edu004001.xlsx"), "school_form",
+    style=VprStyle(not_done="Х", two_variant_columns=True))``.
+    """
+    style = style or VprStyle()
+    path = Path(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise ValueError(f"unsupported suffix {suffix!r}: use .csv or .xlsx")
+    table = _table(works.reset_index(drop=True), tasks.sort_values("position").reset_index(drop=True), fmt, style)
+    if suffix == ".csv":
+        _write_csv(table, path, style)
+    else:
+        _write_xlsx(table, path, style)
+
+
+def _single(works: pd.DataFrame, column: str, required: bool = True) -> Any:
+    values = works[column].dropna().unique() if column in works else []
+    if len(values) > 1:
+        raise ValueError(f"one file holds one {column}; got {sorted(map(str, values))}")
+    if not len(values):
+        if required:
+            raise ValueError(f"works has no {column}")
+        return None
+    v = values[0]
+    return v.item() if hasattr(v, "item") else v
+
+
+def _floats(works: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Numeric columns as a float matrix (NaN where missing or absent from ``works``)."""
+    out = np.full((len(works), len(columns)), np.nan)
+    for j, c in enumerate(columns):
+        if c in works:
+            out[:, j] = pd.to_numeric(works[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return out
+
+
+def _int_cells(x: np.ndarray) -> np.ndarray:
+    """Floats as integer text, '' where NaN (any shape)."""
+    out = np.full(x.shape, "", dtype=object)
+    ok = ~np.isnan(x)
+    out[ok] = x[ok].astype(np.int64).astype(str)
+    return out
+
+
+def _str_cells(works: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in works:
+        return np.full(len(works), "", dtype=object)
+    return works[column].astype(object).where(works[column].notna(), "").astype(str).to_numpy(dtype=object)
+
+
+def _table(works: pd.DataFrame, tasks: pd.DataFrame, fmt: str, style: VprStyle) -> _Table:
+    """Preamble, level row, header and body (a text matrix) of the file to write."""
+    year, subject, grade = _single(works, "year"), _single(works, "subject"), _single(works, "grade")
+    school = _single(works, "school_id") if fmt != "region_protocol" else None
+    municipality = _single(works, "municipality", required=False) if fmt != "region_protocol" else None
+    n = len(works)
+    absent = works["absent"].fillna(False).to_numpy(dtype=bool) if "absent" in works else np.zeros(n, dtype=bool)
+
+    slot_cols = [f"task_{int(p):02d}" for p in tasks["position"]]
+    scores = _floats(works, slot_cols)
+    task_text = _int_cells(scores)
+    task_text[task_text == ""] = style.not_done          # not done → X …
+    task_text[absent] = ""                                # … absent pupils have empty task cells
+    num = _floats(works, ["primary_score_reported", "primary_score", "mark_reported", "mark", "variant", "journal_mark"])
+    total = np.where(np.isnan(num[:, 0]), num[:, 1], num[:, 0])
+    total = np.where(np.isnan(total) & ~absent, np.where(np.isnan(scores), 0, scores).sum(axis=1), total)
+    mark = np.where(np.isnan(num[:, 2]), num[:, 3], num[:, 2])
+    total_text, mark_text = _int_cells(total), _int_cells(mark)
+    total_text[absent] = ""
+    mark_text[absent] = ""
+    variant = _int_cells(num[:, 4])
+
+    cols: dict[str, tuple[str, str, np.ndarray]] = {   # key → (header, kind, cells); kind drives xlsx types
+        "participant": ("Код" if fmt != "f1" else "Код участника", "id", _str_cells(works, "participant")),
+        "class_label": ("Класс", "id", _str_cells(works, "class_label")),
+        "sex": ("Пол", "id", _str_cells(works, "sex")),
+        "journal_mark": (style.journal_header, "int", _int_cells(num[:, 5])),
+        "total": (style.total_header, "total", total_text),
+        "mark": ("Отметка", "int", mark_text),
+        "school_id": ("Логин ОО", "id", _str_cells(works, "school_id")),
+        "municipality": ("Код АТЕ", "id", _str_cells(works, "municipality")),
+    }
+    if style.two_variant_columns:   # number in the first column, the absence word in the second
+        variant_cols = [("Вариант", "int", np.where(absent, "", variant)),
+                        ("Вариант", "text", np.where(absent, style.absent_word, ""))]
+    else:
+        variant_cols = [("Вариант", "int", np.where(absent, style.absent_word, variant))]
+    task_part = [(f"{label} ({int(m)}б)", "task", task_text[:, j])
+                 for j, (label, m) in enumerate(zip(tasks["task"], tasks["max_score"]))]
+
+    def pick(*names: str) -> list[tuple[str, str, np.ndarray]]:
+        return [cols[k] for k in names]
+
+    if fmt == "school_form":
+        order = pick("participant") + variant_cols + task_part + pick("class_label", "sex", "journal_mark", "total", "mark")
+    elif fmt == "f1":
+        order = pick("class_label", "participant") + variant_cols + task_part + pick("total", "mark", "journal_mark", "sex")
+    else:
+        lead = pick("municipality") if "municipality" in works and works["municipality"].notna().any() else []
+        order = lead + pick("school_id", "class_label", "participant") + variant_cols + task_part + \
+            pick("sex", "journal_mark", "total", "mark")
+    header = [h for h, _, _ in order]
+    kinds = [k for _, k, _ in order]
+    body = np.empty((n, len(order)), dtype=object)
+    for j, (_, _, cells) in enumerate(order):
+        body[:, j] = cells
+
+    label = vocab.SUBJECTS.get(subject, subject)
+    levels = None
+    if fmt == "school_form":
+        meta_row = [f"Год: {year}", f"Предмет: {label}", f"Класс: {grade}", f"Логин ОО: {school}"]
+        meta_row += [f"Код АТЕ: {municipality}"] if municipality is not None else []
+        preamble = [["Форма сбора результатов ВПР"], meta_row, []]
+    elif fmt == "f1":
+        name = _single(works, "school_name", required=False) if "school_name" in works else None
+        school_line = f"({school}) {name + ' ' if name else ''}Кол-во участников: {int((~absent).sum())}"
+        preamble = [["Ф1. Индивидуальные результаты участников"], [f"Всероссийские проверочные работы {year}"],
+                    [f"Предмет: {label}"], [f"Класс: {grade}"],
+                    [f"Максимальный первичный балл: {int(tasks['max_score'].sum())}"],
+                    [f"Дата: {style.work_date or year}"]]
+        preamble += [[f"Код АТЕ: {municipality}"]] if municipality is not None else []
+        preamble += [[school_line]]
+        task_levels = iter(tasks["level"] if "level" in tasks else [None] * len(tasks))
+        levels = [("" if pd.isna(lv := next(task_levels)) else str(lv)) if k == "task" else "" for k in kinds]
+        levels[0] = "Уровень сложности"
+    else:
+        preamble = [["Протокол проверки результатов ВПР (региональный уровень)"],
+                    [f"Год: {year}", f"Предмет: {label}", f"Класс: {grade}"], []]
+    sheet = {"school_form": "Результаты", "f1": "Ф1", "region_protocol": "Протокол"}[fmt]
+    return _Table(preamble, levels, header, body, kinds, sheet)
+
+
+def _write_csv(table: _Table, path: Path, style: VprStyle) -> None:
+    with path.open("w", encoding=style.encoding, newline="") as f:
+        w = csv.writer(f, delimiter=style.sep, lineterminator="\n")
+        w.writerows(table.preamble)
+        if table.levels:
+            w.writerow(table.levels)
+        w.writerow(table.header)
+        pd.DataFrame(table.body).to_csv(f, sep=style.sep, header=False, index=False, lineterminator="\n")
+
+
+def _write_xlsx(table: _Table, path: Path, style: VprStyle) -> None:
+    import xlsxwriter
+    from xlsxwriter.utility import xl_col_to_name
+
+    # Ids must stay text: never let xlsxwriter turn «01234» into a number.
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                         "strings_to_urls": False})
+    ws = wb.add_worksheet(table.sheet)
+    bold = wb.add_format({"bold": True, "text_wrap": True, "align": "center", "valign": "vcenter", "border": 1})
+    as_text = wb.add_format({"num_format": "@"})
+    r = 0
+    for row in table.preamble:
+        ws.write_row(r, 0, row)
+        r += 1
+    if table.levels:
+        ws.write_row(r, 0, table.levels)
+        r += 1
+    header_row = r
+    c = 0
+    while c < len(table.header):
+        if table.kinds[c:c + 2] == ["int", "text"] and table.header[c:c + 2] == ["Вариант", "Вариант"]:
+            ws.merge_range(header_row, c, header_row, c + 1, "Вариант", bold)   # merged over both columns
+            c += 2
+            continue
+        ws.write_string(header_row, c, table.header[c], bold)
+        c += 1
+    for c, kind in enumerate(table.kinds):
+        if kind == "id":
+            ws.set_column(c, c, 12, as_text)
+    numeric = [k in ("int", "task", "total") for k in table.kinds]
+    task_idx = [i for i, k in enumerate(table.kinds) if k == "task"]
+    total_idx = table.kinds.index("total") if "total" in table.kinds else None
+    for i, values in enumerate(table.body.tolist()):
+        rr = header_row + 1 + i
+        cells = [None if v == "" else int(v) if numeric[j] and _is_digits(v) else v for j, v in enumerate(values)]
+        ws.write_row(rr, 0, cells)
+        if style.formula_totals and total_idx is not None and task_idx and cells[total_idx] is not None:
+            rng = f"{xl_col_to_name(task_idx[0])}{rr + 1}:{xl_col_to_name(task_idx[-1])}{rr + 1}"
+            ws.write_formula(rr, total_idx, f"=SUM({rng})", None, cells[total_idx])
+    wb.close()
+
+
+def _is_digits(v: str) -> bool:
+    return v.isdigit() or (v[:1] == "-" and v[1:].isdigit())
