@@ -174,6 +174,21 @@ def _as_user_sees(checked: pd.DataFrame, parsed: pd.DataFrame, headers: dict[str
     return checked[~twice]
 
 
+BATCH_ROWS = 300_000  # rows rule-checked in one pandera call: bounded memory, amortised overhead
+
+
+@dataclass
+class _Parsed:
+    """One file after reading, before rule checks and writing."""
+    path: Path
+    table: str
+    frame: pd.DataFrame
+    probs: pd.DataFrame
+    fmt: str
+    rows: int
+    headers: dict[str, str]
+
+
 class Importer:
     """Runs the import of many files into one store, keeping reference tables for later files."""
 
@@ -194,26 +209,65 @@ class Importer:
         if "vpr_tasks" in tables:
             self.tasks = self.store.query("SELECT * FROM vpr_tasks")
 
+    def import_files(self, planned: list[tuple[Path, str, TableMapping | None]]) -> list[tuple[FileReport, pd.DataFrame]]:
+        """Import files in order; consecutive files of one table are rule-checked together in batches,
+        because pandera's cost per call (not per row) dominates for many small exports."""
+        out: list[tuple[FileReport, pd.DataFrame]] = []
+        batch: list[_Parsed] = []
+        for path, table, mapping in planned:
+            if batch and (batch[0].table != table or sum(len(b.frame) for b in batch) >= BATCH_ROWS
+                          or table in ORDER):
+                out += [self._finish(b) for b in self._rule_check(batch)]
+                batch = []
+            batch.append(self._read(path, table, mapping))
+            if table in ORDER:  # reference tables are needed by the files that follow
+                out += [self._finish(b) for b in self._rule_check(batch)]
+                batch = []
+        if batch:
+            out += [self._finish(b) for b in self._rule_check(batch)]
+        return out
+
     def import_file(self, path: Path, table: str, mapping: TableMapping | None) -> tuple[FileReport, pd.DataFrame]:
-        part = file_hash(path)
+        """Import one file (read, check rules, split, write)."""
+        return self.import_files([(path, table, mapping)])[0]
+
+    def _read(self, path: Path, table: str, mapping: TableMapping | None) -> "_Parsed":
         if table == "vpr":
-            frame, probs, fmt, rows = self._read_vpr(path)
-        else:
-            r = read_table(path, table, mapping)
-            frame, probs, fmt, rows = r.frame, r.problems, "таблица", r.rows_read
-            if len(frame) and not (probs.severity == "fatal").any():
-                checked = pd.concat([validate_table(frame, table, path.name, r.sheet),
-                                     duplicate_keys(frame, table, path.name, r.sheet)], ignore_index=True)
-                probs = pd.concat([probs, _as_user_sees(checked, probs, r.headers)], ignore_index=True)
+            return self._read_vpr(path)
+        r = read_table(path, table, mapping)
+        probs = r.problems
+        if len(r.frame) and not (probs.severity == "fatal").any():
+            probs = pd.concat([probs, _as_user_sees(duplicate_keys(r.frame, table, path.name, r.sheet), probs, r.headers)],
+                              ignore_index=True)
+        return _Parsed(path, table, r.frame, probs, "таблица", r.rows_read, r.headers)
+
+    def _rule_check(self, batch: list["_Parsed"]) -> list["_Parsed"]:
+        """Add the pandera rule problems of every file of the batch (one validation call for all)."""
+        ok = [i for i, b in enumerate(batch) if len(b.frame) and not (b.probs.severity == "fatal").any()]
+        if not ok:
+            return batch
+        table = batch[0].table
+        combined = pd.concat([batch[i].frame.assign(_item=i) for i in ok], ignore_index=True)
+        checked = validate_table(combined, table)
+        for i in ok:
+            b = batch[i]
+            mine = checked[checked["_item"] == i].drop(columns="_item")
+            probs = pd.concat([b.probs, _as_user_sees(mine, b.probs, b.headers)], ignore_index=True)
+            b.probs = probs.drop_duplicates(["sheet", "row", "column", "value", "rule"])
+        return batch
+
+    def _finish(self, b: "_Parsed") -> tuple[FileReport, pd.DataFrame]:
+        part = file_hash(b.path)
+        probs, frame = b.probs, b.frame
         fatal = bool((probs.severity == "fatal").any())
         accepted, quarantined = _split(frame, probs, fatal) if len(frame) else (frame, frame)
         if not fatal:
-            self.store.write(table, accepted, part)
-            self._remember(table, accepted)
+            self.store.write(b.table, accepted, part)
+            self._remember(b.table, accepted)
         else:
-            self.store.remove_part(table, part)
-        self.store.quarantine(table, quarantined, part)
-        rep = FileReport(str(path), table, fmt, rows, len(accepted) if not fatal else 0, len(quarantined),
+            self.store.remove_part(b.table, part)
+        self.store.quarantine(b.table, quarantined, part)
+        rep = FileReport(str(b.path), b.table, b.fmt, b.rows, len(accepted) if not fatal else 0, len(quarantined),
                          int(probs.severity.isin(["error", "fatal"]).sum()), int((probs.severity == "warning").sum()), fatal)
         assert rep.accepted + rep.quarantined == rep.rows_read, rep  # row conservation, always
         return rep, probs
@@ -226,7 +280,7 @@ class Importer:
         elif table == "vpr_tasks":
             self.tasks = pd.concat([self.tasks, accepted], ignore_index=True)
 
-    def _read_vpr(self, path: Path):
+    def _read_vpr(self, path: Path) -> "_Parsed":
         from workbench import fisoko
 
         r = fisoko.read_vpr(path, self.scales)
@@ -240,11 +294,7 @@ class Importer:
                      for s, row, sid in zip(frame.loc[unknown, "source_sheet"], frame.loc[unknown, "source_row"],
                                             frame.loc[unknown, "school_id"])]
             probs = pd.concat([probs, P.frame(extra), self._check_tasks(path.name, r.tasks)], ignore_index=True)
-            if not (probs.severity == "fatal").any():
-                sheet = frame["source_sheet"].dropna().iloc[0] if frame["source_sheet"].notna().any() else None
-                probs = pd.concat([probs, validate_table(frame, "vpr", path.name, sheet)], ignore_index=True)
-            probs = probs.drop_duplicates(["sheet", "row", "column", "value", "rule"])
-        return frame, probs, r.format, r.rows_read
+        return _Parsed(path, "vpr", frame, probs, r.format, r.rows_read, {})
 
     def _check_tasks(self, fname: str, tasks: pd.DataFrame) -> pd.DataFrame:
         """The file's task list (labels, maxima by position) must agree with the imported description."""
@@ -290,8 +340,7 @@ def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = 
         planned.append((f, t, m))
     rank = {t: i for i, t in enumerate(ORDER)}
     planned.sort(key=lambda x: (rank.get(x[1], len(ORDER) + (x[1] == "vpr")), str(x[0])))
-    for f, t, m in planned:
-        rep, probs = importer.import_file(f, t, m)
+    for rep, probs in importer.import_files(planned):
         result.files.append(rep)
         all_probs.append(probs)
     result.problems = pd.concat(all_probs, ignore_index=True) if all_probs else P.frame([])

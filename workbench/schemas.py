@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 import pandera.pandas as pa
@@ -302,6 +303,7 @@ TABLES: dict[str, TableSpec] = {s.name: s for s in [
 ]}
 
 
+@lru_cache(maxsize=None)
 def columns_of(table: str) -> dict[str, dict]:
     """Column name -> {dtype, nullable, title, description, checks} for a table (task slots expanded)."""
     schema = TABLES[table].model.to_schema()

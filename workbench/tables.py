@@ -104,8 +104,21 @@ def is_blank(v: object) -> bool:
 
 # ------------------------------------------------------------------ header resolution
 
+_LOOKUPS: dict[tuple[str, int], tuple[TableMapping | None, dict[str, str]]] = {}
+
+
 def header_lookup(table: str, mapping: TableMapping | None) -> dict[str, str]:
     """Normalised header → canonical column, from canonical names, template titles and the mapping."""
+    key = (table, id(mapping))
+    hit = _LOOKUPS.get(key)
+    if hit is not None and hit[0] is mapping:  # the mapping object itself is kept, so its id is not reused
+        return hit[1]
+    look = _header_lookup(table, mapping)
+    _LOOKUPS[key] = (mapping, look)
+    return look
+
+
+def _header_lookup(table: str, mapping: TableMapping | None) -> dict[str, str]:
     cols = columns_of(table)
     look = {norm_header(c): c for c in cols}
     look.update({norm_header(meta["title"]): c for c, meta in cols.items() if meta["title"]})

@@ -13,6 +13,7 @@ Example
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import pandas as pd
 import pandera.pandas as pa
@@ -35,13 +36,21 @@ def _rule_of(check: str) -> tuple[str, str]:
     return "row_rule", check
 
 
-def validate_table(frame: pd.DataFrame, table: str, file: str, sheet: str | None) -> pd.DataFrame:
+@lru_cache(maxsize=None)
+def _rule_schema(table: str) -> pa.DataFrameSchema:
+    """The table's schema without dtype checks: readers already typed every column, and a dtype
+    mismatch (pandas' ``str`` vs pyarrow strings) would only cost time computing failure cases."""
+    schema = TABLES[table].model.to_schema()
+    return schema.update_columns({name: {"dtype": None} for name in schema.columns})
+
+
+def validate_table(frame: pd.DataFrame, table: str, file: str | None = None, sheet: str | None = None) -> pd.DataFrame:
     """Problems for every rule violated in ``frame`` (lazy validation: every failure at once).
 
-    ``frame`` must carry ``source_row``; cells already NA because they failed to parse are reported
-    by the reader, so a 'not_nullable' failure on them is not reported twice here.
+    ``frame`` carries ``source_row`` (and ``source_file``/``source_sheet`` when ``file`` is not given,
+    so rows of many files can be checked in one call); an ``_item`` column is passed through to the
+    problems so the caller can tell the files apart.
     """
-    model = TABLES[table].model
     cols = columns_of(table)
     present = [c for c in cols if c in frame.columns]
     work = frame.reset_index(drop=True)
@@ -50,23 +59,30 @@ def validate_table(frame: pd.DataFrame, table: str, file: str, sheet: str | None
             work[c] = pd.Series([pd.NA] * len(work), dtype="object")
     records: list[dict] = []
     try:
-        model.validate(work[list(cols)], lazy=True)
+        _rule_schema(table).validate(work[list(cols)], lazy=True)
     except pa.errors.SchemaErrors as e:
         fc = e.failure_cases
         for rec in fc.itertuples(index=False):
             idx = rec.index
-            row = work["source_row"].iloc[int(idx)] if idx is not None and not pd.isna(idx) else None
+            if idx is None or pd.isna(idx):
+                continue  # column-level failures (absent columns) were reported by the reader
+            i = int(idx)
+            row = work["source_row"].iloc[i]
+            f = file if file is not None else work["source_file"].iloc[i]
+            sh = sheet if file is not None else (work["source_sheet"].iloc[i] if "source_sheet" in work else None)
+            sh = None if sh is None or pd.isna(sh) else sh
             check = str(rec.check)
             if rec.schema_context == "DataFrameSchema":  # a row-level (dataframe) check
-                if idx is None or pd.isna(idx):
-                    continue
-                records.append(P.problem(file, sheet, row, None, None, "row_rule", detail=check))
-                continue
-            if check.startswith("dtype(") or check.startswith("column_in_dataframe"):
-                continue  # types were set by the parser; absent columns were reported as missing_column
-            rule, allowed = _rule_of(check)
-            records.append(P.problem(file, sheet, row, rec.column, rec.failure_case, rule, allowed=allowed, detail=check))
+                rec_ = P.problem(f, sh, row, None, None, "row_rule", detail=check)
+            else:
+                rule, allowed = _rule_of(check)
+                rec_ = P.problem(f, sh, row, rec.column, rec.failure_case, rule, allowed=allowed, detail=check)
+            if "_item" in work:
+                rec_["_item"] = work["_item"].iloc[i]
+            records.append(rec_)
     probs = P.frame(records)
+    if "_item" in work:
+        probs["_item"] = [r.get("_item") for r in records]
     return probs[~probs.column.isin(set(cols) - set(present)) | probs.column.isna()] if len(probs) else probs
 
 
