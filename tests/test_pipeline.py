@@ -1,25 +1,12 @@
 """End to end: a small demo region is generated, imported through the CLI, and queried in the store."""
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from workbench.store import Store
 
-BIN = Path(sys.executable).parent
-
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pipeline")
-    demo = subprocess.run([str(BIN / "workbench"), "demo", "--out", str(root / "demo"), "--scale", "0.05", "--seed", "5"],
-                          capture_output=True, text=True, timeout=600)
-    assert demo.returncode == 0, demo.stderr
-    imp = subprocess.run([str(BIN / "workbench"), "import", str(root / "demo" / "raw"), "--store", str(root / "store"),
-                          "--params", "params/regions/demo.yaml"], capture_output=True, text=True, timeout=900,
-                         cwd=Path(__file__).resolve().parent.parent)
-    return root, demo, imp
+def imported(demo_import):
+    return demo_import
 
 
 def test_demo_region_imports_without_quarantine(imported):

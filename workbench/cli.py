@@ -52,6 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--replace", action="store_true", help="очистить хранилище перед загрузкой (иначе файлы добавляются; "
                                                          "повторно загруженный файл заменяет свои строки)")
 
+    r = sub.add_parser("run", prog="workbench run", help="основная работа: отчёты по муниципалитетам (papermill)",
+                       description="Исполняет производственные блокноты notebooks/NN_*.ipynb для каждого муниципалитета "
+                                   "в outputs/<запуск>/<код>/: отчёт HTML, таблицы Excel, рисунки, исполненные блокноты; "
+                                   "index.html и manifest.json запуска; outputs/latest — последний запуск.\n"
+                                   "Код выхода не нулевой, если хотя бы один муниципалитет завершился ошибкой.")
+    r.add_argument("--municipality", nargs="+", default=None, metavar="CODE", help="коды муниципалитетов (по умолчанию — все)")
+    r.add_argument("--year", type=int, default=None, help="год (по умолчанию — последний в данных)")
+    r.add_argument("--jobs", type=int, default=None, help="параллельных процессов (по умолчанию — число ядер)")
+    r.add_argument("--resume", action="store_true", help="продолжить последний запуск: пропустить готовые с теми же входами")
+    r.add_argument("--out", type=Path, default=None, help="папка результатов (по умолчанию outputs/)")
+    r.add_argument("--store", type=Path, default=Path("data/store"), help="папка хранилища")
+    r.add_argument("--timeout", type=int, default=900, help="предел времени исполнения одной ячейки, с")
+
     c = sub.add_parser("params", prog="workbench params", help="проверить файлы параметров",
                        description="Загружает файлы параметров и сообщает о каждой ошибке: файл, ключ, значение, допустимое.")
     c.add_argument("files", nargs="*", type=Path, metavar="FILE", help="файлы (по умолчанию — все в params/)")
@@ -99,6 +112,28 @@ def cmd_import(args) -> int:
     return result.exit_code
 
 
+def cmd_run(args) -> int:
+    from workbench.runner import run
+
+    t0 = time.perf_counter()
+    try:
+        manifest = run(args.municipality, year=args.year, store=args.store, jobs=args.jobs, resume=args.resume,
+                       out=args.out, timeout=args.timeout)
+    except ValueError as e:
+        print(f"Ошибка: {e}", file=sys.stderr)
+        return 2
+    ms = manifest["municipalities"]
+    failed = {c: m for c, m in ms.items() if m["status"] != "ok"}
+    skipped = sum(1 for m in ms.values() if m.get("skipped"))
+    run_dir = (args.out or Path("outputs")) / manifest["run_id"]
+    print(f"Запуск {manifest['run_id']} ({manifest['year']} год): готово {len(ms) - len(failed)} из {len(ms)}"
+          + (f", пропущено как готовые: {skipped}" if skipped else "") + f"; {time.perf_counter() - t0:.0f} с.")
+    print(f"Оглавление: {run_dir / 'index.html'}")
+    for c, m in sorted(failed.items()):
+        print(f"ОШИБКА {c} ({m.get('name', '')}): {m.get('error')}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def cmd_params(args) -> int:
     from workbench.config import TableMapping, load_defaults, load_municipality, load_presets, load_region, load_yaml_model
     from workbench.paths import PARAMS_DIR
@@ -134,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return {"demo": cmd_demo, "import": cmd_import, "params": cmd_params}[args.command](args)
+        return {"demo": cmd_demo, "import": cmd_import, "run": cmd_run, "params": cmd_params}[args.command](args)
     except ParamsError as e:
         print(str(e), file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ years) and as shares of marks; the region's distribution of school means gives t
 Example
 -------
 >>> from workbench.store import Store
+from workbench.vocab import SUBJECTS
 >>> s = Store("data/store")                      # doctest: +SKIP
 >>> school_results(s, year=2026, subject="math", grade=5).head()   # doctest: +SKIP
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench.store import Store
+from workbench.vocab import SUBJECTS
 
 _WORKS = """
     SELECT v.year, v.municipality, v.school_id, v.subject, v.grade, v.primary_score, v.mark,
@@ -51,9 +53,9 @@ def school_results(store: Store, *, year: int | None = None, subject: str | None
     return store.query(sql, params)
 
 
-def results_vs_region(store: Store, municipality: str, year: int) -> pd.DataFrame:
-    """By subject and grade: the municipality's pupils against the region's (mean percent, shares of marks),
-    plus the quartiles of the region's school means, so a reader sees where the municipality sits."""
+def region_reference(store: Store, year: int) -> pd.DataFrame:
+    """The region's picture by subject and grade in a year: pupils' mean percent and shares of marks, and
+    the quartiles of school means. Region-wide: computed once per run and cached (see notebook_support)."""
     sql = f"""
         WITH w AS ({_WORKS} AND v.year = ?),
         school AS (SELECT subject, grade, school_id, avg(pct) AS m FROM w GROUP BY ALL),
@@ -61,16 +63,29 @@ def results_vs_region(store: Store, municipality: str, year: int) -> pd.DataFram
                      quantile_cont(m, 0.75) AS region_q3, count(*) AS region_schools FROM school GROUP BY ALL),
         reg AS (SELECT subject, grade, count(*) AS region_participants, avg(pct) AS region_mean_pct,
                        avg((mark = 2)::DOUBLE) AS region_share_2, avg((mark >= 4)::DOUBLE) AS region_share_45
-                FROM w GROUP BY ALL),
-        mun AS (SELECT subject, grade, count(*) AS participants, count(DISTINCT school_id) AS schools,
-                       avg(pct) AS mean_pct, avg((mark = 2)::DOUBLE) AS share_2, avg((mark >= 4)::DOUBLE) AS share_45
-                FROM w WHERE municipality = ? GROUP BY ALL)
-        SELECT mun.subject, mun.grade, mun.schools, mun.participants, mun.mean_pct, reg.region_mean_pct,
-               mun.mean_pct - reg.region_mean_pct AS diff_pct, mun.share_2, reg.region_share_2,
-               mun.share_45, reg.region_share_45, q.region_q1, q.region_median, q.region_q3, q.region_schools
-        FROM mun JOIN reg USING (subject, grade) JOIN q USING (subject, grade)
-        ORDER BY mun.subject, mun.grade"""
+                FROM w GROUP BY ALL)
+        SELECT * FROM reg JOIN q USING (subject, grade) ORDER BY subject, grade"""
+    return store.query(sql, [year])
+
+
+def municipality_results(store: Store, municipality: str, year: int) -> pd.DataFrame:
+    """The municipality's pupils by subject and grade: schools, participants, mean percent, shares of marks."""
+    sql = f"""
+        WITH w AS ({_WORKS} AND v.year = ? AND v.municipality = ?)
+        SELECT subject, grade, count(DISTINCT school_id) AS schools, count(*) AS participants,
+               avg(pct) AS mean_pct, avg((mark = 2)::DOUBLE) AS share_2, avg((mark >= 4)::DOUBLE) AS share_45
+        FROM w GROUP BY ALL ORDER BY subject, grade"""
     return store.query(sql, [year, municipality])
+
+
+def results_vs_region(store: Store, municipality: str, year: int, reference: pd.DataFrame | None = None) -> pd.DataFrame:
+    """By subject and grade: the municipality against the region (``reference`` from ``region_reference``),
+    with the quartiles of the region's school means, so a reader sees where the municipality sits."""
+    ref = region_reference(store, year) if reference is None else reference
+    out = municipality_results(store, municipality, year).merge(ref, on=["subject", "grade"], how="left")
+    out["diff_pct"] = out["mean_pct"] - out["region_mean_pct"]
+    out.insert(0, "subject_name", out["subject"].map(SUBJECTS).fillna(out["subject"]))
+    return out
 
 
 def municipality_trend(store: Store, municipality: str) -> pd.DataFrame:
@@ -81,8 +96,10 @@ def municipality_trend(store: Store, municipality: str) -> pd.DataFrame:
                avg(pct) FILTER (WHERE municipality = ?) AS mean_pct,
                avg(pct) AS region_mean_pct,
                count(*) FILTER (WHERE municipality = ?) AS participants
-        FROM w GROUP BY ALL ORDER BY subject, grade, year"""
-    return store.query(sql, [municipality, municipality])
+        FROM w GROUP BY ALL HAVING count(*) FILTER (WHERE municipality = ?) > 0 ORDER BY subject, grade, year"""
+    out = store.query(sql, [municipality] * 3)
+    out.insert(0, "subject_name", out["subject"].map(SUBJECTS).fillna(out["subject"]))
+    return out
 
 
 def key_figures(store: Store, municipality: str, year: int) -> dict[str, float]:
@@ -103,3 +120,61 @@ def key_figures(store: Store, municipality: str, year: int) -> dict[str, float]:
 def years(store: Store) -> list[int]:
     """Years present in the ВПР table."""
     return [int(y) for y in store.query("SELECT DISTINCT year FROM vpr ORDER BY 1").year]
+
+
+def schools_summary(store: Store, municipality: str, year: int) -> pd.DataFrame:
+    """Schools of the municipality with their type, settlement and ВПР participants in the year."""
+    sql = f"""
+        WITH w AS ({_WORKS} AND v.year = ? AND v.municipality = ?)
+        SELECT sc.school_id, sc.name, sc.school_type, sc.settlement, sc.enrolment,
+               count(w.school_id) AS participants, avg(w.pct) AS mean_pct, avg((w.mark = 2)::DOUBLE) AS share_2
+        FROM schools sc LEFT JOIN w USING (school_id)
+        WHERE sc.municipality = ?
+        GROUP BY ALL ORDER BY sc.school_id"""
+    return store.query(sql, [year, municipality, municipality])
+
+
+def key_figures_text(f: dict, name: str, year: int) -> str:
+    """One plain-language paragraph with the headline numbers."""
+    if not f.get("participants"):
+        return f"В {year} году по муниципалитету «{name}» нет результатов ВПР в хранилище."
+    diff = f["mean_pct"] - f["region_mean_pct"]
+    side = "выше" if diff > 0 else "ниже"
+    return (f"В {year} году в ВПР участвовали {int(f['participants'])} работ из {int(f['schools'])} школ. "
+            f"Средний процент выполнения — {f['mean_pct']:.1f} % (по региону {f['region_mean_pct']:.1f} %, "
+            f"то есть на {abs(diff):.1f} п.п. {side}); доля отметок «2» — {100 * f['share_2']:.1f} % "
+            f"(по региону {100 * f['region_share_2']:.1f} %).")
+
+
+SCHOOLS_COLUMNS = {"school_id": "Код ОО", "name": "Школа", "school_type": "Тип", "settlement": "Местность",
+                   "enrolment": "Обучающихся", "participants": "Работ ВПР", "mean_pct": "Средний % выполнения",
+                   "share_2": "Доля «2»"}
+VS_REGION_COLUMNS = {"subject_name": "Предмет", "grade": "Класс", "schools": "Школ", "participants": "Работ",
+                     "mean_pct": "Средний %", "region_mean_pct": "Регион, %", "diff_pct": "Разница, п.п.",
+                     "share_2": "Доля «2»", "region_share_2": "Регион: доля «2»", "share_45": "Доля «4–5»",
+                     "region_share_45": "Регион: доля «4–5»", "region_q1": "Регион: Q1 школ, %",
+                     "region_median": "Регион: медиана школ, %", "region_q3": "Регион: Q3 школ, %"}
+VS_REGION_FORMATS = {"Средний %": "0.0", "Регион, %": "0.0", "Разница, п.п.": "+0.0;-0.0;0.0", "Доля «2»": "0.0%",
+                     "Регион: доля «2»": "0.0%", "Доля «4–5»": "0.0%", "Регион: доля «4–5»": "0.0%",
+                     "Регион: Q1 школ, %": "0.0", "Регион: медиана школ, %": "0.0", "Регион: Q3 школ, %": "0.0"}
+TREND_COLUMNS = {"subject_name": "Предмет", "grade": "Класс", "year": "Год", "participants": "Работ",
+                 "mean_pct": "Муниципалитет, %", "region_mean_pct": "Регион, %"}
+
+
+def plot_vs_region(vs: pd.DataFrame, name: str):
+    """Dot (municipality) on the band of the region's middle 50 % of schools, per subject and grade."""
+    import matplotlib.pyplot as plt
+
+    d = vs.dropna(subset=["mean_pct"]).sort_values(["subject_name", "grade"])
+    labels = [f"{s}, {g} кл." for s, g in zip(d.subject_name, d.grade)]
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(d) + 1.2))
+    y = range(len(d))
+    ax.hlines(y, d.region_q1, d.region_q3, color="#cfd8dc", lw=8, label="средние 50 % школ региона")
+    ax.scatter(d.region_median, y, marker="|", s=200, color="#37474f", label="медиана школ региона", zorder=3)
+    ax.scatter(d.mean_pct, y, color="#d84315", s=30, label=name, zorder=4)
+    ax.set_yticks(list(y), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("Средний процент выполнения работы")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    return fig

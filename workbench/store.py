@@ -130,3 +130,13 @@ class Store:
             return pd.DataFrame(columns=columns or [])
         with duckdb.connect() as con:
             return con.execute(f"SELECT {cols} FROM read_parquet('{glob}', union_by_name=true, hive_partitioning=false)").df()
+
+
+def fingerprint(store: Store) -> str:
+    """Hash of the store's content: its part files are named by the hash of their source file, so the
+    sorted list of part paths identifies the data (used to key caches and --resume)."""
+    import hashlib
+
+    parts = sorted(str(p.relative_to(store.root)) for p in store.root.glob("*/**/part-*.parquet")
+                   if not p.relative_to(store.root).parts[0].startswith("_"))
+    return hashlib.sha1("\n".join(parts).encode()).hexdigest()[:12]

@@ -1,0 +1,96 @@
+"""The first call of every production notebook: validated parameters, the store, the report, the cache.
+
+Papermill only warns about unknown parameters, so the package validates them here. Region-wide
+computations that every municipality needs are cached by the store's fingerprint and their arguments:
+the runner warms the cache once per run, each notebook then reads it.
+
+Example
+-------
+>>> ctx = start_section(municipality="004", year=2026, store="data/store", output_dir="/tmp/x",
+...                     cache_dir="/tmp/c", section="Обзор")            # doctest: +SKIP
+>>> ref = ctx.region_cached("region_reference", year=2026)               # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from workbench import overview
+from workbench.config import load_defaults, load_region
+from workbench.deliverables import data_sources, parameters_table
+from workbench.report import Report
+from workbench.store import Store, fingerprint
+
+# Region-wide computations: name -> function(store, **kwargs) -> DataFrame.
+REGION_COMPUTATIONS: dict[str, Callable[..., pd.DataFrame]] = {
+    "region_reference": overview.region_reference,
+}
+
+
+def cache_path(cache_dir: Path, data_hash: str, name: str, kwargs: dict) -> Path:
+    key = hashlib.sha1(json.dumps(kwargs, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return Path(cache_dir) / data_hash / f"{name}-{key}.parquet"
+
+
+def region_cached(store: Store, cache_dir: Path, name: str, data_hash: str | None = None, **kwargs) -> pd.DataFrame:
+    """A region-wide result from the cache, computed and written atomically when missing."""
+    path = cache_path(cache_dir, data_hash or fingerprint(store), name, kwargs)
+    if path.exists():
+        return pd.read_parquet(path)
+    df = REGION_COMPUTATIONS[name](store, **kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    df.to_parquet(tmp)
+    tmp.replace(path)
+    return df
+
+
+@dataclass
+class SectionContext:
+    municipality: str
+    year: int
+    name: str
+    store: Store
+    report: Report
+    cache_dir: Path
+    data_hash: str
+
+    def region_cached(self, name: str, **kwargs) -> pd.DataFrame:
+        return region_cached(self.store, self.cache_dir, name, self.data_hash, **kwargs)
+
+    def publish_parameters_and_sources(self) -> None:
+        """The report's methodology section: parameters with provenance tags, data sources with dates."""
+        self.report.table(parameters_table(self.municipality), "parameters", "Параметры и их происхождение",
+                          "Каждое правило и порог, применённые в отчёте, с пометкой, откуда взято значение: документ "
+                          "муниципалитета, официальный документ, вторичный источник или эвристика по умолчанию.",
+                          columns={c: c for c in ("Раздел", "Параметр", "Значение", "Происхождение", "Источник")})
+        self.report.table(data_sources(self.store, self.municipality), "sources", "Источники данных",
+                          "Входные таблицы хранилища: число строк по муниципалитету, число файлов-источников и "
+                          "время загрузки.", columns={c: c for c in ("Таблица", "Строк", "Файлов-источников", "Загружено")})
+
+
+def start_section(*, municipality: str, year: int, store: str | Path, output_dir: str | Path, cache_dir: str | Path,
+                  section: str, region: str = "regions/demo.yaml") -> SectionContext:
+    """Validate the notebook's parameters and return what its cells use. Errors are Russian and precise."""
+    if not isinstance(municipality, str) or not re.fullmatch(r"[0-9A-Za-zА-Яа-яЁё_\-]{1,16}", municipality):
+        raise ValueError(f"Параметр municipality = {municipality!r}: ожидается строковый код муниципалитета, например \"004\"")
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise ValueError(f"Параметр year = {year!r}: ожидается год числом, например 2026")
+    st = Store(store)
+    if not st.tables():
+        raise ValueError(f"Параметр store = {str(store)!r}: хранилище пусто или не найдено")
+    known = st.query("SELECT DISTINCT municipality FROM schools").municipality.tolist()
+    if municipality not in known:
+        raise ValueError(f"Параметр municipality = {municipality!r}: нет в реестре школ хранилища; есть: {', '.join(sorted(known))}")
+    names = {m.code: m.name for m in load_region(region).municipalities}
+    min_n = load_defaults().privacy.min_pupils_publication.value
+    rep = Report(output_dir, section=section, min_n=min_n)
+    return SectionContext(municipality, year, names.get(municipality, municipality), st, rep, Path(cache_dir),
+                          fingerprint(st))
