@@ -73,16 +73,16 @@ class Task:
     store: str
     run_dir: str
     cache_dir: str
-    methodology: str
+    region: str
     key: str
     timeout: int
     notebooks: list[str] = field(default_factory=list)
 
 
-def _execute(nb: Path, out: Path, task: Task, tmp: Path) -> None:
+def _execute(nb: Path, out: Path, task: Task, tmp: Path, methodology: str) -> None:
     import papermill as pm
 
-    params = {"municipality": task.municipality, "year": task.year, "methodology": task.methodology,
+    params = {"municipality": task.municipality, "year": task.year, "methodology": methodology,
               "store": task.store, "output_dir": str(tmp), "cache_dir": task.cache_dir}
     for attempt in (1, 2):  # one retry on kernel start failures (known upstream races under parallel launch)
         try:
@@ -106,16 +106,21 @@ def run_municipality(task: Task) -> dict:
     tmp.mkdir(parents=True)
     status = {"name": task.name, "status": "ok", "error": None, "key": task.key}
     try:
+        from workbench.config import load_region
+        from workbench.deliverables import methodology_of
+
+        # Resolved here, not in the parent: a broken municipality params file fails this municipality alone.
+        methodology = methodology_of(task.municipality, load_region(task.region))[0]
         executed = []
         for nb in task.notebooks:
             out = tmp / Path(nb).name
-            _execute(Path(nb), out, task, tmp)
+            _execute(Path(nb), out, task, tmp, methodology)
             executed.append(out)
         title = f"{task.name}: анализ результатов, {task.year} год"
         write_html(executed, tmp / "report.html", title=title)
         write_workbook(tmp, tmp / "tables.xlsx", about=[
             ("Документ", title), ("Муниципалитет", f"{task.name} (код {task.municipality})"), ("Год", str(task.year)),
-            ("Методика идентификации", task.methodology),
+            ("Методика идентификации", methodology),
             ("Защита данных", "Таблицы содержат только агрегаты; значения по малым группам скрыты (см. «скрыто»)."),
             ("Версия", task.key)])
         (tmp / "done.json").write_text(json.dumps({"key": task.key}), encoding="utf-8")
@@ -159,7 +164,7 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
     from tqdm import tqdm
 
     from workbench.config import load_region
-    from workbench.deliverables import methodology_of, write_index
+    from workbench.deliverables import write_index
 
     st = Store(store)
     if not st.tables():
@@ -178,6 +183,8 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
     previous = _latest(out_root) if resume else None
     run_dir = previous or out_root / f"{dt.datetime.now():%Y%m%d-%H%M%S}-{year}"
     run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in run_dir.glob(".*.partial"):  # left by an interrupted run: never published, safe to drop
+        shutil.rmtree(stale, ignore_errors=True)
     cache_dir = out_root / "_cache"
     warm_cache(st, cache_dir, year, data_hash)
     old = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")) if (run_dir / "manifest.json").exists() else {}
@@ -194,8 +201,7 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
                                                 "skipped": True, "name": names.get(code, code), "key": key}
             continue
         tasks.append(Task(code, names.get(code, code), year, str(Path(store).resolve()), str(run_dir),
-                          str(cache_dir.resolve()), methodology_of(code, reg)[0], key, timeout,
-                          [str(p) for p in production_notebooks()]))
+                          str(cache_dir.resolve()), region, key, timeout, [str(p) for p in production_notebooks()]))
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
     bar = tqdm(total=len(tasks), desc="Муниципалитеты", unit="мун.", disable=not progress or not tasks, file=sys.stderr)
     # spawn, not fork: the parent holds DuckDB and tqdm threads that must not be copied mid-flight
