@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# Main job. Until the papermill runner lands it generates the demo region and imports it into the store.
+# Main job: generate the demo region, import it into the store, run the reports of every municipality.
 run: $(STAMP)
 	$(BIN)/workbench demo --out $(DEMO) --scale $(SCALE) --seed $(SEED)
 	$(BIN)/workbench import $(DEMO)/raw --store $(STORE) --params params/regions/demo.yaml --replace
+	$(BIN)/workbench run --store $(STORE) $(if $(JOBS),--jobs $(JOBS),)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
