@@ -9,7 +9,7 @@ STORE  ?= data/store
 SCALE  ?= 1
 SEED   ?= 2026
 
-.PHONY: run test venv demo clean bench
+.PHONY: run test venv dashboard clean bench
 
 venv: $(STAMP)
 
@@ -26,7 +26,12 @@ run: $(STAMP)
 	$(BIN)/workbench run --store $(STORE) $(if $(JOBS),--jobs $(JOBS),)
 
 test: $(STAMP)
+	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest
+
+# Dashboards for officials: Voila on 127.0.0.1 (settings in voila.json).
+dashboard: $(STAMP)
+	$(BIN)/workbench dashboard --store $(STORE)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_foundation.py

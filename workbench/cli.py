@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--store", type=Path, default=Path("data/store"), help="папка хранилища")
     r.add_argument("--timeout", type=int, default=900, help="предел времени исполнения одной ячейки, с")
 
+    b = sub.add_parser("dashboard", prog="workbench dashboard", help="дашборд для руководителей (Voila, 127.0.0.1)",
+                       description="Запускает Voila с дашбордами notebooks/dashboards/ на 127.0.0.1 (настройки — voila.json). "
+                                   "Открыть снаружи — только за обратным прокси с аутентификацией (см. README).")
+    b.add_argument("--port", type=int, default=8866, help="порт (по умолчанию 8866)")
+    b.add_argument("--store", type=Path, default=None, help="папка хранилища (по умолчанию data/store)")
+    b.add_argument("--base-url", default="/", help="префикс адреса за обратным прокси, например /shnor/")
+
     c = sub.add_parser("params", prog="workbench params", help="проверить файлы параметров",
                        description="Загружает файлы параметров и сообщает о каждой ошибке: файл, ключ, значение, допустимое.")
     c.add_argument("files", nargs="*", type=Path, metavar="FILE", help="файлы (по умолчанию — все в params/)")
@@ -134,6 +141,12 @@ def cmd_run(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_dashboard(args) -> int:
+    from workbench.serve import serve
+
+    return serve(port=args.port, store=args.store, base_url=args.base_url) or 0
+
+
 def cmd_params(args) -> int:
     from workbench.config import TableMapping, load_defaults, load_municipality, load_presets, load_region, load_yaml_model
     from workbench.paths import PARAMS_DIR
@@ -169,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return {"demo": cmd_demo, "import": cmd_import, "run": cmd_run, "params": cmd_params}[args.command](args)
+        return {"demo": cmd_demo, "import": cmd_import, "run": cmd_run, "dashboard": cmd_dashboard,
+                "params": cmd_params}[args.command](args)
     except ParamsError as e:
         print(str(e), file=sys.stderr)
         return 2

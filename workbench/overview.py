@@ -30,7 +30,7 @@ def _where(**filters) -> tuple[str, list]:
     for col, val in filters.items():
         if val is None:
             continue
-        parts.append(f"{col} = ?")
+        parts.append(f"w.{col} = ?")
         params.append(val)
     return (" AND ".join(parts) or "TRUE"), params
 

@@ -1,0 +1,120 @@
+"""Serve the Voila dashboard (``notebooks/dashboards/overview.ipynb``) on 127.0.0.1.
+
+Settings live in the committed ``voila.json`` at the project root: bound to 127.0.0.1, no browser,
+tracebacks hidden from users (``VoilaConfiguration.show_tracebacks: false``), template ``lab``, idle kernels
+culled (``MappingKernelManager.cull_idle_timeout`` 1800 s, checked every ``cull_interval`` 120 s, also when a
+forgotten tab is still connected: ``cull_connected``).
+
+What Voila 0.5.13 does with that file (checked on this machine with real runs):
+
+* ``voila`` looks for ``voila.json`` in ``Voila.config_file_paths``, which defaults to the *current directory*
+  plus the Jupyter config dirs. Started from the project root it logs ``Loaded config file: …/voila.json``;
+  started from anywhere else the file is silently ignored (it then listened on ``localhost``).
+* Voila has no ``--config`` option. What works from any directory is ``--Voila.config_file_paths=<root>``
+  (it replaces the default search path, so a personal ``~/.jupyter/voila.json`` cannot change the served
+  settings); :func:`voila_command` passes it, and repeats ``ip`` and ``--no-browser`` on the command line,
+  which wins over the file.
+* Culling is active when the log shows ``Culling kernels with idle durations > 1800 seconds at 120 second
+  intervals`` (printed when the first kernel starts). With ``show_tracebacks: false`` a failing cell shows
+  only «There was an error when executing cell»; the dashboard itself turns its own errors into Russian messages.
+* ``--Voila.port_retries=0``: a busy port is an error instead of a silent move to another port.
+* ``MPLBACKEND`` is removed from the kernel's environment: a forced ``agg`` backend makes figures vanish.
+
+Exposing the dashboard beyond this machine: keep Voila on 127.0.0.1 and put an authenticating reverse proxy in
+front (e.g. nginx with ``auth_basic`` or the organisation's SSO via ``auth_request``, TLS on the proxy), start
+Voila with ``base_url="/dashboard/"`` and proxy ``location /dashboard/`` to ``http://127.0.0.1:8866/dashboard/``
+including websocket upgrade headers (``proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade;
+proxy_set_header Connection "upgrade";``). Never bind Voila to 0.0.0.0: it has no authentication of its own.
+
+Example
+-------
+>>> from pathlib import Path
+>>> argv, env = voila_command(Path("notebooks/dashboards/overview.ipynb"), 8866, store=Path("/data/store"))
+>>> "--no-browser" in argv and "--Voila.ip=127.0.0.1" in argv, env["WORKBENCH_STORE"]
+(True, '/data/store')
+>>> serve(8866)        # blocks until Ctrl+C                                    # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from workbench.paths import ROOT
+
+NOTEBOOK = ROOT / "notebooks" / "dashboards" / "overview.ipynb"
+CONFIG_DIR = ROOT  # where voila.json lives
+HOST = "127.0.0.1"
+
+
+def _base_url(base_url: str) -> str:
+    """``dashboard`` → ``/dashboard/`` (Voila wants both slashes)."""
+    return "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
+
+
+def voila_command(notebook: Path, port: int, *, base_url: str = "/",
+                  store: Path | None = None) -> tuple[list[str], dict]:
+    """The argv and environment that serve ``notebook`` with Voila on 127.0.0.1:``port`` using ``voila.json``.
+
+    ``store`` becomes ``WORKBENCH_STORE`` for the kernel (the dashboard's data); without it the kernel inherits
+    the variable or falls back to ``data/store``.
+
+    >>> argv, env = voila_command(Path("nb.ipynb"), 9000, base_url="x")
+    >>> "--port=9000" in argv, "--Voila.base_url=/x/" in argv
+    (True, True)
+    """
+    argv = [sys.executable, "-m", "voila", str(Path(notebook).resolve()), f"--port={int(port)}", "--no-browser",
+            f"--Voila.ip={HOST}", f"--Voila.base_url={_base_url(base_url)}", "--Voila.port_retries=0",
+            f"--Voila.config_file_paths={CONFIG_DIR}"]
+    env = dict(os.environ)
+    env.pop("MPLBACKEND", None)  # the kernel must pick the inline backend, or figures vanish
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    if store is not None:
+        env["WORKBENCH_STORE"] = str(Path(store).resolve())
+    return argv, env
+
+
+def serve(port: int = 8866, store: Path | None = None, base_url: str = "/") -> int:
+    """Run Voila for the overview dashboard until Ctrl+C; returns Voila's exit code.
+
+    >>> serve(8866, store=Path("data/store"))                                  # doctest: +SKIP
+    """
+    argv, env = voila_command(NOTEBOOK, port, base_url=base_url, store=store)
+    shown = env.get("WORKBENCH_STORE") or str(ROOT / "data" / "store")
+    print(f"Панель: http://{HOST}:{port}{_base_url(base_url)}  (хранилище: {shown}; остановить — Ctrl+C)", flush=True)
+    proc = subprocess.Popen(argv, env=env, cwd=ROOT)
+    previous = _on_sigterm(_interrupt)  # a service manager's SIGTERM must not orphan Voila and its kernels
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        print("Остановка панели…", flush=True)
+        return _stop(proc)
+    finally:
+        _on_sigterm(previous)
+        if proc.poll() is None:
+            _stop(proc)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _on_sigterm(handler):
+    """Install a SIGTERM handler (main thread only); returns the previous one."""
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _stop(proc: subprocess.Popen, grace: float = 10.0) -> int:
+    """SIGTERM (Voila then shuts its kernels down), SIGKILL after ``grace`` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
