@@ -76,6 +76,7 @@ from workbench.scales import ScaleBook
 from workbench.schemas import ID_PATTERN
 
 FORMATS: tuple[str, ...] = ("school_form", "f1", "region_protocol")
+XLSX_CREATED = dt.datetime(2000, 1, 1)  # document date written into every .xlsx (reproducible bytes)
 SCAN_ROWS = 60          # the header (and the title block above it) sits in the first rows
 SOURCE_COLUMNS = ["source_file", "source_sheet", "source_row"]
 BASE_COLUMNS = ["year", "municipality", "school_id", "subject", "grade", "class_label", "participant", "variant",
@@ -1172,9 +1173,11 @@ def _write_xlsx(table: _Table, path: Path, style: VprStyle) -> None:
     import xlsxwriter
     from xlsxwriter.utility import xl_col_to_name
 
-    # Ids must stay text: never let xlsxwriter turn «01234» into a number.
+    # Ids must stay text: never let xlsxwriter turn «01234» into a number. A fixed creation date keeps
+    # the same input byte-identical (deterministic demo files); in_memory avoids temporary files.
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                         "strings_to_urls": False})
+                                         "strings_to_urls": False, "in_memory": True})
+    wb.set_properties({"created": XLSX_CREATED})
     ws = wb.add_worksheet(table.sheet)
     bold = wb.add_format({"bold": True, "text_wrap": True, "align": "center", "valign": "vcenter", "border": 1})
     as_text = wb.add_format({"num_format": "@"})

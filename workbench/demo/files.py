@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -52,35 +50,10 @@ def style_for(ordinal: int, suffix: str, year: int) -> VprStyle:
                     work_date=f"{14 + i % 10:02d}.04.{year}")
 
 
-def freeze_xlsx(path: Path) -> None:
-    """Rewrite an .xlsx so its document properties carry FIXED_CREATED (byte-identical reruns).
-
-    xlsxwriter already stamps zip members with 1980-01-01; only docProps/core.xml holds "now".
-    """
-    stamp = FIXED_CREATED.strftime("%Y-%m-%dT%H:%M:%SZ")
-    with zipfile.ZipFile(path) as z:
-        items = [(info, z.read(info.filename)) for info in z.infolist()]
-    out = []
-    changed = False
-    for info, data in items:
-        if info.filename == "docProps/core.xml":
-            new = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>" + stamp.encode() + rb"\g<2>", data)
-            changed |= new != data
-            data = new
-        out.append((info, data))
-    if not changed:
-        return
-    with zipfile.ZipFile(path, "w") as z:
-        for info, data in out:
-            z.writestr(info, data)
-
-
 def write_vpr_file(works: pd.DataFrame, tasks: pd.DataFrame, path: Path, fmt: str, style: VprStyle) -> int:
     """Write one ВПР export through ``workbench.fisoko.write_vpr``; returns the rows written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_vpr(works, tasks, path, fmt, style=style)
-    if path.suffix == ".xlsx":
-        freeze_xlsx(path)
     return len(works)
 
 
