@@ -10,6 +10,7 @@ import argparse
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +22,8 @@ BIN = Path(sys.executable).parent
 def run_measured(cmd: list[str]) -> tuple[float, float, str]:
     """(wall seconds, peak RSS of the process tree in MiB, stdout) of one command."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a full pipe buffer would block the child
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
     ps = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
@@ -31,7 +33,8 @@ def run_measured(cmd: list[str]) -> tuple[float, float, str]:
         except psutil.Error:
             pass
         time.sleep(0.1)
-    out = proc.stdout.read()
+    log.seek(0)
+    out = log.read()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out}")
     return time.perf_counter() - t0, peak / 2**20, out
@@ -42,12 +45,15 @@ def main() -> None:
     ap.add_argument("--scales", nargs="+", type=float, default=[1.0, 10.0])
     ap.add_argument("--out", type=Path, default=Path("/tmp/wb-bench"))
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--reuse-demo", action="store_true", help="import an already generated demo in --out")
     args = ap.parse_args()
     print(f"{'масштаб':>7} {'этап':>8} {'время, с':>9} {'пик RSS, МиБ':>13} {'строк':>10} {'строк/с':>9} {'файлов':>7}")
     for scale in args.scales:
         root = args.out / f"scale-{scale:g}"
-        shutil.rmtree(root, ignore_errors=True)
-        t, mem, _ = run_measured([str(BIN / "workbench"), "demo", "--out", str(root / "demo"), "--scale", str(scale),
+        if not args.reuse_demo:
+            shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(root / "store", ignore_errors=True)
+        t, mem, _ = (0.0, 0.0, "") if args.reuse_demo else run_measured([str(BIN / "workbench"), "demo", "--out", str(root / "demo"), "--scale", str(scale),
                                   "--seed", str(args.seed)])
         raw = root / "demo" / "raw"
         files = [p for p in raw.rglob("*") if p.is_file()]

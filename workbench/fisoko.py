@@ -56,7 +56,6 @@ Example
 """
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import io
@@ -74,6 +73,7 @@ from workbench import vocab
 from workbench.problems import frame, problem
 from workbench.scales import ScaleBook
 from workbench.schemas import ID_PATTERN
+from workbench.tables import decode_bytes
 
 FORMATS: tuple[str, ...] = ("school_form", "f1", "region_protocol")
 XLSX_CREATED = dt.datetime(2000, 1, 1)  # document date written into every .xlsx (reproducible bytes)
@@ -323,17 +323,6 @@ def _merged_ranges(wb, ws) -> list[tuple[int, int, int, int]]:
     return [range_boundaries(m.decode()) for m in _MERGE_RE.findall(xml)]
 
 
-def _decode(raw: bytes, final: bool = True) -> tuple[str, str]:
-    """(text, encoding): UTF-8 with BOM, UTF-8, else cp1251. ``final=False`` for a prefix of a file
-    (a multi-byte character cut at the end is not a reason to fall back to cp1251)."""
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
-    try:
-        return codecs.getincrementaldecoder("utf-8")().decode(raw, final=final), "utf-8"
-    except UnicodeDecodeError:
-        return raw.decode("cp1251", errors="replace"), "cp1251"
-
-
 def _sniff_sep(lines: list[str]) -> str:
     """The separator whose split of the first lines gives the best header; «;» on a tie."""
     best, best_key = ";", None
@@ -347,7 +336,7 @@ def _sniff_sep(lines: list[str]) -> str:
 
 
 def _load_csv(path: Path) -> list[_Sheet]:
-    text, _ = _decode(path.read_bytes())
+    text, _ = decode_bytes(path.read_bytes())
     lines = text.splitlines()
     if not lines:
         return [_Sheet(None, np.empty((0, 0), dtype=object), None)]
@@ -571,7 +560,7 @@ def _peek(path: Path) -> list[list[list[str]]]:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         with path.open("rb") as f:
-            text, _ = _decode(f.read(65536), final=False)
+            text, _ = decode_bytes(f.read(65536), final=False)
         lines = text.splitlines()[:SCAN_ROWS]
         sep = _sniff_sep(lines)
         return [[[c.strip() for c in r] for r in csv.reader(lines, delimiter=sep)]]

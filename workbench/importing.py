@@ -108,7 +108,7 @@ def peek_rows(path: Path, n: int = 30) -> list[list[object]]:
         return rows
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
-    text, _ = decode_bytes(head[: head.rfind(b"\n") + 1] or head)
+    text, _ = decode_bytes(head[: head.rfind(b"\n") + 1] or head, final=False)
     return [list(r) for r in csv.reader(io.StringIO(text), delimiter=sniff_sep(text))][:n]
 
 

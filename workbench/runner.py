@@ -203,6 +203,9 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
         tasks.append(Task(code, names.get(code, code), year, str(Path(store).resolve()), str(run_dir),
                           str(cache_dir.resolve()), region, key, timeout, [str(p) for p in production_notebooks()]))
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
+    manifest["parameters"] = {"municipalities": codes, "year": year, "region": region, "jobs": jobs,
+                              "timeout_s": timeout, "resume": resume, "notebook_parameters":
+                              ["municipality", "year", "methodology", "store", "output_dir", "cache_dir"]}
     bar = tqdm(total=len(tasks), desc="Муниципалитеты", unit="мун.", disable=not progress or not tasks, file=sys.stderr)
     # spawn, not fork: the parent holds DuckDB and tqdm threads that must not be copied mid-flight
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -16,6 +16,7 @@ Example
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -30,7 +31,6 @@ from workbench import problems as P
 from workbench.config import TableMapping
 from workbench.schemas import columns_of
 
-ENCODINGS = ("utf-8-sig", "utf-8", "cp1251")
 
 
 @dataclass
@@ -50,14 +50,18 @@ def norm_header(text: object) -> str:
     return s
 
 
-def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Text and the encoding that decoded it (UTF-8 with or without BOM, else cp1251)."""
-    for enc in ENCODINGS:
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    raise UnicodeDecodeError("cp1251", data, 0, 1, "не UTF-8 и не cp1251")
+def decode_bytes(data: bytes, final: bool = True) -> tuple[str, str]:
+    """(text, encoding): UTF-8 with BOM, UTF-8, else cp1251 (Russian Windows exports).
+
+    ``final=False`` for a prefix of a file: a multi-byte character cut at the end is not a reason to
+    fall back to cp1251.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
+    try:
+        return codecs.getincrementaldecoder("utf-8")().decode(data, final=final), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("cp1251", errors="replace"), "cp1251"
 
 
 def sniff_sep(text: str) -> str:
