@@ -87,22 +87,18 @@ def test_broken_municipality_fails_alone_and_is_reported(demo_store, tmp_path):
     region_bad.write_text(region.read_text(encoding="utf-8").replace('name: "город Лесосибирск"}',
                                                                      f'name: "город Лесосибирск", params: "{bad}"}}'),
                           encoding="utf-8")
-    from workbench.config import load_municipality, ParamsError
+    from workbench.config import ParamsError, load_municipality
 
     with pytest.raises(ParamsError):
         load_municipality(bad)
-    tasks_region = str(region_bad)
-    # run() validates the region up front (that would stop everything), so run the tasks as the pool would.
-    ok = runner.run_municipality(runner.Task("002", "Урюпинский", 2026, str(demo_store.root), str(tmp_path / "run"),
-                                             str(tmp_path / "cache"), str(region), "k", 300,
-                                             [str(p) for p in runner.production_notebooks()]))
-    failed = runner.run_municipality(runner.Task("004", "Лесосибирск", 2026, str(demo_store.root), str(tmp_path / "run"),
-                                                 str(tmp_path / "cache"), tasks_region, "k", 300,
-                                                 [str(p) for p in runner.production_notebooks()]))
-    assert ok["status"] == "ok" and failed["status"] == "failed"
-    assert "years.value = 0" in failed["error"]
-    assert not (tmp_path / "run" / "004").exists() and (tmp_path / "run" / "004.error.txt").exists()
-    assert (tmp_path / "run" / "002" / "report.html").exists()
+    manifest = runner.run(["004", "002"], store=demo_store.root, out=tmp_path / "out", jobs=2, progress=False,
+                          region=str(region_bad))
+    ms = manifest["municipalities"]
+    assert ms["002"]["status"] == "ok" and ms["004"]["status"] == "failed"
+    assert "years.value = 0" in ms["004"]["error"]
+    run_dir = tmp_path / "out" / manifest["run_id"]
+    assert not (run_dir / "004").exists() and (run_dir / "004.error.txt").exists()
+    assert (run_dir / "002" / "report.html").exists()
 
 
 def test_failed_municipality_in_a_run_is_in_manifest_and_index(demo_store, tmp_path, monkeypatch):

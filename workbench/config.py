@@ -363,12 +363,16 @@ def load_municipality(path: str | Path) -> Municipality:
     return m
 
 
-def load_region(path: str | Path) -> Region:
-    """A region file listing its municipalities (each with an optional municipality params file)."""
+def load_region(path: str | Path, check_municipalities: bool = True) -> Region:
+    """A region file listing its municipalities (each with an optional municipality params file).
+
+    ``check_municipalities=False`` skips loading the municipality files: the runner checks each one in its
+    own task, so a broken file fails that municipality alone.
+    """
     p = _resolve(path)
     r = _validate(Region, _read_yaml(p), p)
     errors = [f"ключ columns.{t}: {x}" for t, mp in r.columns.items() for x in check_mapping(t, mp)]
-    for i, mun in enumerate(r.municipalities):
+    for i, mun in enumerate(r.municipalities if check_municipalities else []):
         if mun.params:
             mp = p.parent.parent / mun.params if not _resolve(mun.params).exists() else _resolve(mun.params)
             if not mp.exists():

@@ -110,7 +110,7 @@ def run_municipality(task: Task) -> dict:
         from workbench.deliverables import methodology_of
 
         # Resolved here, not in the parent: a broken municipality params file fails this municipality alone.
-        methodology = methodology_of(task.municipality, load_region(task.region))[0]
+        methodology = methodology_of(task.municipality, load_region(task.region, check_municipalities=False))[0]
         executed = []
         for nb in task.notebooks:
             out = tmp / Path(nb).name
@@ -169,7 +169,7 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
     st = Store(store)
     if not st.tables():
         raise ValueError(f"Хранилище {store} пусто: сначала выполните workbench import")
-    reg = load_region(region)
+    reg = load_region(region, check_municipalities=False)  # each task checks its own municipality file
     names = {m.code: m.name for m in reg.municipalities}
     known = sorted(st.query("SELECT DISTINCT municipality FROM schools").municipality)
     codes = municipalities or known
