@@ -30,7 +30,7 @@ from pathlib import Path
 
 from workbench import __version__
 from workbench.paths import OUTPUTS_DIR, PARAMS_DIR, ROOT
-from workbench.store import Store, fingerprint
+from workbench.store import Store, compact_copy, fingerprint
 
 NOTEBOOKS_DIR = ROOT / "notebooks"
 KERNEL_START_TIMEOUT = 120
@@ -186,7 +186,8 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
     for stale in run_dir.glob(".*.partial"):  # left by an interrupted run: never published, safe to drop
         shutil.rmtree(stale, ignore_errors=True)
     cache_dir = out_root / "_cache"
-    warm_cache(st, cache_dir, year, data_hash)
+    snapshot = compact_copy(st, cache_dir / data_hash / "store")  # one file per table: fast queries
+    warm_cache(snapshot, cache_dir, year, data_hash)
     old = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")) if (run_dir / "manifest.json").exists() else {}
     manifest = {"run_id": run_dir.name, "year": year, "store": str(Path(store).resolve()), "data_hash": data_hash,
                 "params_hash": phash, "code_version": version, "started": dt.datetime.now().isoformat(timespec="seconds"),
@@ -200,7 +201,7 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
             manifest["municipalities"][code] = {**manifest["municipalities"].get(code, {}), "status": "ok",
                                                 "skipped": True, "name": names.get(code, code), "key": key}
             continue
-        tasks.append(Task(code, names.get(code, code), year, str(Path(store).resolve()), str(run_dir),
+        tasks.append(Task(code, names.get(code, code), year, str(snapshot.root.resolve()), str(run_dir),
                           str(cache_dir.resolve()), region, key, timeout, [str(p) for p in production_notebooks()]))
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
     manifest["parameters"] = {"municipalities": codes, "year": year, "region": region, "jobs": jobs,
