@@ -40,3 +40,36 @@ def test_journal_marks_run_above_vpr_marks(imported):
         SELECT avg((mark < journal_mark)::INT) AS lowered, avg((mark > journal_mark)::INT) AS raised
         FROM vpr WHERE mark IS NOT NULL AND journal_mark IS NOT NULL""").iloc[0]
     assert 0.22 < agree.lowered < 0.46 and 0.02 < agree.raised < 0.12
+
+
+@pytest.mark.parametrize("table", ["context", "staff", "resources", "outcomes", "exams"])
+def test_region_wide_tables_keep_file_values_and_municipalities(imported, table):
+    """A region-wide file in the standard format is read as the template, not through a municipality's mapping
+    (whose constants and percent parsers once overwrote the municipality and divided shares by 100)."""
+    import pandas as pd
+
+    root, _, _ = imported
+    store = Store(root / "store")
+    wrong = store.query(f"""SELECT count(*) AS n FROM {table} t JOIN schools s USING (school_id)
+                            WHERE t.municipality <> s.municipality""").n.iloc[0]
+    assert wrong == 0
+    import io
+
+    from workbench.tables import decode_bytes, sniff_sep
+
+    def read(p):
+        if p.suffix == ".xlsx":
+            return pd.read_excel(p, dtype=str)
+        text = decode_bytes(p.read_bytes())[0]
+        return pd.read_csv(io.StringIO(text), sep=sniff_sep(text), dtype=str)
+
+    raw = pd.concat([read(p) for p in sorted((root / "demo" / "raw" / table).glob("*.*"))])
+    stored = store.query(f"SELECT * FROM {table}")
+    share_cols = [c for c in stored.columns if c.startswith("share_") or c == "noko_satisfaction"]
+    if share_cols:
+        col = share_cols[0]
+        from workbench.schemas import columns_of
+
+        title = columns_of(table)[col]["title"]
+        file_values = pd.to_numeric(raw[title].str.replace(",", "."), errors="coerce")
+        assert abs(file_values.median() - stored[col].median()) < 1e-9

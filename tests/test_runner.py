@@ -31,12 +31,12 @@ def test_every_municipality_gets_its_deliverables(first_run):
     assert (out / "LATEST").read_text() == manifest["run_id"] and (out / "latest").resolve() == run_dir.resolve()
     for code in ("004", "002"):
         d = run_dir / code
-        assert {"report.html", "tables.xlsx", "01_overview.ipynb", "done.json"} <= {p.name for p in d.iterdir()}
+        assert {"report.html", "tables.xlsx", "00_overview.ipynb", "done.json"} <= {p.name for p in d.iterdir()}
         assert (d / "figures" / "vs_region.png").stat().st_size > 5000
     index = (run_dir / "index.html").read_text(encoding="utf-8")
     assert "город Лесосибирск" in index and 'href="004/report.html"' in index and "Готово: 2 из 2" in index
     saved = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert saved["data_hash"] == manifest["data_hash"] and saved["notebooks"] == ["01_overview.ipynb"]
+    assert saved["data_hash"] == manifest["data_hash"] and saved["notebooks"] == ["00_overview.ipynb"]
 
 
 def test_html_report_has_no_code_and_says_what_it_shows(first_run):
@@ -175,6 +175,6 @@ def test_notebooks_are_paired_and_committed_without_outputs():
         from_py = jupytext.read(py)
         assert [c.source for c in from_py.cells] == [c.source for c in nb.cells], f"{ipynb} and {py} differ"
         assert nb.metadata["kernelspec"]["name"] == "python3"
-    params = [c for c in nbformat.read(ROOT / "notebooks" / "01_overview.ipynb", as_version=4).cells
+    params = [c for c in nbformat.read(ROOT / "notebooks" / "00_overview.ipynb", as_version=4).cells
               if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and 'municipality = "004"' in params[0].source

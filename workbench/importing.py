@@ -131,13 +131,14 @@ def classify(path: Path, candidates) -> tuple[str | None, TableMapping | None]:
     if fisoko.sniff_vpr(path):
         return "vpr", None
     rows = [r for r in peek_rows(path) if r and not all(is_blank(v) for v in r)]
-    # All required columns present; then the table that recognises most headers; then an explicit mapping
-    # (the municipality's own format) over the standard template.
+    # All required columns present; then the table that recognises most headers; on a tie the standard
+    # template wins: a municipality's mapping also recognises template headers, and applying its constants
+    # and parsers (e.g. percent → share) to a region-wide file in the standard format corrupts it.
     best, choice = (0, 0, 0), (None, None)
     for table, mapping, _ in candidates:
         for r in rows:
             share, found = match_score(r, table, mapping)
-            rank = (found, mapping is not None, 0) if share == 1.0 else (0, 0, 0)
+            rank = (found, mapping is None, 0) if share == 1.0 else (0, 0, 0)
             if share == 1.0 and rank > best:
                 best, choice = rank, (table, mapping)
     return choice

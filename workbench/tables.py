@@ -323,7 +323,8 @@ def _parse_rows(fname: str, sheet: RawSheet, hdr: int, table: str, mapping: Tabl
         out[canon] = vals
     frame = pd.DataFrame(out, index=range(len(data)))
     for canon, value in (mapping.constants.items() if mapping else []):
-        frame[canon] = value
+        if canon not in positions:  # a constant fills a column the file lacks; it never overwrites the file
+            frame[canon] = value
     for canon, meta in cols.items():
         if canon not in frame:
             frame[canon] = None
