@@ -1,0 +1,222 @@
+"""Intervals, empirical-Bayes shrinkage and flag decisions, so a school of 8 pupils is not flagged by noise.
+
+All functions are pure and vectorised: they take scalars, array-likes or Series (the first Series gives the
+index; other Series are aligned to it) and return Series/DataFrames on that index. Missing or impossible
+inputs give NaN (or False for decisions), never an exception.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def _align(*xs):
+    """(index, float arrays) of the inputs; None stays None, scalars are broadcast."""
+    index = next((x.index for x in xs if isinstance(x, pd.Series)), None)
+    if index is None:
+        index = pd.RangeIndex(max((np.size(x) for x in xs if x is not None and np.ndim(x) > 0), default=1))
+    out = []
+    for x in xs:
+        if x is None:
+            out.append(None)
+        elif isinstance(x, pd.Series):
+            out.append((x if x.index.equals(index) else x.reindex(index)).to_numpy(dtype=float))
+        else:
+            out.append(np.broadcast_to(np.asarray(x, dtype=float), (len(index),)).copy())
+    return index, out
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf((1 + level) / 2))
+
+
+def mean_interval(mean, sd, n, level: float = 0.95) -> pd.DataFrame:
+    """Student-t interval for a mean from (mean, sd, n); df = n - 1; n < 2 gives NaN.
+
+    Why: a school mean of 8 pupils is known only within a wide interval; the flag should see it.
+
+    >>> mean_interval(10, 2, 4).round(3).iloc[0].tolist()  # se = 2/2 = 1, t(0.975, 3) = 3.1824
+    [1.0, 6.818, 13.182]
+    """
+    index, (m, s, k) = _align(mean, sd, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = k >= 2
+        se = np.where(ok, s / np.sqrt(np.where(ok, k, np.nan)), np.nan)
+        t = stats.t.ppf((1 + level) / 2, np.where(ok, k - 1, np.nan))
+    return pd.DataFrame({"se": se, "ci_low": m - t * se, "ci_high": m + t * se}, index=index)
+
+
+def wilson_interval(successes, n, level: float = 0.95) -> pd.DataFrame:
+    """Wilson score interval for a share (Newcombe 1998, method 3); n = 0 gives NaN.
+
+    Why: the share of «2» marks in a class of 10 is never exactly what it looks like, and Wald fails at 0/n.
+
+    >>> wilson_interval(81, 263).round(4).iloc[0].tolist()  # Newcombe (1998) Table I
+    [0.308, 0.2553, 0.3662]
+    """
+    index, (x, k) = _align(successes, n)
+    z2 = _z(level) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        k = np.where(k > 0, k, np.nan)
+        p = x / k
+        centre = (p + z2 / (2 * k)) / (1 + z2 / k)
+        half = np.sqrt(z2) * np.sqrt(p * (1 - p) / k + z2 / (4 * k * k)) / (1 + z2 / k)
+    return pd.DataFrame({"share": p, "ci_low": np.clip(centre - half, 0, 1),
+                         "ci_high": np.clip(centre + half, 0, 1)}, index=index)
+
+
+def _fit_rows(y, se):
+    return np.isfinite(y) & np.isfinite(se) & (se > 0)
+
+
+def between_variance(estimate, se) -> tuple[float, float]:
+    """(mu, tau2) of a normal-normal model by DerSimonian–Laird; rows with NaN/non-positive se are ignored.
+
+    tau2 = max(0, (Q - (k-1)) / (sum w - sum w^2 / sum w)) with w = 1/se^2; mu is the mean weighted by
+    1/(se^2 + tau2). One usable row gives (its estimate, 0.0); none gives (nan, nan).
+    Why: how much schools truly differ decides how much a noisy school result is pulled to the mean.
+
+    >>> between_variance([0, 2], [1, 1])  # Q = 2, C = 1: tau2 = (2 - 1) / 1
+    (1.0, 1.0)
+    """
+    _, (y, s) = _align(estimate, se)
+    keep = _fit_rows(y, s)
+    y, v = y[keep], s[keep] ** 2
+    if len(y) == 0:
+        return float("nan"), float("nan")
+    tau2 = 0.0
+    if len(y) > 1:
+        w = 1 / v
+        q = np.sum(w * (y - np.sum(w * y) / np.sum(w)) ** 2)
+        tau2 = max(0.0, float((q - (len(y) - 1)) / (np.sum(w) - np.sum(w**2) / np.sum(w))))
+    w = 1 / (v + tau2)
+    return float(np.sum(w * y) / np.sum(w)), tau2
+
+
+def shrink(estimate, se, mu=None, tau2=None, level: float = 0.95) -> pd.DataFrame:
+    """Empirical-Bayes (posterior) estimate of each unit's true value, shrunk toward the reference mean mu.
+
+    weight = tau2 / (tau2 + se^2) (the reliability; se = 0 gives 1), eb = mu + weight * (estimate - mu).
+    eb_se^2 = 1 / (1/tau2 + 1/se^2) + (1 - weight)^2 * V_mu (Morris 1983), where V_mu = 1 / sum 1/(se^2 + tau2)
+    is the variance of mu when it is estimated here and 0 when mu is given. So with tau2 = 0 every unit shrinks
+    to mu with eb_se = sqrt(1 / sum 1/se^2), the standard error of the common mean (not 0). Missing mu/tau2 are
+    estimated with ``between_variance`` on these rows. NaN estimate or se gives NaN. mu, tau2 are also in attrs.
+    se = 0 is taken literally (weight 1): for small units prefer se = pooled_sd / sqrt(n) to a unit's own SD.
+    Why: a small school's extreme mean is mostly noise; shrinkage keeps only the part its size can support.
+
+    >>> shrink([0, 2], [1, 1])[["eb_estimate", "weight"]].values.tolist()  # mu = 1, tau2 = 1
+    [[0.5, 0.5], [1.5, 0.5]]
+    >>> shrink([0, 2], [1, 1])["eb_se"].round(4).tolist()  # sqrt(1/2 + 0.25 * 1)
+    [0.866, 0.866]
+    """
+    index, (y, s) = _align(estimate, se)
+    keep = _fit_rows(y, s)
+    if tau2 is None:
+        tau2 = between_variance(y[keep], s[keep])[1]
+    v_mu = 0.0
+    if mu is None:
+        w = 1 / (s[keep] ** 2 + tau2)
+        mu, v_mu = (float(np.sum(w * y[keep]) / np.sum(w)), float(1 / np.sum(w))) if keep.any() else (np.nan,) * 2
+    tau2 = np.float64(tau2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weight = np.where(s == 0, 1.0, tau2 / (tau2 + s**2))
+        eb = mu + weight * (y - mu)
+        eb_se = np.sqrt(1 / (1 / tau2 + 1 / s**2) + (1 - weight) ** 2 * v_mu)
+    eb_se = np.where(np.isnan(y) | np.isnan(s), np.nan, eb_se)
+    out = pd.DataFrame({"eb_estimate": eb, "eb_se": eb_se, "weight": np.where(np.isnan(s), np.nan, weight),
+                        "ci_low": eb - _z(level) * eb_se, "ci_high": eb + _z(level) * eb_se,
+                        "mu": mu, "tau2": tau2}, index=index)
+    out.attrs.update(mu=float(mu), tau2=float(tau2), mu_se=float(np.sqrt(v_mu)))
+    return out
+
+
+def prob_below(eb_estimate, eb_se, threshold) -> pd.Series:
+    """Posterior probability that the true value is below ``threshold``: Phi((threshold - eb) / eb_se).
+
+    eb_se = 0 gives a 0/1 step (strictly below); NaN gives NaN.
+    Why: "80 % sure the school is below the bar" is a decision a director can follow; a point estimate is not.
+
+    >>> prob_below([0, 0], [1, 0], [1.959964, -1]).round(3).tolist()
+    [0.975, 0.0]
+    """
+    index, (m, s, t) = _align(eb_estimate, eb_se, threshold)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(s > 0, stats.norm.cdf((t - m) / np.where(s > 0, s, 1)), (m < t).astype(float))
+    return pd.Series(np.where(np.isnan(m) | np.isnan(s) | np.isnan(t), np.nan, p), index=index, name="probability")
+
+
+def bottom_group_probability(estimate, se, share: float, mu=None, tau2=None) -> pd.DataFrame:
+    """Probability that a unit's TRUE value lies in the bottom ``share`` of the population of true values.
+
+    threshold = mu + sqrt(tau2) * Phi^-1(share) is a quantile of the fitted normal prior of true values, not of
+    the observed values (observed small-school means are spread wider by noise). With tau2 = 0 all true values
+    are equal: threshold = mu and every probability is about 0.5, so nothing passes a 0.8 rule.
+    Why: "bottom 25 %" by raw means is mostly a list of small schools; this asks it of the true results.
+
+    >>> bottom_group_probability([0, 2], [1, 1], 0.5)["probability"].round(4).tolist()  # Phi(+-0.5/0.866)
+    [0.7181, 0.2819]
+    """
+    eb = shrink(estimate, se, mu=mu, tau2=tau2)
+    threshold = eb.attrs["mu"] + np.sqrt(eb.attrs["tau2"]) * stats.norm.ppf(share)
+    out = pd.DataFrame({"threshold": threshold, "eb_estimate": eb["eb_estimate"], "eb_se": eb["eb_se"],
+                        "probability": prob_below(eb["eb_estimate"], eb["eb_se"], threshold)}, index=eb.index)
+    out.attrs.update(eb.attrs)
+    return out
+
+
+def pooled_sd(sd, n) -> float:
+    """Pooled within-unit SD: sqrt(sum (n-1) sd^2 / sum (n-1)); rows with NaN or n < 2 ignored.
+
+    Why: a 5-pupil school's own SD is itself noisy; se = pooled_sd / sqrt(n) is steadier for small units.
+
+    >>> round(pooled_sd([1, 3], [3, 3]), 4)  # sqrt((2*1 + 2*9) / 4) = sqrt(5)
+    2.2361
+    """
+    _, (s, k) = _align(sd, n)
+    keep = np.isfinite(s) & np.isfinite(k) & (k >= 2)
+    return float(np.sqrt(np.sum((k[keep] - 1) * s[keep] ** 2) / np.sum(k[keep] - 1))) if keep.any() else np.nan
+
+
+def sample_size_category(n, informative: int = 50, rough_minimum: int = 20) -> pd.Series:
+    """FIOKO-style reliability label of a result by the number of participants; NaN n gives NaN.
+
+    Why: a table reader must see at a glance that a result of 12 pupils is not comparable with one of 200.
+
+    >>> sample_size_category([8, 25, 120]).tolist()
+    ['ограниченно (< 20)', 'грубая оценка (20–49)', 'информативно (≥ 50)']
+    """
+    index, (k,) = _align(n)
+    labels = [f"информативно (≥ {informative})", f"грубая оценка ({rough_minimum}–{informative - 1})",
+              f"ограниченно (< {rough_minimum})"]
+    out = np.select([k >= informative, k >= rough_minimum, k >= 0], labels, default=None).astype(object)
+    return pd.Series(np.where(np.isnan(k), np.nan, out), index=index, name="sample_size", dtype=object)
+
+
+def decide(low_is_bad: bool, estimate, ci_low, ci_high, threshold,
+           rule: Literal["point", "interval", "probability"], probability=None,
+           min_probability: float = 0.8) -> pd.Series:
+    """Flag decision: "point" = estimate beyond threshold; "interval" = the whole interval beyond it (for
+    low_is_bad: ci_high < threshold); "probability" = probability (of the bad side) >= min_probability.
+
+    NaN gives False. Inputs a rule does not use may be None. Unknown rule / missing probability: ValueError.
+    Why: one switch lets the department choose how sure it must be before a school is named.
+
+    >>> decide(True, [40, 40], [30, 38], [45, 42], 43, "interval").tolist()
+    [False, True]
+    """
+    index, (est, lo, hi, t, p) = _align(estimate, ci_low, ci_high, threshold, probability)
+    with np.errstate(invalid="ignore"):
+        if rule == "point":
+            flag = est < t if low_is_bad else est > t
+        elif rule == "interval":
+            flag = hi < t if low_is_bad else lo > t
+        elif rule == "probability":
+            if p is None:
+                raise ValueError("rule='probability' needs probability")
+            flag = p >= min_probability
+        else:
+            raise ValueError(f"unknown rule {rule!r}")
+    return pd.Series(np.asarray(flag, dtype=bool), index=index, name="flag")
