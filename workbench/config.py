@@ -59,6 +59,7 @@ class LesosibirskRule(_Strict):
     success_deviation: Tagged[Share]
     criteria_required: Tagged[Annotated[int, Field(ge=1, le=7)]]
     index_bottom_share: Tagged[Share]
+    reference: Tagged[Literal["region", "municipality"]]
 
 
 class BelowRegionalMeanRule(_Strict):
@@ -79,6 +80,7 @@ class StableLowRule(_Strict):
     deprivation_bottom_share: Tagged[Share]
     polarised_low_share: Tagged[Share]
     polarised_high_share: Tagged[Share]
+    reference: Tagged[Literal["region", "municipality"]]
 
 
 class RiskGroupRule(_Strict):
@@ -98,6 +100,7 @@ class BottomPercentileRule(_Strict):
     subjects: Tagged[list[SubjectCode]]
     min_participants: Tagged[Annotated[int, Field(ge=0, le=1000)]]
     exclude_objectivity_flags: Tagged[bool]
+    reference: Tagged[Literal["region", "municipality"]]
 
     @model_validator(mode="after")
     def _required_within_window(self):
@@ -179,6 +182,22 @@ class SampleSize(_Strict):
     group_minimum: Tagged[Annotated[int, Field(ge=1, le=1000)]]
 
 
+class Uncertainty(_Strict):
+    """How sure a flag must be (DOMAIN §4.6): decided on the point estimate, the interval or the probability."""
+    decision: Tagged[Literal["point", "interval", "probability"]]
+    min_probability: Tagged[Annotated[float, Field(gt=0.5, lt=1)]]
+    level: Tagged[Annotated[float, Field(ge=0.5, lt=1)]]
+    min_participants: Tagged[Annotated[int, Field(ge=1, le=1000)]]
+
+
+class Typology(_Strict):
+    """Thresholds of the school typology by results, context and value added (DOMAIN §5)."""
+    low_results_share: Tagged[Share]
+    low_context_share: Tagged[Share]
+    years: Tagged[Annotated[int, Field(ge=1, le=10)]]
+    subjects: Tagged[list[SubjectCode]]
+
+
 class Identification(_Strict):
     preset: StrictStr
     overrides: dict[StrictStr, Any] = {}
@@ -188,6 +207,8 @@ class Defaults(_Strict):
     privacy: Privacy
     sample_size: SampleSize
     identification: Identification
+    uncertainty: Uncertainty
+    typology: Typology
     mark_scales: StrictStr = "mark_scales.csv"
 
 

@@ -50,6 +50,7 @@ def parameters_table(code: str, region: Region | None = None) -> pd.DataFrame:
     name, preset, rule = methodology_of(code, region)
     rows = []
     for section, model in (("Защита данных", defaults.privacy), ("Размер выборки", defaults.sample_size),
+                           ("Неопределённость", defaults.uncertainty), ("Типология школ", defaults.typology),
                            (f"Методика «{name}»: {preset.title}", rule)):
         for key, field in model:
             if key == "rule":

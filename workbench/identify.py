@@ -1,0 +1,867 @@
+"""Identification of ШНОР and ШНСУ under named methodologies (DOMAIN §4), with uncertainty (§4.6).
+
+There is no federal formula, so every methodology of ``params/methodologies.yaml`` is a rule function
+here. All of them work on one ``Evidence`` (school results relative to the region, exams, outcomes,
+context indices) and return the same two tables:
+
+- ``criteria``: one row per school × criterion: value, threshold, margin, the years it held, the
+  empirical-Bayes interval and the probability of being beyond the threshold, and whether it fired;
+- ``flags``: one row per school: flagged as ШНОР or not, «зона риска», ШНСУ, and a one-sentence Russian
+  explanation a director would understand, with the interval of the headline figure.
+
+Results are put on a common footing before any rule sees them: a ВПР result is the school's mean
+percent of the maximum score minus the region's pupils' mean in the same subject, grade and year
+(«п.п. к региону»); an exam result is the school's mean score minus the region's mean. Every result
+carries a standard error from the region's pooled within-school spread (a small school's own spread is
+itself noise), so flags can be decided on intervals or probabilities (``params/defaults.yaml``,
+``uncertainty``) instead of point estimates.
+
+Example
+-------
+>>> from workbench.store import Store                                   # doctest: +SKIP
+>>> ev = load_evidence(Store("data/store"), year=2026)                  # doctest: +SKIP
+>>> res = run_methodology(ev, "kamensk_uralsky")                        # doctest: +SKIP
+>>> res.flags.query("municipality == '005' and flagged")[["name", "explanation"]]   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from workbench import uncertainty as U
+from workbench.config import (BelowRegionalMeanRule, BottomPercentileRule, ContextAdjustedRule, LesosibirskRule,
+                              RiskGroupRule, StableLowRule, Typology, Uncertainty, load_defaults, load_presets)
+from workbench.context import bottom_share_flags
+from workbench.vocab import SUBJECTS
+
+ASSESSMENT_GRADES = {"ОГЭ": 9, "ЕГЭ": 11}
+LEVELS = {"НОО": [("ВПР", 4)], "ООО": [("ВПР", 5), ("ВПР", 6), ("ВПР", 7), ("ВПР", 8), ("ОГЭ", 9)],
+          "СОО": [("ВПР", 10), ("ВПР", 11), ("ЕГЭ", 11)]}
+LEVEL_TITLES = {"НОО": "начальное общее (4 класс)", "ООО": "основное общее (5–9 классы)",
+                "СОО": "среднее общее (10–11 классы)"}
+CRITERIA_COLUMNS = ["school_id", "municipality", "methodology", "criterion", "title", "unit", "value", "threshold",
+                    "margin", "n", "ci_low", "ci_high", "probability", "years_held", "years_assessed", "fired", "note"]
+FLAG_COLUMNS = ["school_id", "municipality", "name", "methodology", "flagged", "risk_zone", "shnsu", "group",
+                "criteria_fired", "criteria_required", "headline", "value", "ci_low", "ci_high", "probability",
+                "explanation"]
+
+
+# ---------------------------------------------------------------- evidence
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything the rules read, for one target year, over the whole region.
+
+    ``results``: one row per assessment (ВПР/ОГЭ/ЕГЭ) × subject × grade × year × school with ``n``
+    participants, ``dsum`` (sum over pupils of the difference from the region mean), ``vsum`` (sum of the
+    within-school variances, so se = sqrt(vsum)/n), ``sdw`` (the region's pooled within-school SD of that
+    cell) and, for ВПР, counts of marks ``n2``..``n5``. ``context`` has one row per school with the indices
+    of ``workbench.context`` (``social_index`` etc., municipal reference) and ``social_index_region``.
+    ``excluded`` are schools with objectivity signals (rules may exclude them).
+    """
+    year: int
+    results: pd.DataFrame
+    schools: pd.DataFrame
+    outcomes: pd.DataFrame
+    context: pd.DataFrame
+    excluded: frozenset = frozenset()
+
+    def window(self, years: int) -> list[int]:
+        return list(range(self.year - years + 1, self.year + 1))
+
+
+VPR_CELLS_SQL = """
+    WITH w AS (
+        SELECT v.year, v.municipality, v.school_id, v.subject, v.grade, v.mark,
+               100.0 * v.primary_score / s.max_score AS pct
+        FROM vpr v JOIN mark_scales s USING (year, subject, grade)
+        WHERE NOT v.absent AND v.primary_score IS NOT NULL AND v.year BETWEEN ? AND ?)
+    SELECT year, municipality, school_id, subject, grade, count(*) AS n, sum(pct) AS s1, sum(pct * pct) AS s2,
+           count(*) FILTER (WHERE mark = 2) AS n2, count(*) FILTER (WHERE mark = 3) AS n3,
+           count(*) FILTER (WHERE mark = 4) AS n4, count(*) FILTER (WHERE mark = 5) AS n5
+    FROM w GROUP BY ALL ORDER BY ALL"""
+
+
+def vpr_cells(store, year: int, years: int = 5) -> pd.DataFrame:
+    """Sums of ВПР percent scores and mark counts per school × subject × grade × year (region-wide)."""
+    return store.query(VPR_CELLS_SQL, [year - years + 1, year])
+
+
+def vpr_cells_from_pupils(pupils: pd.DataFrame) -> pd.DataFrame:
+    """The same cells from pupil rows (``year, municipality, school_id, subject, grade, pct, mark``): the
+    pandas twin of ``vpr_cells`` used by hand-built tests.
+
+    >>> p = pd.DataFrame({"year": 2026, "municipality": "001", "school_id": "a", "subject": "rus", "grade": 4,
+    ...                   "pct": [40.0, 60.0], "mark": [3, 4]})
+    >>> vpr_cells_from_pupils(p)[["n", "s1", "s2", "n3", "n4"]].values.tolist()
+    [[2, 100.0, 5200.0, 1, 1]]
+    """
+    p = pupils.assign(pct2=pupils["pct"] ** 2, **{f"n{m}": (pupils["mark"] == m).astype(int) for m in (2, 3, 4, 5)})
+    keys = ["year", "municipality", "school_id", "subject", "grade"]
+    out = p.groupby(keys, as_index=False).agg(n=("pct", "size"), s1=("pct", "sum"), s2=("pct2", "sum"),
+                                              n2=("n2", "sum"), n3=("n3", "sum"), n4=("n4", "sum"), n5=("n5", "sum"))
+    return out.sort_values(keys).reset_index(drop=True)
+
+
+def vpr_results(cells: pd.DataFrame) -> pd.DataFrame:
+    """ВПР cells relative to the region: ``dsum`` = sum of (pupil percent − region mean of the subject,
+    grade and year); ``sdw`` = the region's pooled within-school SD; ``vsum`` = n · sdw²."""
+    c = cells.copy()
+    g = c.groupby(["year", "subject", "grade"])
+    region_mean = g["s1"].transform("sum") / g["n"].transform("sum")
+    within_ss = (c["s2"] - c["s1"] ** 2 / c["n"]).clip(lower=0)
+    dof = (c["n"] - 1).clip(lower=0)
+    sdw = np.sqrt(within_ss.groupby([c["year"], c["subject"], c["grade"]]).transform("sum")
+                  / dof.groupby([c["year"], c["subject"], c["grade"]]).transform("sum"))
+    c["assessment"] = "ВПР"
+    c["region_mean"] = region_mean
+    c["mean"] = c["s1"] / c["n"]
+    c["dsum"] = c["s1"] - c["n"] * region_mean
+    c["sdw"] = sdw
+    c["vsum"] = c["n"] * sdw ** 2
+    return c.drop(columns=["s1", "s2"])
+
+
+def exam_results(exams: pd.DataFrame) -> pd.DataFrame:
+    """ОГЭ/ЕГЭ school results relative to the region mean of the exam, subject and year.
+
+    Exams come as school aggregates (no pupil scores), so the within-school variance is estimated by the
+    method of moments: across schools, E[(mean − region mean)²] = τ² + σ²/n; σ² is the slope of the
+    squared deviations on 1/n. When that slope is not positive the between-school variance is taken as all
+    noise (σ² = var of means × median n): conservative, it never makes a small school look precise.
+    """
+    e = exams[exams["subject"].isin(list(SUBJECTS)) & (exams["participants"] > 0)].dropna(subset=["mean_score"])
+    parts = []
+    for (exam, subject, year), d in e.groupby(["exam", "subject", "year"]):
+        n, x = d["participants"].astype(float), d["mean_score"].astype(float)
+        mu = float(np.sum(n * x) / np.sum(n))
+        dev2 = (x - mu) ** 2
+        sigma2 = np.nan
+        if len(d) >= 5 and n.nunique() > 1:
+            slope = np.polyfit(1 / n, dev2, 1)[0]
+            sigma2 = slope if slope > 0 else np.nan
+        if not np.isfinite(sigma2):
+            sigma2 = float(np.var(x)) * float(np.median(n)) if len(d) > 1 else np.nan
+        parts.append(pd.DataFrame({
+            "year": year, "municipality": d["municipality"], "school_id": d["school_id"], "subject": subject,
+            "grade": ASSESSMENT_GRADES.get(exam, 0), "assessment": exam, "n": d["participants"].astype(int),
+            "region_mean": mu, "mean": x, "dsum": n * (x - mu), "sdw": np.sqrt(sigma2), "vsum": n * sigma2}))
+    cols = ["year", "municipality", "school_id", "subject", "grade", "assessment", "n", "region_mean", "mean",
+            "dsum", "sdw", "vsum"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def pool(results: pd.DataFrame, by: list[str], *, units: str = "raw", same_pupils: int = 1) -> pd.DataFrame:
+    """Pool result cells into one estimate per group: ``estimate`` = Σdsum/Σn (difference from the region),
+    ``se`` = sqrt(same_pupils · Σvsum)/Σn, ``n``.
+
+    ``units="sd"`` first divides each cell by its within-school SD (effect-size units, comparable across
+    ВПР, ОГЭ and ЕГЭ). ``same_pupils`` = how many pooled subjects the same pupils wrote: their results are
+    correlated, so the se is inflated as if each pupil counted once (conservative).
+
+    >>> r = pd.DataFrame({"school_id": ["a", "a"], "n": [10, 30], "dsum": [-50.0, -30.0], "vsum": [1000.0, 3000.0],
+    ...                   "sdw": [10.0, 10.0]})
+    >>> pool(r, ["school_id"])[["n", "estimate", "se"]].values.tolist()
+    [[40.0, -2.0, 1.5811388300841898]]
+    """
+    r = results
+    if units == "sd":
+        r = r.assign(dsum=r["dsum"] / r["sdw"], vsum=r["vsum"] / r["sdw"] ** 2)
+    agg = r.groupby(by, as_index=False, observed=True).agg(n=("n", "sum"), dsum=("dsum", "sum"), vsum=("vsum", "sum"))
+    agg["n"] = agg["n"].astype(float)
+    agg["estimate"] = agg["dsum"] / agg["n"]
+    agg["se"] = np.sqrt(same_pupils * agg["vsum"]) / agg["n"]
+    agg["n"] = agg["n"] / same_pupils
+    return agg.drop(columns=["dsum", "vsum"])
+
+
+def load_evidence(store, year: int, *, cells: pd.DataFrame | None = None, indices: pd.DataFrame | None = None,
+                  excluded: frozenset = frozenset()) -> Evidence:
+    """Read everything the rules need from the store (``cells``/``indices`` may come from the run's cache)."""
+    from workbench.context import compute_index, context_indices, load_indices
+
+    cells = vpr_cells(store, year) if cells is None else cells
+    tables = set(store.tables())
+    exams = store.query("SELECT * FROM exams WHERE year BETWEEN ? AND ?", [year - 4, year]) if "exams" in tables \
+        else pd.DataFrame(columns=["year", "municipality", "school_id", "exam", "subject", "participants", "mean_score"])
+    results = pd.concat([vpr_results(cells), exam_results(exams)], ignore_index=True)
+    schools = store.query("SELECT school_id, municipality, name, school_type, settlement, enrolment, small_class "
+                          "FROM schools ORDER BY school_id")
+    outcomes = store.query("SELECT * FROM outcomes WHERE year BETWEEN ? AND ?", [year - 4, year]) \
+        if "outcomes" in tables else pd.DataFrame(columns=["year", "school_id"])
+    if indices is None:
+        indices = context_indices(store, year)
+        social = load_indices()["social"]
+        region_spec = social.model_copy(update={"reference": social.reference.model_copy(update={"value": "region"})})
+        indices["social_index_region"] = compute_index(indices, region_spec)["index"].to_numpy()
+    keep = ["school_id"] + [c for c in indices.columns if c.endswith(("_index", "_note", "_missing"))] \
+        + ["social_index_region"]
+    return Evidence(year, results, schools, outcomes, indices[list(dict.fromkeys(keep))], frozenset(excluded))
+
+
+# ---------------------------------------------------------------- judging an estimate against a threshold
+
+def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, threshold: float | None = None,
+          groups: pd.Series | None = None, low_is_bad: bool = True, min_n: int | None = None) -> pd.DataFrame:
+    """Decide, for each row of ``est`` (columns ``estimate``, ``se``, ``n``), whether it is beyond a threshold.
+
+    Either ``share`` (the bottom share of the reference group: the threshold is that quantile of the
+    schools' TRUE values under the fitted normal prior, or of the raw estimates for the "point" decision)
+    or an absolute ``threshold``. Estimates are shrunk (empirical Bayes) toward the reference group's mean;
+    ``groups`` splits the reference set (e.g. by municipality). Rows with n < min_n are not assessed.
+    Returns ``eb``, ``ci_low``, ``ci_high``, ``threshold``, ``probability``, ``fired``, ``assessed``.
+
+    >>> from workbench.config import load_defaults
+    >>> e = pd.DataFrame({"estimate": [-30.0, -30.0, 0.0], "se": [2.0, 40.0, 2.0], "n": [100, 3, 100]})
+    >>> judge(e, load_defaults().uncertainty, threshold=-20.0)["fired"].tolist()   # 3 pupils: not sure enough
+    [True, False, False]
+    """
+    sign = 1.0 if low_is_bad else -1.0
+    min_n = unc.min_participants.value if min_n is None else min_n
+    assessed = est["n"].ge(min_n) & est["estimate"].notna() & est["se"].notna()
+    out = pd.DataFrame(index=est.index, columns=["eb", "eb_se", "ci_low", "ci_high", "threshold", "probability"],
+                       dtype=float)
+    grp = pd.Series("all", index=est.index) if groups is None else groups.reindex(est.index)
+    for _, idx in grp[assessed].groupby(grp[assessed]).groups.items():
+        y, s = sign * est.loc[idx, "estimate"], est.loc[idx, "se"]
+        eb = U.shrink(y, s, level=unc.level.value)
+        if share is not None:
+            if unc.decision.value == "point":
+                k = int(np.floor(share * len(y) + 1e-9))
+                thr = float(np.sort(y.to_numpy())[k - 1]) if k >= 1 else -np.inf
+            else:
+                thr = eb.attrs["mu"] + np.sqrt(eb.attrs["tau2"]) * stats.norm.ppf(share)
+        else:
+            thr = sign * threshold
+        lo, hi = eb["ci_low"], eb["ci_high"]
+        out.loc[idx, "eb"] = sign * eb["eb_estimate"]
+        out.loc[idx, "eb_se"] = eb["eb_se"]
+        out.loc[idx, "ci_low"] = np.where(sign > 0, lo, -hi)
+        out.loc[idx, "ci_high"] = np.where(sign > 0, hi, -lo)
+        out.loc[idx, "threshold"] = sign * thr
+        out.loc[idx, "probability"] = U.prob_below(eb["eb_estimate"], eb["eb_se"], thr).to_numpy()
+        if unc.decision.value == "point":
+            fired = (y <= thr) if share is not None else (y < thr)
+        else:
+            fired = U.decide(True, eb["eb_estimate"], eb["ci_low"], eb["ci_high"], thr, unc.decision.value,
+                             probability=out.loc[idx, "probability"], min_probability=unc.min_probability.value)
+        out.loc[idx, "fired"] = np.asarray(fired, dtype=bool)
+    out["fired"] = out.get("fired", pd.Series(False, index=est.index)).fillna(False).astype(bool)
+    out["assessed"] = assessed
+    return out
+
+
+def share_estimate(successes: pd.Series, n: pd.Series, reference: float | pd.Series | None = None) -> pd.DataFrame:
+    """A share as an estimate with a binomial se taken at the reference share (not the school's own share,
+    which is 0 for a small school with no cases and would look infinitely precise)."""
+    n = n.astype(float)
+    p = successes / n.where(n > 0)
+    ref = (successes.sum() / n.sum()) if reference is None else reference
+    ref = np.clip(ref, 0.02, 0.98)
+    return pd.DataFrame({"estimate": p, "se": np.sqrt(ref * (1 - ref) / n.where(n > 0)), "n": n})
+
+
+# ---------------------------------------------------------------- words
+
+def _pp(x: float, unit: str = "п.п.") -> str:
+    return f"{x:+.1f}".replace(".", ",").replace("-", "−") + f" {unit}"
+
+
+def _pct(x: float) -> str:
+    """Share as Russian percent; small shares keep a decimal (0,5 %, not 0 %)."""
+    return (f"{100 * x:.1f}".replace(".", ",") if 0 < abs(x) < 0.1 and round(100 * x) != 100 * x else f"{100 * x:.0f}") + " %"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _years(ys) -> str:
+    return ", ".join(str(int(y)) for y in ys) if len(ys) else "ни в одном году"
+
+
+def _subjects(codes) -> str:
+    return ", ".join(SUBJECTS.get(c, c).lower() for c in codes)
+
+
+def _interval(lo: float, hi: float, unit: str = "п.п.", level: float = 0.95) -> str:
+    if pd.isna(lo) or pd.isna(hi):
+        return ""
+    return f"{_pct(level)} интервал от {_pp(lo, unit)} до {_pp(hi, unit)}".replace("+", "")
+
+
+# ---------------------------------------------------------------- result of a methodology
+
+@dataclass
+class Identification:
+    """The outcome of one methodology: per-criterion evidence and per-school flags (region-wide)."""
+    methodology: str
+    title: str
+    criteria: pd.DataFrame
+    flags: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def for_municipality(self, code: str) -> "Identification":
+        return Identification(self.methodology, self.title,
+                              self.criteria[self.criteria["municipality"] == code].reset_index(drop=True),
+                              self.flags[self.flags["municipality"] == code].reset_index(drop=True), self.notes)
+
+
+def _criteria_rows(ev: Evidence, methodology: str, criterion: str, title: str, unit: str, frame: pd.DataFrame,
+                   verdict: pd.DataFrame, years_held: pd.Series | None = None, years_assessed: pd.Series | None = None,
+                   note: str | pd.Series = "") -> pd.DataFrame:
+    """Criteria rows from an estimate frame (school_id, estimate, n) and its ``judge`` verdict."""
+    out = pd.DataFrame({
+        "school_id": frame["school_id"].to_numpy(), "methodology": methodology, "criterion": criterion, "title": title,
+        "unit": unit, "value": frame["estimate"].to_numpy(), "threshold": verdict["threshold"].to_numpy(),
+        "n": frame["n"].to_numpy(), "ci_low": verdict["ci_low"].to_numpy(), "ci_high": verdict["ci_high"].to_numpy(),
+        "probability": verdict["probability"].to_numpy(), "fired": verdict["fired"].to_numpy(),
+        "years_held": "" if years_held is None else years_held.to_numpy(),
+        "years_assessed": "" if years_assessed is None else years_assessed.to_numpy(),
+        "note": note if isinstance(note, str) else np.asarray(note)})
+    out["margin"] = out["value"] - out["threshold"]
+    out["municipality"] = out["school_id"].map(ev.schools.set_index("school_id")["municipality"])
+    return out[CRITERIA_COLUMNS]
+
+
+def _by_year(ev: Evidence, results: pd.DataFrame, years: list[int], unc: Uncertainty, *, share=None, threshold=None,
+             reference: str = "region", same_pupils: int = 1, units: str = "raw", low_is_bad: bool = True,
+             min_n: int | None = None, extra_keys: list[str] | None = None) -> pd.DataFrame:
+    """Pool results per school × year (× extra keys) and judge each year; one row per judged cell."""
+    keys = ["school_id", "year"] + (extra_keys or [])
+    est = pool(results[results["year"].isin(years)], keys, units=units, same_pupils=same_pupils)
+    if est.empty:
+        return est.assign(eb=[], ci_low=[], ci_high=[], threshold=[], probability=[], fired=[], assessed=[])
+    est["municipality"] = est["school_id"].map(ev.schools.set_index("school_id")["municipality"])
+    group_keys = ["year"] + (extra_keys or []) + (["municipality"] if reference == "municipality" else [])
+    groups = est[group_keys].astype(str).agg("|".join, axis=1)
+    verdict = judge(est, unc, share=share, threshold=threshold, groups=groups, low_is_bad=low_is_bad, min_n=min_n)
+    return pd.concat([est, verdict], axis=1)
+
+
+def _summarise_years(judged: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per key: years held / assessed and the latest assessed year's figures (for display)."""
+    a = judged[judged["assessed"]].sort_values("year")
+    if a.empty:
+        return pd.DataFrame(columns=keys + ["held", "assessed_years", "years_held", "years_assessed", "estimate", "n",
+                                            "threshold", "ci_low", "ci_high", "probability", "fired_last"])
+    g = a.groupby(keys)
+    last = g.tail(1).set_index(keys)
+    out = pd.DataFrame({
+        "held": g["fired"].sum(), "assessed_years": g.size(),
+        "years_held": g.apply(lambda d: _years(d.loc[d["fired"], "year"].tolist()), include_groups=False),
+        "years_assessed": g.apply(lambda d: _years(d["year"].tolist()), include_groups=False)})
+    out = out.join(last[["estimate", "n", "threshold", "ci_low", "ci_high", "probability", "fired"]]
+                   .rename(columns={"fired": "fired_last"}))
+    return out.reset_index()
+
+
+def _flags(ev: Evidence, methodology: str, flagged: pd.Series, fired: pd.Series, required: int | pd.Series,
+           headline: pd.DataFrame, explanation: pd.Series, risk_zone: pd.Series | None = None,
+           shnsu: pd.Series | None = None) -> pd.DataFrame:
+    """Per-school flags of a methodology; every school of the registry gets a row."""
+    s = ev.schools.set_index("school_id")
+    idx = s.index
+    f = pd.DataFrame(index=idx)
+    f["municipality"] = s["municipality"]
+    f["name"] = s["name"]
+    f["methodology"] = methodology
+    f["flagged"] = flagged.reindex(idx).fillna(False).astype(bool)
+    f["risk_zone"] = (risk_zone.reindex(idx).fillna(False).astype(bool) if risk_zone is not None
+                      else pd.Series(False, index=idx)) & ~f["flagged"]
+    f["shnsu"] = shnsu.reindex(idx).fillna(False).astype(bool) if shnsu is not None else False
+    f["group"] = np.select([f["flagged"] & f["shnsu"], f["flagged"], f["risk_zone"], f["shnsu"]],
+                           ["ШНОР и ШНСУ", "ШНОР", "зона риска", "ШНСУ"], default="")
+    f["criteria_fired"] = fired.reindex(idx).fillna(0).astype(int)
+    f["criteria_required"] = required if isinstance(required, int) else required.reindex(idx)
+    h = headline.set_index("school_id").reindex(idx) if len(headline) else pd.DataFrame(index=idx)
+    for c in ("headline", "value", "ci_low", "ci_high", "probability"):
+        f[c] = h[c] if c in h else np.nan
+    f["explanation"] = explanation.reindex(idx).fillna("Нет данных для оценки по этой методике.")
+    return f.reset_index()[FLAG_COLUMNS]
+
+
+def _vpr(ev: Evidence, subjects) -> pd.DataFrame:
+    r = ev.results
+    return r[(r["assessment"] == "ВПР") & r["subject"].isin(list(subjects))]
+
+
+def _evidence_sentence(row, unit: str = "п.п.", level: float = 0.95, what: str = "") -> str:
+    prob = "" if pd.isna(row.probability) else f", вероятность {_pct(row.probability)}"
+    return (f"{what}{_pp(row.estimate, unit)} к среднему по региону ({_interval(row.ci_low, row.ci_high, unit, level)}"
+            f"{prob}; {int(round(row.n))} участников)")
+
+
+# ---------------------------------------------------------------- the rules
+
+def rule_bottom_percentile(ev: Evidence, p: BottomPercentileRule, unc: Uncertainty, name: str) -> Identification:
+    """Bottom ``percentile`` of schools by ВПР (subjects pooled) in at least ``years_required`` of the last
+    ``years`` years; schools with < ``min_participants`` are not assessed; objectivity-flagged schools excluded."""
+    years, subj = ev.window(p.years.value), p.subjects.value
+    judged = _by_year(ev, _vpr(ev, subj), years, unc, share=p.percentile.value, reference=p.reference.value,
+                      same_pupils=len(subj), min_n=p.min_participants.value)
+    s = _summarise_years(judged, ["school_id"])
+    excluded = s["school_id"].isin(ev.excluded) if p.exclude_objectivity_flags.value else pd.Series(False, index=s.index)
+    flagged = (s["held"] >= p.years_required.value) & ~excluded
+    crit = _criteria_rows(ev, name, "bottom_percentile", f"В нижних {_pct(p.percentile.value)} школ по ВПР ({_subjects(subj)})",
+                          "п.п.", s, s.assign(fired=s["fired_last"]), s["years_held"], s["years_assessed"],
+                          np.where(excluded, "исключена: признаки необъективности", ""))
+    crit["fired"] = flagged.to_numpy()
+    lvl = unc.level.value
+
+    def explain(r, flag, excl):
+        base = (f"ВПР ({_subjects(subj)}): в нижних {_pct(p.percentile.value)} школ в {int(r.held)} из "
+                f"{int(r.assessed_years)} лет ({r.years_held}); в {years[-1] if r.years_assessed.endswith(str(years[-1])) else 'последнем'} "
+                f"году {_evidence_sentence(r, level=lvl)}")
+        if excl:
+            return "Не выделена: есть признаки необъективности результатов ВПР. " + base + "."
+        if flag:
+            return f"Выделена: устойчиво низкие результаты — {base}."
+        return f"Не выделена (нужно не менее {p.years_required.value} лет): {base}."
+
+    expl = pd.Series([explain(r, f, e) for r, f, e in zip(s.itertuples(), flagged, excluded)], index=s["school_id"])
+    head = s.assign(headline="ВПР, п.п. к региону", value=s["estimate"])[["school_id", "headline", "value", "ci_low",
+                                                                          "ci_high", "probability"]]
+    flags = _flags(ev, name, pd.Series(flagged.to_numpy(), index=s["school_id"]),
+                   pd.Series(s["held"].to_numpy(), index=s["school_id"]), p.years_required.value, head, expl)
+    notes = [] if ev.excluded or not p.exclude_objectivity_flags.value else [
+        "Исключение школ с признаками необъективности не применено: проверки объективности не переданы."]
+    return Identification(name, "", crit, flags, notes)
+
+
+def _assessment_label(a: str, subject: str) -> str:
+    return f"{a} — {SUBJECTS.get(subject, subject).lower()}"
+
+
+def rule_below_regional_mean(ev: Evidence, p: BelowRegionalMeanRule, unc: Uncertainty, name: str) -> Identification:
+    """Kamensk-Uralsky: per assessment (ВПР, ОГЭ, ЕГЭ) and subject, the school's mean below the regional mean
+    in each of the last ``years`` years → ШНОР; in ``risk_zone_years`` of them → «зона риска»."""
+    years, subj = ev.window(p.years.value), p.subjects.value
+    r = ev.results[ev.results["subject"].isin(subj)]
+    judged = _by_year(ev, r, years, unc, threshold=0.0, min_n=p.min_participants.value,
+                      extra_keys=["assessment", "subject"])
+    s = _summarise_years(judged, ["school_id", "assessment", "subject"])
+    s["unit"] = np.where(s["assessment"] == "ВПР", "п.п.", "балла")
+    s["full"] = (s["held"] >= p.years.value) & (s["assessed_years"] >= p.years.value)
+    s["risk"] = s["held"] >= p.risk_zone_years.value
+    crit = pd.concat([
+        _criteria_rows(ev, name, f"below_mean_{a}_{sub}", f"Ниже среднего по региону: {_assessment_label(a, sub)}",
+                       d["unit"].iloc[0], d, d.assign(fired=d["full"]), d["years_held"], d["years_assessed"])
+        for (a, sub), d in s.groupby(["assessment", "subject"])], ignore_index=True) if len(s) else \
+        pd.DataFrame(columns=CRITERIA_COLUMNS)
+    per = s.groupby("school_id")
+    flagged, risk = per["full"].any(), per["risk"].any()
+    fired = per["full"].sum()
+    lvl = unc.level.value
+
+    def explain(sid, d):
+        worst = d.sort_values(["full", "held", "estimate"], ascending=[False, False, True]).iloc[0]
+        what = f"{_assessment_label(worst.assessment, worst.subject)}: ниже среднего по региону в {int(worst.held)} из {int(worst.assessed_years)} лет ({worst.years_held}); в последнем году "
+        ev_s = _evidence_sentence(worst, worst.unit, lvl, what)
+        if d["full"].any():
+            k = int(d["full"].sum())
+            return f"Выделена: {k} из {len(d)} результатов ниже среднего по региону каждый из {p.years.value} лет; {ev_s}."
+        if d["risk"].any():
+            return f"Зона риска: ниже среднего по региону {int(worst.held)} года из {p.years.value}; {ev_s}."
+        return f"Не выделена: ни один результат не был уверенно ниже среднего по региону {p.risk_zone_years.value} года и более; {ev_s}."
+
+    expl = pd.Series({sid: explain(sid, d) for sid, d in per})
+    worst = s.sort_values(["full", "held", "estimate"], ascending=[False, False, True]).groupby("school_id").head(1)
+    head = worst.assign(headline=worst["assessment"] + " " + worst["subject"].map(SUBJECTS).str.lower(),
+                        value=worst["estimate"])[["school_id", "headline", "value", "ci_low", "ci_high", "probability"]]
+    flags = _flags(ev, name, flagged, fired, 1, head, expl, risk_zone=risk)
+    return Identification(name, "", crit, flags)
+
+
+def rule_mark2_risk_group(ev: Evidence, p: RiskGroupRule, unc: Uncertainty, name: str) -> Identification:
+    """Rosobrnadzor 2025: ≥ ``share_mark2_min`` of participants at «2» on ≥ ``assessments_min`` ВПР (subject ×
+    grade) this year, and on the same assessment in ``consecutive_years`` consecutive years."""
+    years = ev.window(p.consecutive_years.value)
+    v = ev.results[(ev.results["assessment"] == "ВПР") & ev.results["year"].isin(years)].copy()
+    v["region_share2"] = v.groupby(["year", "subject", "grade"])["n2"].transform("sum") / \
+        v.groupby(["year", "subject", "grade"])["n"].transform("sum")
+    est = share_estimate(v["n2"], v["n"], v["region_share2"])
+    verdict = judge(est, unc, threshold=p.share_mark2_min.value, low_is_bad=False)
+    j = pd.concat([v[["school_id", "year", "subject", "grade"]], est, verdict], axis=1)
+    s = _summarise_years(j, ["school_id", "subject", "grade"])
+    s["streak"] = s["held"] >= p.consecutive_years.value
+    now = j[(j["year"] == ev.year) & j["assessed"]]
+    count_now = now.groupby("school_id")["fired"].sum()
+    streak = s.groupby("school_id")["streak"].any()
+    many = count_now >= p.assessments_min.value
+    flagged = many.reindex(streak.index.union(many.index)).fillna(False) & streak.reindex(
+        streak.index.union(many.index)).fillna(False)
+    crit = _criteria_rows(ev, name, "share2", "Доля «2» не ниже порога", "доля",
+                          s.assign(school_id=s["school_id"]), s.assign(fired=s["fired_last"]), s["years_held"],
+                          s["years_assessed"], s["subject"].map(SUBJECTS) + ", " + s["grade"].astype(str) + " класс")
+    crit["criterion"] = "share2_" + s["subject"].to_numpy() + "_" + s["grade"].astype(str).to_numpy()
+    crit["title"] = "Доля «2» ≥ " + _pct(p.share_mark2_min.value) + ": " + crit["note"]
+
+    def explain(sid):
+        n_now = int(count_now.get(sid, 0))
+        st = s[(s["school_id"] == sid) & s["streak"]]
+        rows = now[(now["school_id"] == sid) & now["fired"]]
+        rows = rows.sort_values("estimate", ascending=False)
+        works = "; ".join(f"{SUBJECTS.get(r.subject, r.subject).lower()}, {r.grade} кл.: «2» у {_pct(r.estimate)}"
+                          for r in rows.head(3).itertuples()) + (f" и ещё {len(rows) - 3}" if len(rows) > 3 else "")
+        if flagged.get(sid, False):
+            return (f"Выделена (группа риска Рособрнадзора): в {ev.year} году доля «2» не ниже "
+                    f"{_pct(p.share_mark2_min.value)} в {n_now} работах ({works}), и по той же работе "
+                    f"{p.consecutive_years.value} года подряд.")
+        if n_now:
+            tail = "" if len(st) else f", но ни одна работа не повторилась {p.consecutive_years.value} года подряд"
+            return f"Не выделена: доля «2» не ниже {_pct(p.share_mark2_min.value)} в {n_now} работах ({works}){tail}."
+        return f"Не выделена: в {ev.year} году ни в одной работе доля «2» уверенно не достигает {_pct(p.share_mark2_min.value)}."
+
+    ids = j["school_id"].unique()
+    expl = pd.Series({sid: explain(sid) for sid in ids})
+    top = now.sort_values("probability", ascending=False).groupby("school_id").head(1)
+    head = top.assign(headline="доля «2»: " + top["subject"].map(SUBJECTS).str.lower() + ", " + top["grade"].astype(str)
+                      + " кл.", value=top["estimate"])[["school_id", "headline", "value", "ci_low", "ci_high", "probability"]]
+    flags = _flags(ev, name, flagged, count_now, p.assessments_min.value, head, expl)
+    return Identification(name, "", crit, flags)
+
+
+def _index_flags(ev: Evidence, column: str, share: float, reference: str) -> pd.Series:
+    c = ev.context.set_index("school_id")[column]
+    mun = ev.schools.set_index("school_id")["municipality"].reindex(c.index)
+    if reference == "municipality":
+        return c.groupby(mun, group_keys=False).apply(lambda x: bottom_share_flags(x, share))
+    return bottom_share_flags(c, share)
+
+
+def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name: str) -> Identification:
+    """Lesosibirsk (seed 003 §2.1): seven indicators, ШНОР when ``criteria_required`` of them hold; ШНСУ when in the
+    bottom ``index_bottom_share`` by ИСБШ (staff and resource deficits reported alongside)."""
+    years, subj, ref = ev.window(p.years.value), p.subjects.value, p.reference.value
+    mun = ev.schools.set_index("school_id")["municipality"]
+    rows, lvl = [], unc.level.value
+    r = ev.results[ev.results["subject"].isin(subj) & ev.results["year"].isin(years)]
+    # 1. bottom share by ЕГЭ, ОГЭ and ВПР together over the window (effect-size units, comparable across tests)
+    est = pool(r, ["school_id"], units="sd", same_pupils=len(subj))
+    est["municipality"] = est["school_id"].map(mun)
+    groups = est["municipality"] if ref == "municipality" else None
+    v = judge(est, unc, share=p.bottom_share.value, groups=groups)
+    rows.append(_criteria_rows(ev, name, "bottom_all", f"В нижних {_pct(p.bottom_share.value)} школ по ЕГЭ, ОГЭ и ВПР "
+                               f"({_subjects(subj)}) за {p.years.value} года", "SD", est, v, note="в единицах "
+                               "стандартного отклонения баллов обучающихся"))
+    # 2. continuing to grade 10
+    o = ev.outcomes[ev.outcomes["year"].isin(years)].groupby("school_id", as_index=False)[
+        ["grade9_graduates", "continued_grade10", "olympiad_participants"]].sum(min_count=1)
+    o = o[o["grade9_graduates"] > 0]
+    e2 = pd.concat([o[["school_id"]], share_estimate(o["continued_grade10"], o["grade9_graduates"])], axis=1)
+    v2 = judge(e2, unc, threshold=p.continue_grade10_min.value, min_n=1)
+    rows.append(_criteria_rows(ev, name, "continue10", f"Менее {_pct(p.continue_grade10_min.value)} выпускников 9 класса "
+                               "продолжают обучение в 10 классе", "доля", e2, v2))
+    # 3. more than N points below the regional mean (ВПР percent and ЕГЭ test points: both on a 100-point scale)
+    r3 = r[r["assessment"].isin(["ВПР", "ЕГЭ"])]
+    e3 = pool(r3, ["school_id", "assessment", "subject"])
+    v3 = judge(e3, unc, threshold=-p.below_region_points.value)
+    j3 = pd.concat([e3, v3], axis=1)
+    j3 = j3[j3["assessed"]].sort_values(["fired", "probability"], ascending=False).groupby("school_id").head(1)
+    rows.append(_criteria_rows(ev, name, "below_points", f"Средний результат ниже среднего по региону более чем на "
+                               f"{p.below_region_points.value:g} баллов (ВПР в % от максимума, ЕГЭ)", "баллов", j3, j3,
+                               note=j3["assessment"] + " — " + j3["subject"].map(SUBJECTS).str.lower()))
+    # 4. olympiad participants per pupil over the window; 5. НОКО satisfaction (administrative figures: point rule)
+    enrol = ev.schools.set_index("school_id")["enrolment"]
+    years_with = ev.outcomes[ev.outcomes["year"].isin(years)].groupby("school_id")["olympiad_participants"].count()
+    o4 = o.assign(n=o["school_id"].map(enrol) * o["school_id"].map(years_with))
+    o4["estimate"] = o4["olympiad_participants"] / o4["n"].where(o4["n"] > 0)
+    v4 = pd.DataFrame({"threshold": p.olympiad_share_max.value, "ci_low": np.nan, "ci_high": np.nan,
+                       "probability": np.nan, "fired": o4["estimate"] <= p.olympiad_share_max.value}, index=o4.index)
+    rows.append(_criteria_rows(ev, name, "olympiad", f"Участников олимпиад и конкурсов {_pct(p.olympiad_share_max.value)} и менее за 3 года", "доля", o4, v4, note="на одного обучающегося в год"))
+    n5 = ev.outcomes[ev.outcomes["year"].isin(years)].groupby("school_id", as_index=False)["noko_satisfaction"].mean()
+    n5 = n5.dropna().rename(columns={"noko_satisfaction": "estimate"}).assign(n=np.nan)
+    v5 = pd.DataFrame({"threshold": p.noko_satisfaction_max.value, "ci_low": np.nan, "ci_high": np.nan,
+                       "probability": np.nan, "fired": n5["estimate"] <= p.noko_satisfaction_max.value}, index=n5.index)
+    rows.append(_criteria_rows(ev, name, "noko", f"Удовлетворённость по НОКО {_pct(p.noko_satisfaction_max.value)} и ниже",
+                               "доля", n5, v5))
+    # 6–7. quality (4–5) and success (3–5) below the municipal mean, ВПР of the target year
+    cur = ev.results[(ev.results["assessment"] == "ВПР") & ev.results["subject"].isin(subj) & (ev.results["year"] == ev.year)]
+    agg = cur.groupby(["school_id", "municipality"], as_index=False)[["n", "n3", "n4", "n5"]].sum()
+    for key, cols, dev, title in (("quality", ["n4", "n5"], p.quality_deviation.value, "Качество обученности (доля «4» и «5»)"),
+                                  ("success", ["n3", "n4", "n5"], p.success_deviation.value, "Успеваемость (доля «3», «4», «5»)")):
+        good = agg[cols].sum(axis=1)
+        mun_share = good.groupby(agg["municipality"]).transform("sum") / agg["n"].groupby(agg["municipality"]).transform("sum")
+        e = share_estimate(good, agg["n"], mun_share)
+        e["estimate"] = e["estimate"] - mun_share
+        e["school_id"] = agg["school_id"]
+        e["n"] = e["n"] / len(subj)
+        e["se"] = e["se"] * np.sqrt(len(subj))
+        v6 = judge(e, unc, threshold=-dev)
+        rows.append(_criteria_rows(ev, name, key, f"{title} ниже среднего по муниципалитету на {_pct(dev)[:-2]} п.п. и более",
+                                   "доля", e, v6, note="разница с муниципалитетом, ВПР " + str(ev.year)))
+    crit = pd.concat(rows, ignore_index=True)
+    fired = crit.groupby("school_id")["fired"].sum()
+    flagged = fired >= p.criteria_required.value
+    shnsu = _index_flags(ev, "social_index", p.index_bottom_share.value, ref)
+    staff = _index_flags(ev, "staff_index", p.index_bottom_share.value, ref)
+    res = _index_flags(ev, "resources_index", p.index_bottom_share.value, ref)
+    idx = ev.context.set_index("school_id")
+    for key, flags_, title in (("social_index", shnsu, "ИСБШ"), ("staff_index", staff, "Индекс кадрового потенциала"),
+                               ("resources_index", res, "Индекс ресурсного обеспечения")):
+        d = pd.DataFrame({"school_id": idx.index, "estimate": idx[key].to_numpy(), "n": np.nan})
+        v = pd.DataFrame({"threshold": np.nan, "ci_low": np.nan, "ci_high": np.nan, "probability": np.nan,
+                          "fired": flags_.reindex(idx.index).fillna(False).to_numpy()})
+        c = _criteria_rows(ev, name, key, f"{title}: нижние {_pct(p.index_bottom_share.value)} школ", "z", d, v,
+                           note=idx[key.replace("_index", "_note")].fillna("").to_numpy() if key.replace("_index", "_note")
+                           in idx else "")
+        crit = pd.concat([crit, c], ignore_index=True)
+
+    def explain(sid):
+        c = crit[(crit["school_id"] == sid) & ~crit["criterion"].str.endswith("_index")]
+        on = c[c["fired"]]
+        n_on = len(on)
+        listed = "; ".join(_describe_criterion(r) for r in on.itertuples())
+        extra = []
+        if shnsu.get(sid, False):
+            extra.append(f"ШНСУ: в нижних {_pct(p.index_bottom_share.value)} по ИСБШ")
+        if staff.get(sid, False):
+            extra.append(f"дефицит кадров (нижние {_pct(p.index_bottom_share.value)} по кадровому индексу)")
+        if res.get(sid, False):
+            extra.append("дефицит ресурсов")
+        tail = (" " + _cap("; ".join(extra)) + ".") if extra else ""
+        if flagged.get(sid, False):
+            return f"Выделена: выполнено {n_on} из 7 показателей (нужно {p.criteria_required.value}) — {listed}.{tail}"
+        if n_on:
+            return f"Не выделена: выполнено {n_on} из 7 показателей (нужно {p.criteria_required.value}) — {listed}.{tail}"
+        return f"Не выделена: ни один из 7 показателей не выполнен.{tail}"
+
+    expl = pd.Series({sid: explain(sid) for sid in ev.schools["school_id"]})
+    b = crit[crit["criterion"] == "bottom_all"]
+    head = b.assign(headline="ЕГЭ, ОГЭ, ВПР: SD к региону")[["school_id", "headline", "value", "ci_low", "ci_high",
+                                                              "probability"]]
+    flags = _flags(ev, name, flagged, fired, p.criteria_required.value, head, expl, shnsu=shnsu)
+    return Identification(name, "", crit, flags)
+
+
+def _describe_criterion(r) -> str:
+    if r.unit == "доля":
+        return f"{r.title.lower()} ({_pct(r.value) if r.criterion not in ('quality', 'success') else _pp(100 * r.value)})"
+    return f"{r.title[0].lower() + r.title[1:]} ({_pp(r.value, r.unit)})"
+
+
+def rule_stable_low_deprivation(ev: Evidence, p: StableLowRule, unc: Uncertainty, name: str) -> Identification:
+    """Ekaterinburg (seed 000) made operational: in the bottom ``bottom_share`` every assessed year of the window on
+    at least ``levels_required`` of the school's levels (НОО, ООО, СОО; fewer when the school has fewer levels);
+    ШНСУ = bottom ``deprivation_bottom_share`` by ИСБШ; a polarised intake is reported as a signal."""
+    years, lvl = ev.window(p.years.value), unc.level.value
+    r = ev.results[ev.results["subject"].isin(["rus", "math"])]
+    parts = []
+    for level, items in LEVELS.items():
+        mask = pd.Series(False, index=r.index)
+        for a, g in items:
+            mask |= (r["assessment"] == a) & (r["grade"] == g)
+        j = _by_year(ev, r[mask], years, unc, share=p.bottom_share.value, reference=p.reference.value, units="sd",
+                     same_pupils=2)
+        parts.append(j.assign(level=level))
+    judged = pd.concat(parts, ignore_index=True)
+    s = _summarise_years(judged, ["school_id", "level"])
+    s["stable"] = (s["held"] == s["assessed_years"]) & (s["assessed_years"] >= min(2, p.years.value))
+    crit = _criteria_rows(ev, name, "stable_low", "Стабильно низкие результаты", "SD", s, s.assign(fired=s["stable"]),
+                          s["years_held"], s["years_assessed"], s["level"].map(LEVEL_TITLES))
+    crit["criterion"] = "stable_low_" + s["level"].to_numpy()
+    crit["title"] = "Стабильно в нижних " + f"{_pct(p.bottom_share.value)}" + ": " + s["level"].map(LEVEL_TITLES).to_numpy()
+    per = s.groupby("school_id")
+    held, levels = per["stable"].sum(), per.size()
+    required = np.minimum(p.levels_required.value, levels)
+    flagged = held >= required
+    shnsu = _index_flags(ev, "social_index", p.deprivation_bottom_share.value, p.reference.value)
+    # polarised intake: many «2» and many «5» at once (a distribution shape, not a mean), target year, all subjects
+    cur = ev.results[(ev.results["assessment"] == "ВПР") & (ev.results["year"] == ev.year)]
+    m = cur.groupby("school_id")[["n", "n2", "n5"]].sum()
+    m = m[m["n"] >= unc.min_participants.value]
+    low, high = m["n2"] / m["n"], m["n5"] / m["n"]
+    polarised = (low >= p.polarised_low_share.value) & (high >= p.polarised_high_share.value)
+    pol = pd.DataFrame({"school_id": m.index, "estimate": np.minimum(low, high).to_numpy(), "n": m["n"].to_numpy()})
+    vp = pd.DataFrame({"threshold": min(p.polarised_low_share.value, p.polarised_high_share.value), "ci_low": np.nan,
+                       "ci_high": np.nan, "probability": np.nan, "fired": polarised.to_numpy()})
+    crit = pd.concat([crit, _criteria_rows(ev, name, "polarised", "Поляризованный контингент (много «2» и много «5»)",
+                                           "доля", pol, vp, note=pd.Series(
+                                               [f"«2»: {_pct(a)}, «5»: {_pct(b)}" for a, b in zip(low, high)]))],
+                     ignore_index=True)
+
+    def explain(sid, d):
+        on = d[d["stable"]]
+        lv = ", ".join(LEVEL_TITLES[x] for x in on["level"])
+        worst = d.sort_values("estimate").iloc[0]
+        tail = " Поляризованный контингент: много и слабых, и сильных обучающихся." if polarised.get(sid, False) else ""
+        tail += " ШНСУ: низкий социальный индекс (ИСБШ)." if shnsu.get(sid, False) else ""
+        sent = _evidence_sentence(worst, "SD", lvl, f"{LEVEL_TITLES[worst.level]}: ")
+        if flagged.get(sid, False):
+            return f"Выделена: стабильно в нижних {_pct(p.bottom_share.value)} школ ({lv}); {sent}.{tail}"
+        return (f"Не выделена: стабильно низкие результаты на {len(on)} из {int(required.get(sid, 0))} нужных уровней"
+                f"{' (' + lv + ')' if lv else ''}; {sent}.{tail}")
+
+    expl = pd.Series({sid: explain(sid, d) for sid, d in per})
+    worst = s.sort_values("estimate").groupby("school_id").head(1)
+    head = worst.assign(headline=worst["level"] + ", SD к региону", value=worst["estimate"])[
+        ["school_id", "headline", "value", "ci_low", "ci_high", "probability"]]
+    flags = _flags(ev, name, flagged, held, pd.Series(required, index=held.index), head, expl, shnsu=shnsu)
+    return Identification(name, "", crit, flags)
+
+
+def social_clusters(ev: Evidence, clusters: int) -> pd.Series:
+    """Clusters of similar social profile: quantile groups of the region-referenced ИСБШ (1 = least well-off).
+
+    Quantile groups of one index are used rather than k-means on all components: equally sized, stable from
+    year to year and explainable in one sentence («школы с похожим ИСБШ»)."""
+    x = ev.context.set_index("school_id")["social_index_region"].dropna()
+    if x.empty:
+        return pd.Series(dtype=float)
+    ranks = x.rank(method="first")
+    return np.ceil(ranks * clusters / len(x)).astype(int).rename("cluster")
+
+
+def rule_context_adjusted(ev: Evidence, p: ContextAdjustedRule, unc: Uncertainty, name: str) -> Identification:
+    """Bottom ``bottom_share`` of ВПР results (subjects pooled, window pooled) within clusters of schools with a
+    similar social profile (St Petersburg approach)."""
+    years, subj, lvl = ev.window(p.years.value), p.subjects.value, unc.level.value
+    cl = social_clusters(ev, p.clusters.value)
+    est = pool(_vpr(ev, subj)[lambda d: d["year"].isin(years)], ["school_id"], same_pupils=len(subj))
+    est["cluster"] = est["school_id"].map(cl)
+    est = est.dropna(subset=["cluster"]).reset_index(drop=True)
+    v = judge(est, unc, share=p.bottom_share.value, groups=est["cluster"])
+    crit = _criteria_rows(ev, name, "bottom_in_cluster", f"В нижних {_pct(p.bottom_share.value)} своего кластера по ВПР "
+                          f"({_subjects(subj)}) за {p.years.value} года", "п.п.", est, v,
+                          note="кластер " + est["cluster"].astype(int).astype(str) + " из " + str(p.clusters.value))
+    j = pd.concat([est, v], axis=1)
+    flagged = pd.Series(j["fired"].to_numpy(), index=j["school_id"])
+
+    def explain(r):
+        sent = _evidence_sentence(r, "п.п.", lvl)
+        where = f"среди школ со сходным социальным профилем (кластер {int(r.cluster)} из {p.clusters.value} по ИСБШ)"
+        if r.fired:
+            return f"Выделена: в нижних {_pct(p.bottom_share.value)} {where}; за {p.years.value} года {sent}."
+        return f"Не выделена {where}: за {p.years.value} года {sent}."
+
+    expl = pd.Series([explain(r) for r in j.itertuples()], index=j["school_id"])
+    head = j.assign(headline="ВПР, п.п. к региону", value=j["estimate"])[["school_id", "headline", "value", "ci_low",
+                                                                          "ci_high", "probability"]]
+    flags = _flags(ev, name, flagged, flagged.astype(int), 1, head, expl)
+    notes = [] if len(cl) else ["ИСБШ не рассчитан ни для одной школы: кластеры не построены."]
+    return Identification(name, "", crit, flags, notes)
+
+
+RULES: dict[str, Callable] = {
+    "bottom_percentile": rule_bottom_percentile, "below_regional_mean": rule_below_regional_mean,
+    "mark2_risk_group": rule_mark2_risk_group, "multi_criteria": rule_multi_criteria,
+    "stable_low_deprivation": rule_stable_low_deprivation, "context_adjusted": rule_context_adjusted,
+}
+
+
+def run_methodology(ev: Evidence, name: str, params=None, unc: Uncertainty | None = None) -> Identification:
+    """Run the named preset (or explicit ``params``, e.g. a municipality's resolved overrides) on the evidence.
+
+    >>> ev = load_evidence(Store("data/store"), 2026)                          # doctest: +SKIP
+    >>> run_methodology(ev, "rosobrnadzor_2025").flags["flagged"].sum()        # doctest: +SKIP
+    """
+    preset = load_presets()[name]
+    params = preset.params if params is None else params
+    unc = load_defaults().uncertainty if unc is None else unc
+    res = RULES[params.rule](ev, params, unc, name)
+    res.title = preset.title
+    res.flags = res.flags.sort_values(["municipality", "school_id"]).reset_index(drop=True)
+    res.criteria = res.criteria.sort_values(["municipality", "school_id", "criterion"]).reset_index(drop=True)
+    return res
+
+
+def run_all(ev: Evidence, unc: Uncertainty | None = None) -> dict[str, Identification]:
+    """Every preset of ``params/methodologies.yaml`` on the same evidence."""
+    return {name: run_methodology(ev, name, unc=unc) for name in load_presets()}
+
+
+# ---------------------------------------------------------------- comparison of methodologies
+
+def compare(results: dict[str, Identification], municipality: str | None = None) -> dict[str, pd.DataFrame]:
+    """Which schools each methodology flags, overlap (counts and Jaccard) and the schools where they disagree.
+
+    Returns ``membership`` (school × methodology, True when flagged as ШНОР), ``overlap`` (pairs: both,
+    only first, only second, Jaccard) and ``disagreements`` (schools flagged by some but not all, with each
+    methodology's explanation).
+
+    >>> # compare(run_all(ev), municipality="004")["overlap"]                   # doctest: +SKIP
+    """
+    flags = pd.concat([r.flags for r in results.values()], ignore_index=True)
+    if municipality is not None:
+        flags = flags[flags["municipality"] == municipality]
+    member = flags.pivot_table(index=["school_id", "name"], columns="methodology", values="flagged", aggfunc="any")
+    member = member.reindex(columns=list(results)).fillna(False).astype(bool)
+    pairs = []
+    names = list(results)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            both = int((member[a] & member[b]).sum())
+            either = int((member[a] | member[b]).sum())
+            pairs.append({"first": a, "second": b, "first_count": int(member[a].sum()), "second_count": int(member[b].sum()),
+                          "both": both, "only_first": int((member[a] & ~member[b]).sum()),
+                          "only_second": int((~member[a] & member[b]).sum()),
+                          "jaccard": both / either if either else np.nan})
+    split = member[member.any(axis=1) & ~member.all(axis=1)]
+    why = flags.set_index(["school_id", "methodology"])["explanation"]
+    dis = []
+    for (sid, nm), row in split.iterrows():
+        dis.append({"school_id": sid, "name": nm, "flagged_by": ", ".join(m for m in names if row[m]),
+                    "not_flagged_by": ", ".join(m for m in names if not row[m]),
+                    **{m: why.get((sid, m), "") for m in names}})
+    return {"membership": member.reset_index(), "overlap": pd.DataFrame(pairs), "disagreements": pd.DataFrame(dis)}
+
+
+# ---------------------------------------------------------------- typology (DOMAIN §5)
+
+TYPES = {"shnsu": "ШНСУ: низкие результаты в неблагоприятных условиях",
+         "shnor": "ШНОР: низкие результаты при обычном контексте и отрицательной добавленной ценности",
+         "resilient": "Резильентная: неблагоприятный контекст, высокая добавленная ценность",
+         "low": "Низкие результаты без уверенно отрицательной добавленной ценности",
+         "context": "Неблагоприятный контекст, результаты не низкие",
+         "other": "Прочие"}
+
+
+def typology(ev: Evidence, typ: Typology | None = None, unc: Uncertainty | None = None) -> pd.DataFrame:
+    """Per school: results (ВПР, subjects and window pooled, п.п. to the region), context (region-referenced
+    ИСБШ), value added = the school's residual from a school-level OLS of results on ИСБШ (robust errors),
+    shrunk by empirical Bayes with its sampling error, with its interval, and the type of DOMAIN §5.
+
+    low results = bottom ``low_results_share`` of the region (decided with the uncertainty rule);
+    low context = bottom ``low_context_share`` by ИСБШ; value added is negative/positive when its interval
+    lies wholly below/above zero.
+    """
+    from workbench.effects import school_ols
+
+    typ = load_defaults().typology if typ is None else typ
+    unc = load_defaults().uncertainty if unc is None else unc
+    years, subj = ev.window(typ.years.value), typ.subjects.value
+    est = pool(_vpr(ev, subj)[lambda d: d["year"].isin(years)], ["school_id"], same_pupils=len(subj))
+    v = judge(est, unc, share=typ.low_results_share.value)
+    t = pd.concat([est, v[["eb", "ci_low", "ci_high", "probability", "fired", "assessed"]]], axis=1)
+    t = t.rename(columns={"estimate": "result", "fired": "low_results", "probability": "p_low"})
+    ctx = ev.context.set_index("school_id")["social_index_region"]
+    t["social_index"] = t["school_id"].map(ctx)
+    t["low_context"] = t["school_id"].map(bottom_share_flags(ctx, typ.low_context_share.value)).fillna(False).astype(bool)
+    fit = t[t["assessed"] & t["social_index"].notna()].reset_index(drop=True)
+    t["value_added"] = t["va_low"] = t["va_high"] = np.nan
+    coef = pd.DataFrame()
+    if len(fit) >= 5:
+        # School-level OLS with robust errors gives the context line; a school's residual is its raw value
+        # added, known within its sampling error; shrinking the residuals (empirical Bayes) gives the
+        # estimate and interval a school-random-effect model would give.
+        coef, fitted = school_ols(fit, "result", ["social_index"], level=unc.level.value)
+        va = U.shrink(fitted["residual"], fit["se"], level=unc.level.value).set_index(fit["school_id"])
+        t["value_added"] = t["school_id"].map(va["eb_estimate"])
+        t["va_low"] = t["school_id"].map(va["ci_low"])
+        t["va_high"] = t["school_id"].map(va["ci_high"])
+    neg, pos = t["va_high"] < 0, t["va_low"] > 0
+    t["type"] = np.select([t["low_results"] & t["low_context"], t["low_results"] & neg, t["low_context"] & pos,
+                           t["low_results"], t["low_context"]], ["shnsu", "shnor", "resilient", "low", "context"],
+                          default="other")
+    t.loc[~t["assessed"], "type"] = "other"
+    t["type_ru"] = t["type"].map(TYPES)
+    s = ev.schools.set_index("school_id")
+    t.insert(1, "municipality", t["school_id"].map(s["municipality"]))
+    t.insert(2, "name", t["school_id"].map(s["name"]))
+    t.attrs["coefficients"] = coef
+    return t.drop(columns=["assessed"]).sort_values(["municipality", "school_id"]).reset_index(drop=True)
