@@ -46,7 +46,7 @@ LEVEL_TITLES = {"НОО": "начальное общее (4 класс)", "ОО�
 CRITERIA_COLUMNS = ["school_id", "municipality", "methodology", "criterion", "title", "unit", "value", "threshold",
                     "margin", "n", "ci_low", "ci_high", "probability", "years_held", "years_assessed", "fired", "note"]
 FLAG_COLUMNS = ["school_id", "municipality", "name", "methodology", "flagged", "risk_zone", "shnsu", "group",
-                "criteria_fired", "criteria_required", "headline", "value", "ci_low", "ci_high", "probability",
+                "criteria_fired", "criteria_required", "headline", "value", "n", "ci_low", "ci_high", "probability",
                 "explanation"]
 
 
@@ -182,8 +182,6 @@ def pool(results: pd.DataFrame, by: list[str], *, units: str = "raw", same_pupil
 def load_evidence(store, year: int, *, cells: pd.DataFrame | None = None, indices: pd.DataFrame | None = None,
                   excluded: frozenset = frozenset()) -> Evidence:
     """Read everything the rules need from the store (``cells``/``indices`` may come from the run's cache)."""
-    from workbench.context import compute_index, context_indices, load_indices
-
     cells = vpr_cells(store, year) if cells is None else cells
     tables = set(store.tables())
     exams = store.query("SELECT * FROM exams WHERE year BETWEEN ? AND ?", [year - 4, year]) if "exams" in tables \
@@ -194,10 +192,7 @@ def load_evidence(store, year: int, *, cells: pd.DataFrame | None = None, indice
     outcomes = store.query("SELECT * FROM outcomes WHERE year BETWEEN ? AND ?", [year - 4, year]) \
         if "outcomes" in tables else pd.DataFrame(columns=["year", "school_id"])
     if indices is None:
-        indices = context_indices(store, year)
-        social = load_indices()["social"]
-        region_spec = social.model_copy(update={"reference": social.reference.model_copy(update={"value": "region"})})
-        indices["social_index_region"] = compute_index(indices, region_spec)["index"].to_numpy()
+        indices = region_indices(store, year)
     keep = ["school_id"] + [c for c in indices.columns if c.endswith(("_index", "_note", "_missing"))] \
         + ["social_index_region"]
     return Evidence(year, results, schools, outcomes, indices[list(dict.fromkeys(keep))], frozenset(excluded))
@@ -377,9 +372,10 @@ def _flags(ev: Evidence, methodology: str, flagged: pd.Series, fired: pd.Series,
     f["group"] = np.select([f["flagged"] & f["shnsu"], f["flagged"], f["risk_zone"], f["shnsu"]],
                            ["ШНОР и ШНСУ", "ШНОР", "зона риска", "ШНСУ"], default="")
     f["criteria_fired"] = fired.reindex(idx).fillna(0).astype(int)
-    f["criteria_required"] = required if isinstance(required, int) else required.reindex(idx)
+    f["criteria_required"] = (pd.Series(required, index=idx) if isinstance(required, int) else
+                              required.reindex(idx)).astype("Int64")
     h = headline.set_index("school_id").reindex(idx) if len(headline) else pd.DataFrame(index=idx)
-    for c in ("headline", "value", "ci_low", "ci_high", "probability"):
+    for c in ("headline", "value", "n", "ci_low", "ci_high", "probability"):
         f[c] = h[c] if c in h else np.nan
     f["explanation"] = explanation.reindex(idx).fillna("Нет данных для оценки по этой методике.")
     return f.reset_index()[FLAG_COLUMNS]
@@ -424,8 +420,7 @@ def rule_bottom_percentile(ev: Evidence, p: BottomPercentileRule, unc: Uncertain
         return f"Не выделена (нужно не менее {p.years_required.value} лет): {base}."
 
     expl = pd.Series([explain(r, f, e) for r, f, e in zip(s.itertuples(), flagged, excluded)], index=s["school_id"])
-    head = s.assign(headline="ВПР, п.п. к региону", value=s["estimate"])[["school_id", "headline", "value", "ci_low",
-                                                                          "ci_high", "probability"]]
+    head = s.assign(headline="ВПР, п.п. к региону", value=s["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
     flags = _flags(ev, name, pd.Series(flagged.to_numpy(), index=s["school_id"]),
                    pd.Series(s["held"].to_numpy(), index=s["school_id"]), p.years_required.value, head, expl)
     notes = [] if ev.excluded or not p.exclude_objectivity_flags.value else [
@@ -472,7 +467,7 @@ def rule_below_regional_mean(ev: Evidence, p: BelowRegionalMeanRule, unc: Uncert
     expl = pd.Series({sid: explain(sid, d) for sid, d in per})
     worst = s.sort_values(["full", "held", "estimate"], ascending=[False, False, True]).groupby("school_id").head(1)
     head = worst.assign(headline=worst["assessment"] + " " + worst["subject"].map(SUBJECTS).str.lower(),
-                        value=worst["estimate"])[["school_id", "headline", "value", "ci_low", "ci_high", "probability"]]
+                        value=worst["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
     flags = _flags(ev, name, flagged, fired, 1, head, expl, risk_zone=risk)
     return Identification(name, "", crit, flags)
 
@@ -521,7 +516,7 @@ def rule_mark2_risk_group(ev: Evidence, p: RiskGroupRule, unc: Uncertainty, name
     expl = pd.Series({sid: explain(sid) for sid in ids})
     top = now.sort_values("probability", ascending=False).groupby("school_id").head(1)
     head = top.assign(headline="доля «2»: " + top["subject"].map(SUBJECTS).str.lower() + ", " + top["grade"].astype(str)
-                      + " кл.", value=top["estimate"])[["school_id", "headline", "value", "ci_low", "ci_high", "probability"]]
+                      + " кл.", value=top["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
     flags = _flags(ev, name, flagged, count_now, p.assessments_min.value, head, expl)
     return Identification(name, "", crit, flags)
 
@@ -633,8 +628,8 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
 
     expl = pd.Series({sid: explain(sid) for sid in ev.schools["school_id"]})
     b = crit[crit["criterion"] == "bottom_all"]
-    head = b.assign(headline="ЕГЭ, ОГЭ, ВПР: SD к региону")[["school_id", "headline", "value", "ci_low", "ci_high",
-                                                              "probability"]]
+    head = b.assign(headline="ЕГЭ, ОГЭ, ВПР: SD к региону")[["school_id", "headline", "value", "n", "ci_low",
+                                                              "ci_high", "probability"]]
     flags = _flags(ev, name, flagged, fired, p.criteria_required.value, head, expl, shnsu=shnsu)
     return Identification(name, "", crit, flags)
 
@@ -699,8 +694,7 @@ def rule_stable_low_deprivation(ev: Evidence, p: StableLowRule, unc: Uncertainty
 
     expl = pd.Series({sid: explain(sid, d) for sid, d in per})
     worst = s.sort_values("estimate").groupby("school_id").head(1)
-    head = worst.assign(headline=worst["level"] + ", SD к региону", value=worst["estimate"])[
-        ["school_id", "headline", "value", "ci_low", "ci_high", "probability"]]
+    head = worst.assign(headline=worst["level"] + ", SD к региону", value=worst["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
     flags = _flags(ev, name, flagged, held, pd.Series(required, index=held.index), head, expl, shnsu=shnsu)
     return Identification(name, "", crit, flags)
 
@@ -740,8 +734,7 @@ def rule_context_adjusted(ev: Evidence, p: ContextAdjustedRule, unc: Uncertainty
         return f"Не выделена {where}: за {p.years.value} года {sent}."
 
     expl = pd.Series([explain(r) for r in j.itertuples()], index=j["school_id"])
-    head = j.assign(headline="ВПР, п.п. к региону", value=j["estimate"])[["school_id", "headline", "value", "ci_low",
-                                                                          "ci_high", "probability"]]
+    head = j.assign(headline="ВПР, п.п. к региону", value=j["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
     flags = _flags(ev, name, flagged, flagged.astype(int), 1, head, expl)
     notes = [] if len(cl) else ["ИСБШ не рассчитан ни для одной школы: кластеры не построены."]
     return Identification(name, "", crit, flags, notes)
@@ -863,5 +856,42 @@ def typology(ev: Evidence, typ: Typology | None = None, unc: Uncertainty | None 
     s = ev.schools.set_index("school_id")
     t.insert(1, "municipality", t["school_id"].map(s["municipality"]))
     t.insert(2, "name", t["school_id"].map(s["name"]))
-    t.attrs["coefficients"] = coef
+    # the context line (intercept, slope per unit of ИСБШ) travels with the table, e.g. to draw it
+    t["line_intercept"] = coef["estimate"].iloc[0] if len(coef) else np.nan
+    t["line_slope"] = coef["estimate"].iloc[1] if len(coef) else np.nan
     return t.drop(columns=["assessed"]).sort_values(["municipality", "school_id"]).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- region-wide results for the runner's cache
+
+def region_indices(store, year: int) -> pd.DataFrame:
+    """Context indices of every school (municipal reference, as configured) plus ``social_index_region``."""
+    from workbench.context import compute_index, context_indices, load_indices
+
+    indices = context_indices(store, year)
+    social = load_indices()["social"]
+    region_spec = social.model_copy(update={"reference": social.reference.model_copy(update={"value": "region"})})
+    indices["social_index_region"] = compute_index(indices, region_spec)["index"].to_numpy()
+    return indices
+
+
+_REGION_RUNS: dict[tuple, dict[str, pd.DataFrame]] = {}
+
+
+def region_identification(store, year: int, part: str = "flags") -> pd.DataFrame:
+    """Every preset with its default parameters and the typology over the whole region, for the cache.
+
+    ``part``: ``flags``, ``criteria`` or ``typology``. The three parts come from one run, kept in memory
+    for the calling process, so warming the cache runs the methodologies once.
+    """
+    from workbench.store import fingerprint
+
+    key = (str(store.root), fingerprint(store), year)
+    if key not in _REGION_RUNS:
+        ev = load_evidence(store, year)
+        runs = run_all(ev)
+        _REGION_RUNS.clear()
+        _REGION_RUNS[key] = {"flags": pd.concat([r.flags for r in runs.values()], ignore_index=True),
+                             "criteria": pd.concat([r.criteria for r in runs.values()], ignore_index=True),
+                             "typology": typology(ev)}
+    return _REGION_RUNS[key][part]

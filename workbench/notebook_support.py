@@ -22,7 +22,9 @@ from typing import Callable
 
 import pandas as pd
 
-from workbench import overview
+from functools import lru_cache, partial
+
+from workbench import identify, overview
 from workbench.config import load_defaults, load_region
 from workbench.deliverables import data_sources, parameters_table
 from workbench.report import Report
@@ -31,11 +33,30 @@ from workbench.store import Store, fingerprint
 # Region-wide computations: name -> function(store, **kwargs) -> DataFrame.
 REGION_COMPUTATIONS: dict[str, Callable[..., pd.DataFrame]] = {
     "region_reference": overview.region_reference,
+    "identification_cells": identify.vpr_cells,
+    "identification_indices": identify.region_indices,
+    "identification_flags": partial(identify.region_identification, part="flags"),
+    "identification_criteria": partial(identify.region_identification, part="criteria"),
+    "identification_typology": partial(identify.region_identification, part="typology"),
 }
 
 
+@lru_cache(maxsize=1)
+def computation_version() -> str:
+    """Hash of the package's code and the parameter files: a cached region-wide result is reused only when
+    neither changed (the methodologies read params/*.yaml)."""
+    from workbench.paths import PARAMS_DIR
+
+    h = hashlib.sha1()
+    here = Path(__file__).resolve().parent
+    for p in sorted(list(here.rglob("*.py")) + [p for p in PARAMS_DIR.rglob("*") if p.is_file()]):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:10]
+
+
 def cache_path(cache_dir: Path, data_hash: str, name: str, kwargs: dict) -> Path:
-    key = hashlib.sha1(json.dumps(kwargs, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    key = hashlib.sha1(json.dumps([kwargs, computation_version()], sort_keys=True, default=str).encode()).hexdigest()[:10]
     return Path(cache_dir) / data_hash / f"{name}-{key}.parquet"
 
 

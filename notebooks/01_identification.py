@@ -1,0 +1,107 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+municipality = "004"
+year = 2026
+methodology = ""
+store = "../data/store"
+output_dir = "../outputs/dev/004"
+cache_dir = "../outputs/_cache"
+
+# %%
+from workbench.notebook_support import start_section
+from workbench import identify, identification_report as R
+from workbench.deliverables import methodology_of
+
+ctx = start_section(municipality=municipality, year=year, store=store, output_dir=output_dir,
+                    cache_dir=cache_dir, section="Идентификация ШНОР и ШНСУ")
+rep, st = ctx.report, ctx.store
+own_name, own_preset, own_params = methodology_of(municipality)
+name = methodology or own_name
+region_flags = ctx.region_cached("identification_flags", year=year)
+region_criteria = ctx.region_cached("identification_criteria", year=year)
+typ = ctx.region_cached("identification_typology", year=year)
+if name == own_name and own_params != own_preset.params:
+    # the municipality overrides its preset's parameters: run it on the region's evidence
+    ev = identify.load_evidence(st, year, cells=ctx.region_cached("identification_cells", year=year),
+                                indices=ctx.region_cached("identification_indices", year=year))
+    res = identify.run_methodology(ev, name, own_params).for_municipality(municipality)
+    flags, criteria = res.flags, res.criteria
+else:
+    flags = region_flags[(region_flags.methodology == name) & (region_flags.municipality == municipality)]
+    criteria = region_criteria[(region_criteria.methodology == name) & (region_criteria.municipality == municipality)]
+title = R.methodology_titles()[name]
+mine_typ = typ[typ.municipality == municipality]
+
+# %%
+rep.heading(f"Идентификация ШНОР и ШНСУ: {ctx.name}, {year} год")
+rep.note(R.summary_sentence(flags, title, ctx.name) + " Флаг ставится, только если школа с достаточной "
+         "уверенностью находится за порогом: рядом с каждым флагом показаны интервал и вероятность, так что "
+         "маленькая школа не попадает в список из-за случайных колебаний результата.")
+rep.table(R.identification_list(flags, typ), "ident_list", f"Список школ по методике «{title}»",
+          "Группа каждой школы (ШНОР, зона риска, ШНСУ), сколько критериев выполнено, главный показатель с его "
+          "95-процентным интервалом и вероятностью и объяснение в одном предложении.",
+          columns=R.FLAGS_RU, count="n", values=["value", "ci_low", "ci_high", "probability"],
+          formats=R.FLAGS_FORMATS)
+
+# %%
+rep.heading("Критерии по каждой школе")
+rep.table(R.criteria_table(criteria, flags), "ident_criteria", "Критерии: значение, порог, запас и годы",
+          "Для каждой школы и каждого критерия методики: значение показателя, порог, запас до порога, годы, в "
+          "которые критерий выполнялся, интервал и вероятность оказаться за порогом.",
+          columns=R.CRITERIA_RU, count="n", values=["value", "margin", "ci_low", "ci_high", "probability"],
+          formats=R.CRITERIA_FORMATS)
+
+# %%
+rep.heading("Сравнение методик")
+cmp_flags = region_flags[region_flags.municipality == municipality]
+results = {m: identify.Identification(m, "", criteria.iloc[:0], d) for m, d in cmp_flags.groupby("methodology", sort=False)}
+cmp = identify.compare(results)
+member, member_cols = R.membership_table(cmp["membership"])
+rep.table(member, "ident_membership", "Какие школы выделяет каждая методика",
+          "Отметка «✓» — школа выделена как ШНОР по методике (с параметрами по умолчанию); последний столбец — "
+          "сколько методик её выделяют.", columns=member_cols)
+rep.table(R.overlap_table(cmp["overlap"]), "ident_overlap", "Совпадение списков методик",
+          "Для каждой пары методик: сколько школ выделяет каждая, сколько общих и коэффициент Жаккара (доля общих "
+          "школ среди выделенных хотя бы одной из двух; 1 — списки совпадают, 0 — не пересекаются).",
+          columns=R.OVERLAP_RU, formats={"Коэффициент Жаккара": "0.00"})
+dis, dis_cols = R.disagreement_table(cmp["disagreements"])
+if len(dis):
+    rep.table(dis, "ident_disagreements", "Школы, по которым методики расходятся, и почему",
+              "Школы, выделенные одними методиками и не выделенные другими, с объяснением каждой методики.",
+              columns=dis_cols)
+else:
+    rep.note("Все методики выделяют одни и те же школы.")
+
+# %%
+rep.heading("Результаты и социальный контекст: типология школ")
+rep.note("Низкий результат может объясняться контингентом (неблагоприятные социальные условия, ШНСУ) или работой "
+         "школы. Линия показывает результат, ожидаемый при таком индексе социального благополучия (ИСБШ) по всем "
+         "школам региона; отклонение школы от линии — её добавленная ценность с интервалом.")
+rep.figure(R.plot_typology(typ, municipality, ctx.name), "ident_typology_plot", "Результаты ВПР и ИСБШ школ",
+           "Серые точки — школы региона; цветные — школы муниципалитета по типам, с 95-процентными интервалами.")
+rep.table(mine_typ, "ident_typology", "Типология школ муниципалитета",
+          "Результат ВПР (русский язык и математика за 3 года) относительно региона, ИСБШ, добавленная ценность с "
+          "интервалом и тип школы: ШНСУ, ШНОР, резильентная и другие.",
+          columns=R.TYPOLOGY_RU, count="n", values=["result", "ci_low", "ci_high", "value_added", "va_low", "va_high"],
+          formats=R.TYPOLOGY_FORMATS)
+
+# %%
+rep.heading("Школы муниципалитета на фоне региона")
+rep.figure(R.plot_schools_vs_region(typ, municipality, ctx.name), "ident_vs_region",
+           "Школы муниципалитета и распределение школ региона",
+           "Точка — оценка результата школы с учётом её размера, отрезок — 95-процентный интервал; серая полоса — "
+           "средние 50 % школ региона.")
