@@ -62,7 +62,3 @@ rep.table(trend, "trend", "Средний процент выполнения п
           "Как менялся средний результат муниципалитета по каждому предмету и классу относительно региона.",
           columns=overview.TREND_COLUMNS, count="participants", values=["mean_pct"],
           formats={"Муниципалитет, %": "0.0", "Регион, %": "0.0"})
-
-# %%
-rep.heading("Методика, параметры и источники данных")
-ctx.publish_parameters_and_sources()

@@ -59,6 +59,17 @@ def parameters_table(code: str, region: Region | None = None) -> pd.DataFrame:
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             rows.append({"Раздел": section, "Параметр": key, "Значение": shown,
                          "Происхождение": TAG_RU[field.tag], "Источник": field.source})
+    from workbench.context import COMPONENT_TITLES_RU, load_indices
+
+    for spec in load_indices().values():
+        for key in ("reference", "min_components", "standardise"):
+            field = getattr(spec, key)
+            rows.append({"Раздел": spec.title, "Параметр": key, "Значение": str(field.value),
+                         "Происхождение": TAG_RU[field.tag], "Источник": field.source})
+        for c in spec.components:
+            rows.append({"Раздел": spec.title, "Параметр": f"вес: {COMPONENT_TITLES_RU.get(c.column, c.column)}",
+                         "Значение": f"{c.weight.value:g} ({'+' if c.direction > 0 else '−'})",
+                         "Происхождение": TAG_RU[c.weight.tag], "Источник": c.weight.source})
     return pd.DataFrame(rows)
 
 
