@@ -201,13 +201,15 @@ def load_evidence(store, year: int, *, cells: pd.DataFrame | None = None, indice
 # ---------------------------------------------------------------- judging an estimate against a threshold
 
 def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, threshold: float | None = None,
-          groups: pd.Series | None = None, low_is_bad: bool = True, min_n: int | None = None) -> pd.DataFrame:
+          groups: pd.Series | None = None, low_is_bad: bool = True, min_n: int | None = None,
+          inclusive: bool = False) -> pd.DataFrame:
     """Decide, for each row of ``est`` (columns ``estimate``, ``se``, ``n``), whether it is beyond a threshold.
 
     Either ``share`` (the bottom share of the reference group: the threshold is that quantile of the
     schools' TRUE values under the fitted normal prior, or of the raw estimates for the "point" decision)
     or an absolute ``threshold``. Estimates are shrunk (empirical Bayes) toward the reference group's mean;
     ``groups`` splits the reference set (e.g. by municipality). Rows with n < min_n are not assessed.
+    ``inclusive``: for the "point" decision an estimate exactly at an absolute threshold counts («не менее»).
     Returns ``eb``, ``ci_low``, ``ci_high``, ``threshold``, ``probability``, ``fired``, ``assessed``.
 
     >>> from workbench.config import load_defaults
@@ -240,7 +242,7 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
         out.loc[idx, "threshold"] = sign * thr
         out.loc[idx, "probability"] = U.prob_below(eb["eb_estimate"], eb["eb_se"], thr).to_numpy()
         if unc.decision.value == "point":
-            fired = (y <= thr) if share is not None else (y < thr)
+            fired = (y <= thr) if share is not None or inclusive else (y < thr)
         else:
             fired = U.decide(True, eb["eb_estimate"], eb["ci_low"], eb["ci_high"], thr, unc.decision.value,
                              probability=out.loc[idx, "probability"], min_probability=unc.min_probability.value)
@@ -255,7 +257,7 @@ def share_estimate(successes: pd.Series, n: pd.Series, reference: float | pd.Ser
     which is 0 for a small school with no cases and would look infinitely precise)."""
     n = n.astype(float)
     p = successes / n.where(n > 0)
-    ref = (successes.sum() / n.sum()) if reference is None else reference
+    ref = (successes.sum() / n.sum() if n.sum() > 0 else 0.5) if reference is None else reference
     ref = np.clip(ref, 0.02, 0.98)
     return pd.DataFrame({"estimate": p, "se": np.sqrt(ref * (1 - ref) / n.where(n > 0)), "n": n})
 
@@ -340,7 +342,8 @@ def _by_year(ev: Evidence, results: pd.DataFrame, years: list[int], unc: Uncerta
 
 def _summarise_years(judged: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per key: years held / assessed and the latest assessed year's figures (for display)."""
-    a = judged[judged["assessed"]].sort_values("year")
+    a = judged[judged["assessed"].fillna(False).astype(bool)].sort_values(["year"] + keys, kind="mergesort")
+    a = a.assign(fired=a["fired"].fillna(False).astype(bool))
     if a.empty:
         return pd.DataFrame(columns=keys + ["held", "assessed_years", "years_held", "years_assessed", "estimate", "n",
                                             "threshold", "ci_low", "ci_high", "probability", "fired_last"])
@@ -387,9 +390,12 @@ def _vpr(ev: Evidence, subjects) -> pd.DataFrame:
 
 
 def _evidence_sentence(row, unit: str = "п.п.", level: float = 0.95, what: str = "") -> str:
-    prob = "" if pd.isna(row.probability) else f", вероятность {_pct(row.probability)}"
-    return (f"{what}{_pp(row.estimate, unit)} к среднему по региону ({_interval(row.ci_low, row.ci_high, unit, level)}"
-            f"{prob}; {int(round(row.n))} участников)")
+    parts = [_interval(row.ci_low, row.ci_high, unit, level),
+             "" if pd.isna(row.probability) else f"вероятность {_pct(row.probability)}"]
+    detail = ", ".join(x for x in parts if x)
+    n = "" if pd.isna(row.n) else f"{int(round(row.n))} участников"
+    inside = "; ".join(x for x in (detail, n) if x)
+    return f"{what}{_pp(row.estimate, unit)} к среднему по региону" + (f" ({inside})" if inside else "")
 
 
 # ---------------------------------------------------------------- the rules
@@ -454,7 +460,7 @@ def rule_below_regional_mean(ev: Evidence, p: BelowRegionalMeanRule, unc: Uncert
     lvl = unc.level.value
 
     def explain(sid, d):
-        worst = d.sort_values(["full", "held", "estimate"], ascending=[False, False, True]).iloc[0]
+        worst = d.sort_values(["full", "held", "estimate", "assessment", "subject"], ascending=[False, False, True, True, True]).iloc[0]
         what = f"{_assessment_label(worst.assessment, worst.subject)}: ниже среднего по региону в {int(worst.held)} из {int(worst.assessed_years)} лет ({worst.years_held}); в последнем году "
         ev_s = _evidence_sentence(worst, worst.unit, lvl, what)
         if d["full"].any():
@@ -465,7 +471,8 @@ def rule_below_regional_mean(ev: Evidence, p: BelowRegionalMeanRule, unc: Uncert
         return f"Не выделена: ни один результат не был уверенно ниже среднего по региону {p.risk_zone_years.value} года и более; {ev_s}."
 
     expl = pd.Series({sid: explain(sid, d) for sid, d in per})
-    worst = s.sort_values(["full", "held", "estimate"], ascending=[False, False, True]).groupby("school_id").head(1)
+    worst = s.sort_values(["full", "held", "estimate", "assessment", "subject"],
+                   ascending=[False, False, True, True, True]).groupby("school_id").head(1)
     head = worst.assign(headline=worst["assessment"] + " " + worst["subject"].map(SUBJECTS).str.lower(),
                         value=worst["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
     flags = _flags(ev, name, flagged, fired, 1, head, expl, risk_zone=risk)
@@ -480,7 +487,7 @@ def rule_mark2_risk_group(ev: Evidence, p: RiskGroupRule, unc: Uncertainty, name
     v["region_share2"] = v.groupby(["year", "subject", "grade"])["n2"].transform("sum") / \
         v.groupby(["year", "subject", "grade"])["n"].transform("sum")
     est = share_estimate(v["n2"], v["n"], v["region_share2"])
-    verdict = judge(est, unc, threshold=p.share_mark2_min.value, low_is_bad=False)
+    verdict = judge(est, unc, threshold=p.share_mark2_min.value, low_is_bad=False, inclusive=True)
     j = pd.concat([v[["school_id", "year", "subject", "grade"]], est, verdict], axis=1)
     s = _summarise_years(j, ["school_id", "subject", "grade"])
     s["streak"] = s["held"] >= p.consecutive_years.value
@@ -500,7 +507,7 @@ def rule_mark2_risk_group(ev: Evidence, p: RiskGroupRule, unc: Uncertainty, name
         n_now = int(count_now.get(sid, 0))
         st = s[(s["school_id"] == sid) & s["streak"]]
         rows = now[(now["school_id"] == sid) & now["fired"]]
-        rows = rows.sort_values("estimate", ascending=False)
+        rows = rows.sort_values(["estimate", "subject", "grade"], ascending=[False, True, True])
         works = "; ".join(f"{SUBJECTS.get(r.subject, r.subject).lower()}, {r.grade} кл.: «2» у {_pct(r.estimate)}"
                           for r in rows.head(3).itertuples()) + (f" и ещё {len(rows) - 3}" if len(rows) > 3 else "")
         if flagged.get(sid, False):
@@ -514,7 +521,8 @@ def rule_mark2_risk_group(ev: Evidence, p: RiskGroupRule, unc: Uncertainty, name
 
     ids = j["school_id"].unique()
     expl = pd.Series({sid: explain(sid) for sid in ids})
-    top = now.sort_values("probability", ascending=False).groupby("school_id").head(1)
+    top = now.sort_values(["probability", "estimate", "subject", "grade"],
+                          ascending=[False, False, True, True]).groupby("school_id").head(1)
     head = top.assign(headline="доля «2»: " + top["subject"].map(SUBJECTS).str.lower() + ", " + top["grade"].astype(str)
                       + " кл.", value=top["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
     flags = _flags(ev, name, flagged, count_now, p.assessments_min.value, head, expl)
@@ -557,7 +565,8 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
     e3 = pool(r3, ["school_id", "assessment", "subject"])
     v3 = judge(e3, unc, threshold=-p.below_region_points.value)
     j3 = pd.concat([e3, v3], axis=1)
-    j3 = j3[j3["assessed"]].sort_values(["fired", "probability"], ascending=False).groupby("school_id").head(1)
+    j3 = j3[j3["assessed"]].sort_values(["fired", "probability", "assessment", "subject"],
+                                    ascending=[False, False, True, True]).groupby("school_id").head(1)
     rows.append(_criteria_rows(ev, name, "below_points", f"Средний результат ниже среднего по региону более чем на "
                                f"{p.below_region_points.value:g} баллов (ВПР в % от максимума, ЕГЭ)", "баллов", j3, j3,
                                note=j3["assessment"] + " — " + j3["subject"].map(SUBJECTS).str.lower()))
@@ -587,7 +596,7 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
         e["school_id"] = agg["school_id"]
         e["n"] = e["n"] / len(subj)
         e["se"] = e["se"] * np.sqrt(len(subj))
-        v6 = judge(e, unc, threshold=-dev)
+        v6 = judge(e, unc, threshold=-dev, inclusive=True)
         rows.append(_criteria_rows(ev, name, key, f"{title} ниже среднего по муниципалитету на {_pct(dev)[:-2]} п.п. и более",
                                    "доля", e, v6, note="разница с муниципалитетом, ВПР " + str(ev.year)))
     crit = pd.concat(rows, ignore_index=True)
@@ -683,7 +692,7 @@ def rule_stable_low_deprivation(ev: Evidence, p: StableLowRule, unc: Uncertainty
     def explain(sid, d):
         on = d[d["stable"]]
         lv = ", ".join(LEVEL_TITLES[x] for x in on["level"])
-        worst = d.sort_values("estimate").iloc[0]
+        worst = d.sort_values(["estimate", "level"]).iloc[0]
         tail = " Поляризованный контингент: много и слабых, и сильных обучающихся." if polarised.get(sid, False) else ""
         tail += " ШНСУ: низкий социальный индекс (ИСБШ)." if shnsu.get(sid, False) else ""
         sent = _evidence_sentence(worst, "SD", lvl, f"{LEVEL_TITLES[worst.level]}: ")
@@ -693,7 +702,7 @@ def rule_stable_low_deprivation(ev: Evidence, p: StableLowRule, unc: Uncertainty
                 f"{' (' + lv + ')' if lv else ''}; {sent}.{tail}")
 
     expl = pd.Series({sid: explain(sid, d) for sid, d in per})
-    worst = s.sort_values("estimate").groupby("school_id").head(1)
+    worst = s.sort_values(["estimate", "level"]).groupby("school_id").head(1)
     head = worst.assign(headline=worst["level"] + ", SD к региону", value=worst["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
     flags = _flags(ev, name, flagged, held, pd.Series(required, index=held.index), head, expl, shnsu=shnsu)
     return Identification(name, "", crit, flags)
@@ -704,10 +713,10 @@ def social_clusters(ev: Evidence, clusters: int) -> pd.Series:
 
     Quantile groups of one index are used rather than k-means on all components: equally sized, stable from
     year to year and explainable in one sentence («школы с похожим ИСБШ»)."""
-    x = ev.context.set_index("school_id")["social_index_region"].dropna()
+    x = ev.context.set_index("school_id")["social_index_region"].dropna().sort_index()
     if x.empty:
         return pd.Series(dtype=float)
-    ranks = x.rank(method="first")
+    ranks = x.rank(method="first")  # ties broken by school id (sorted above), not by row order
     return np.ceil(ranks * clusters / len(x)).astype(int).rename("cluster")
 
 

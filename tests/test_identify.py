@@ -1,0 +1,351 @@
+"""Identification presets on small hand-built regions (answers worked out by hand), invariance, noise, the demo.
+
+Hand-built regions use the "point" decision so the answers follow from the arithmetic in the comments; the
+uncertainty tests switch to "probability".
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from workbench import identify as I
+from workbench.config import (BelowRegionalMeanRule, BottomPercentileRule, ContextAdjustedRule, LesosibirskRule,
+                              RiskGroupRule, StableLowRule, Tagged, Uncertainty, load_presets)
+
+
+def T(v):
+    return Tagged(value=v, tag="heuristic", source="тест")
+
+
+def unc(decision="point", min_n=1, p=0.8):
+    return Uncertainty(decision=T(decision), min_probability=T(p), level=T(0.95), min_participants=T(min_n))
+
+
+def pupils(school, year, subject, grade, pcts, marks=None, municipality="001"):
+    marks = marks if marks is not None else [3] * len(pcts)
+    return pd.DataFrame({"year": year, "municipality": municipality, "school_id": school, "subject": subject,
+                         "grade": grade, "pct": [float(x) for x in pcts], "mark": marks})
+
+
+def evidence(pup, year=2026, exams=None, outcomes=None, context=None, schools=None, excluded=frozenset()):
+    cells = I.vpr_cells_from_pupils(pd.concat(pup, ignore_index=True))
+    ex = I.exam_results(exams) if exams is not None else None
+    results = pd.concat([I.vpr_results(cells)] + ([ex] if ex is not None else []), ignore_index=True)
+    ids = sorted(set(cells["school_id"]) | (set(schools["school_id"]) if schools is not None else set()))
+    if schools is None:
+        mun = cells.groupby("school_id")["municipality"].first()
+        schools = pd.DataFrame({"school_id": ids, "municipality": [mun[i] for i in ids], "name": [f"Школа {i}" for i in ids],
+                                "school_type": "СОШ", "settlement": "город", "enrolment": 100, "small_class": False})
+    if context is None:
+        context = pd.DataFrame({"school_id": ids, "social_index": 0.0, "staff_index": 0.0, "resources_index": 0.0,
+                                "social_index_region": 0.0})
+    if outcomes is None:
+        outcomes = pd.DataFrame(columns=["year", "school_id", "grade9_graduates", "continued_grade10",
+                                         "olympiad_participants", "noko_satisfaction"])
+    return I.Evidence(year, results, schools, outcomes, context, frozenset(excluded))
+
+
+def flag(res, sid, col="flagged"):
+    return bool(res.flags.set_index("school_id").loc[sid, col])
+
+
+# ---------------------------------------------------------------- Kamensk-Uralsky: below the regional mean
+
+def kamensk_region():
+    # four schools × 4 pupils in rus grade 5; school D is 45 in 2024-25 and 55 in 2026
+    rows = []
+    for y in (2024, 2025, 2026):
+        for s, v in {"A": 40, "B": 60, "C": 50, "D": 55 if y == 2026 else 45}.items():
+            rows.append(pupils(s, y, "rus", 5, [v] * 4))
+    return evidence(rows)
+
+
+def test_kamensk_flags_below_mean_every_year_and_risk_zone():
+    # region means: 2024 and 2025 (40+60+50+45)/4 = 48.75; 2026 (40+60+50+55)/4 = 51.25
+    # A below 3/3 → ШНОР; D below in 2024, 2025 → зона риска (2 of 3); C below only in 2026 → nothing
+    p = BelowRegionalMeanRule(years=T(3), subjects=T(["rus"]), risk_zone_years=T(2), min_participants=T(1))
+    res = I.rule_below_regional_mean(kamensk_region(), p, unc(), "kamensk_uralsky")
+    assert [flag(res, s) for s in "ABCD"] == [True, False, False, False]
+    assert [flag(res, s, "risk_zone") for s in "ABCD"] == [False, False, False, True]
+    c = res.criteria.set_index("school_id").loc["A"]
+    assert c["value"] == pytest.approx(40 - 51.25) and c["threshold"] == 0 and c["years_held"] == "2024, 2025, 2026"
+    assert res.criteria.set_index("school_id").loc["C", "years_held"] == "2026"
+    assert "Выделена" in res.flags.set_index("school_id").loc["A", "explanation"]
+    assert "Зона риска" in res.flags.set_index("school_id").loc["D", "explanation"]
+
+
+# ---------------------------------------------------------------- bottom-percentile persistence
+
+def decile_region():
+    # ten schools, 5 pupils each, rus and math alike: school i scores 30 + 5i; s1 jumps to 90 in 2025 and 2026
+    rows = []
+    for y in (2024, 2025, 2026):
+        for i in range(10):
+            v = 90 if (i == 1 and y >= 2025) else 30 + 5 * i
+            for subj in ("rus", "math"):
+                rows.append(pupils(f"s{i}", y, subj, 5, [v] * 5))
+    return rows
+
+
+def test_bottom_percentile_years_required_and_exclusion():
+    # bottom 20 % of 10 schools = 2 per year: 2024 {s0, s1}; 2025 and 2026 {s0, s2}
+    p = BottomPercentileRule(percentile=T(0.2), years=T(3), years_required=T(2), subjects=T(["rus", "math"]),
+                             min_participants=T(1), exclude_objectivity_flags=T(True), reference=T("region"))
+    res = I.rule_bottom_percentile(evidence(decile_region()), p, unc(), "bottom_percentile")
+    assert sorted(res.flags.loc[res.flags.flagged, "school_id"]) == ["s0", "s2"]
+    held = res.criteria.set_index("school_id")["years_held"]
+    assert held["s0"] == "2024, 2025, 2026" and held["s1"] == "2024" and held["s2"] == "2025, 2026"
+    assert res.notes  # no objectivity checks passed: the report says the exclusion was not applied
+    excl = I.rule_bottom_percentile(evidence(decile_region(), excluded={"s0"}), p, unc(), "bottom_percentile")
+    assert sorted(excl.flags.loc[excl.flags.flagged, "school_id"]) == ["s2"]
+    assert "необъективности" in excl.flags.set_index("school_id").loc["s0", "explanation"]
+
+
+def test_min_participants_excludes_small_schools():
+    rows = decile_region() + [pupils("tiny", y, subj, 5, [5] * 3) for y in (2024, 2025, 2026) for subj in ("rus", "math")]
+    p = BottomPercentileRule(percentile=T(0.2), years=T(3), years_required=T(2), subjects=T(["rus", "math"]),
+                             min_participants=T(4), exclude_objectivity_flags=T(False), reference=T("region"))
+    res = I.rule_bottom_percentile(evidence(rows), p, unc(), "bottom_percentile")
+    assert not flag(res, "tiny")
+    assert "Нет данных" in res.flags.set_index("school_id").loc["tiny", "explanation"]
+
+
+# ---------------------------------------------------------------- Rosobrnadzor 2025 risk group
+
+def test_rosobrnadzor_two_assessments_and_two_years():
+    two = lambda k, n=10: [2] * k + [4] * (n - k)   # noqa: E731  marks with k «2» out of n
+    rows = []
+    for s, spec in {
+        # X: 2026 rus 5 and math 5 at 50 % «2»; 2025 rus 5 at 50 % → flagged
+        "X": {2026: {("rus", 5): 5, ("math", 5): 5}, 2025: {("rus", 5): 5, ("math", 5): 0}},
+        # Y: two assessments in 2026 but nothing in 2025 → not flagged
+        "Y": {2026: {("rus", 5): 5, ("math", 5): 5}, 2025: {("rus", 5): 0, ("math", 5): 0}},
+        # Z: one assessment in both years → not flagged (needs two this year)
+        "Z": {2026: {("rus", 5): 6, ("math", 5): 1}, 2025: {("rus", 5): 6, ("math", 5): 1}},
+        # W: exactly 30 % («не менее») on both, both years → flagged
+        "W": {2026: {("rus", 5): 3, ("math", 5): 3}, 2025: {("rus", 5): 3, ("math", 5): 3}},
+    }.items():
+        for y, works in spec.items():
+            for (subj, g), k in works.items():
+                rows.append(pupils(s, y, subj, g, [50] * 10, two(k)))
+    p = RiskGroupRule(share_mark2_min=T(0.30), assessments_min=T(2), consecutive_years=T(2))
+    res = I.rule_mark2_risk_group(evidence(rows), p, unc(min_n=10), "rosobrnadzor_2025")
+    assert [flag(res, s) for s in "XYZW"] == [True, False, False, True]
+    crit = res.criteria.set_index(["school_id", "criterion"])
+    assert crit.loc[("X", "share2_rus_5"), "value"] == pytest.approx(0.5)
+    assert crit.loc[("X", "share2_rus_5"), "years_held"] == "2025, 2026"
+    assert res.flags.set_index("school_id").loc["X", "criteria_fired"] == 2
+
+
+# ---------------------------------------------------------------- Lesosibirsk multi-criteria
+
+def test_lesosibirsk_seven_indicators_by_hand():
+    rows = []
+    for y in (2024, 2025, 2026):
+        # L: rus 20 %, marks 2,2,3,4 (4–5 share 1/4, 3–5 share 2/4); others 60 %, marks 3,4,4,5 (3/4, 4/4)
+        rows.append(pupils("L", y, "rus", 5, [20] * 4, [2, 2, 3, 4]))
+        for s in ("M", "N", "O"):
+            rows.append(pupils(s, y, "rus", 5, [60] * 4, [3, 4, 4, 5]))
+    outcomes = pd.DataFrame({"year": 2026, "school_id": ["L", "M", "N", "O"], "grade9_graduates": [20, 20, 20, 20],
+                             "continued_grade10": [10, 15, 16, 17], "olympiad_participants": [0, 5, 5, 5],
+                             "noko_satisfaction": [0.30, 0.8, 0.8, 0.8]})
+    p = LesosibirskRule(years=T(3), subjects=T(["rus"]), bottom_share=T(0.25), continue_grade10_min=T(0.6),
+                        below_region_points=T(20), olympiad_share_max=T(0.005), noko_satisfaction_max=T(0.4),
+                        quality_deviation=T(0.10), success_deviation=T(0.05), criteria_required=T(3),
+                        index_bottom_share=T(0.25), reference=T("municipality"))
+    ctx = pd.DataFrame({"school_id": ["L", "M", "N", "O"], "social_index": [-1.0, 0.5, 0.2, 0.3],
+                        "staff_index": [0.0, 0.1, 0.2, -0.5], "resources_index": [0.1, 0.2, 0.3, 0.4],
+                        "social_index_region": [-1.0, 0.5, 0.2, 0.3]})
+    res = I.rule_multi_criteria(evidence(rows, outcomes=outcomes, context=ctx), p, unc(), "lesosibirsk")
+    c = res.criteria[res.criteria.school_id == "L"].set_index("criterion")
+    # region mean 2024–26: (20 + 3·60)/4 = 50 → L is 30 points below (> 20): criterion 3
+    assert c.loc["below_points", "value"] == pytest.approx(-30) and c.loc["below_points", "fired"]
+    # continuing: 10/20 = 0.5 < 0.6, margin −0.1
+    assert c.loc["continue10", "value"] == pytest.approx(0.5) and c.loc["continue10", "margin"] == pytest.approx(-0.1)
+    # olympiad 0 / (100 pupils × 1 year) ≤ 0.5 %; НОКО 0.30 ≤ 0.40
+    assert c.loc["olympiad", "fired"] and c.loc["noko", "fired"]
+    # quality: municipal share of 4–5 in 2026 = (1 + 3·3)/16 = 10/16; L 1/4 → −0.375 ≤ −0.10
+    assert c.loc["quality", "value"] == pytest.approx(0.25 - 10 / 16) and c.loc["quality", "fired"]
+    # success: L has «3», «4» = 2/4; municipal (2 + 3·4)/16 = 14/16 → 0.5 − 0.875 = −0.375 ≤ −0.05
+    assert c.loc["success", "value"] == pytest.approx(0.5 - 14 / 16) and c.loc["success", "fired"]
+    assert c.loc["bottom_all", "fired"]   # the lowest of 4 schools = bottom 25 %
+    assert int(c.loc[["bottom_all", "continue10", "below_points", "olympiad", "noko", "quality", "success"], "fired"].sum()) == 7
+    f = res.flags.set_index("school_id")
+    assert f.loc["L", "flagged"] and f.loc["L", "shnsu"] and f.loc["L", "group"] == "ШНОР и ШНСУ"
+    assert not f.loc["M", "flagged"] and f.loc["M", "criteria_fired"] == 0   # M: 15/20 = 0.75 ≥ 0.6
+    assert "7 из 7" in f.loc["L", "explanation"]
+    # staff deficit reported (O has the lowest staff index) but not a flag
+    assert bool(res.criteria.set_index(["school_id", "criterion"]).loc[("O", "staff_index"), "fired"])
+
+
+# ---------------------------------------------------------------- Ekaterinburg: stable low on all levels
+
+def test_ekaterinburg_levels_deprivation_and_polarised_intake():
+    rows = []
+    for y in (2024, 2025, 2026):
+        for subj in ("rus", "math"):
+            rows.append(pupils("P", y, subj, 4, [10] * 4))                       # НОШ, lowest every year
+            rows.append(pupils("Q", y, subj, 4, [50] * 4))
+            rows.append(pupils("Q", y, subj, 5, [20] * 4))                       # low on ООО only
+            rows.append(pupils("R", y, subj, 4, [60] * 4))
+            rows.append(pupils("R", y, subj, 5, [60] * 4, [2, 2, 5, 5]))         # polarised marks
+            rows.append(pupils("S", y, subj, 4, [70] * 4))
+            rows.append(pupils("S", y, subj, 5, [70] * 4))
+    ctx = pd.DataFrame({"school_id": list("PQRS"), "social_index": [0.0, -2.0, 0.5, 1.0], "staff_index": 0.0,
+                        "resources_index": 0.0, "social_index_region": [0.0, -2.0, 0.5, 1.0]})
+    p = StableLowRule(years=T(3), bottom_share=T(0.34), levels_required=T(3), deprivation_bottom_share=T(0.25),
+                      polarised_low_share=T(0.2), polarised_high_share=T(0.2), reference=T("region"))
+    res = I.rule_stable_low_deprivation(evidence(rows, context=ctx), p, unc(), "ekaterinburg")
+    f = res.flags.set_index("school_id")
+    # НОО: 4 schools, bottom 34 % → 1 school = P every year; P has one level → 1 of 1 → flagged
+    # ООО: 3 schools (Q, R, S), 1 at the bottom = Q every year; Q has two levels, low on one → not flagged
+    assert f.loc["P", "flagged"] and not f.loc["Q", "flagged"] and not f.loc["S", "flagged"]
+    assert f.loc["Q", "shnsu"] and f.loc["Q", "group"] == "ШНСУ"
+    crit = res.criteria.set_index(["school_id", "criterion"])
+    assert crit.loc[("R", "polarised"), "fired"] and not crit.loc[("S", "polarised"), "fired"]
+    assert "Поляризованный" in f.loc["R", "explanation"]
+
+
+# ---------------------------------------------------------------- context-adjusted (St Petersburg style)
+
+def test_context_adjusted_ranks_within_clusters():
+    # eight schools; two clusters by ИСБШ: {a..d} low context, {e..h} high context; 5 pupils each
+    res_pct = {"a": 20, "b": 25, "c": 30, "d": 35, "e": 40, "f": 60, "g": 70, "h": 80}
+    rows = [pupils(s, y, subj, 5, [v] * 5) for s, v in res_pct.items() for y in (2024, 2025, 2026) for subj in ("rus", "math")]
+    ctx = pd.DataFrame({"school_id": list(res_pct), "social_index": 0.0, "staff_index": 0.0, "resources_index": 0.0,
+                        "social_index_region": [-2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2]})
+    p = ContextAdjustedRule(clusters=T(2), bottom_share=T(0.25), years=T(3), subjects=T(["rus", "math"]))
+    res = I.rule_context_adjusted(evidence(rows, context=ctx), p, unc(), "context_adjusted")
+    # bottom 25 % of 4 = 1 per cluster: a (20) among the low-context schools, e (40) among the high-context ones;
+    # b (25) is lower than e in absolute terms but not in its cluster
+    assert sorted(res.flags.loc[res.flags.flagged, "school_id"]) == ["a", "e"]
+    assert "кластер 2 из 2" in res.flags.set_index("school_id").loc["e", "explanation"]
+
+
+# ---------------------------------------------------------------- properties
+
+def test_flags_do_not_depend_on_row_order():
+    rows = decile_region()
+    ev = evidence(rows)
+    rng = np.random.default_rng(3)
+    shuffled = I.Evidence(ev.year, ev.results.sample(frac=1, random_state=4).reset_index(drop=True),
+                          ev.schools.iloc[rng.permutation(len(ev.schools))].reset_index(drop=True),
+                          ev.outcomes, ev.context.sample(frac=1, random_state=5).reset_index(drop=True))
+    for name, preset in load_presets().items():
+        a = I.RULES[preset.params.rule](ev, preset.params, unc("probability"), name).flags
+        b = I.RULES[preset.params.rule](shuffled, preset.params, unc("probability"), name).flags
+        key = ["school_id"]
+        pd.testing.assert_frame_equal(a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True),
+                                      check_dtype=False)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.integers(3, 200), min_size=25, max_size=40), seed=st.integers(0, 10_000))
+def test_small_schools_are_not_flagged_by_noise(sizes, seed):
+    """No real differences between schools: with the probability rule no school of ≤ 8 pupils is flagged (and
+    hardly any other), although the point rule on raw means names the bottom 10 % whatever the sizes."""
+    rng = np.random.default_rng(seed)
+    rows = [pupils(f"s{i:02d}", y, subj, 5, rng.normal(50, 15, n).clip(0, 100))
+            for i, n in enumerate(sizes) for y in (2024, 2025, 2026) for subj in ("rus", "math")]
+    ev = evidence(rows)
+    p = BottomPercentileRule(percentile=T(0.10), years=T(3), years_required=T(2), subjects=T(["rus", "math"]),
+                             min_participants=T(1), exclude_objectivity_flags=T(False), reference=T("region"))
+    res = I.rule_bottom_percentile(ev, p, unc("probability"), "bottom_percentile")
+    small = {f"s{i:02d}" for i, n in enumerate(sizes) if n <= 8}
+    flagged = set(res.flags.loc[res.flags.flagged, "school_id"])
+    assert not (flagged & small)
+    assert len(flagged) <= max(1, len(sizes) // 20)
+
+
+def test_probability_decision_keeps_a_clearly_low_small_school_out_but_a_large_one_in():
+    # both 25 points below the others; 4 pupils cannot carry the flag, 80 pupils can
+    rows = []
+    rng = np.random.default_rng(1)
+    for y in (2024, 2025, 2026):
+        for i in range(20):
+            rows.append(pupils(f"o{i:02d}", y, "rus", 5, rng.normal(55, 15, 40).clip(0, 100)))
+        rows.append(pupils("big", y, "rus", 5, rng.normal(30, 15, 80).clip(0, 100)))
+        rows.append(pupils("small", y, "rus", 5, rng.normal(30, 15, 4).clip(0, 100)))
+    p = BelowRegionalMeanRule(years=T(3), subjects=T(["rus"]), risk_zone_years=T(2), min_participants=T(1))
+    res = I.rule_below_regional_mean(evidence(rows), p, unc("probability"), "kamensk_uralsky")
+    f = res.flags.set_index("school_id")
+    assert f.loc["big", "flagged"]
+    crit = res.criteria.set_index("school_id")
+    lo, hi = crit.loc["small", "ci_low"], crit.loc["small", "ci_high"]
+    assert hi - lo > 3 * (crit.loc["big", "ci_high"] - crit.loc["big", "ci_low"])  # interval shown is wide
+
+
+# ---------------------------------------------------------------- comparison and typology
+
+def test_compare_counts_and_jaccard():
+    def res(name, flagged):
+        ids = list("abcd")
+        flags = pd.DataFrame({"school_id": ids, "municipality": "001", "name": ids, "methodology": name,
+                              "flagged": [s in flagged for s in ids], "explanation": [f"{name}:{s}" for s in ids]})
+        return I.Identification(name, name, pd.DataFrame(), flags)
+    out = I.compare({"m1": res("m1", "ab"), "m2": res("m2", "bc")})
+    o = out["overlap"].iloc[0]
+    assert (o.both, o.only_first, o.only_second) == (1, 1, 1) and o.jaccard == pytest.approx(1 / 3)
+    assert sorted(out["disagreements"]["school_id"]) == ["a", "c"]
+    assert out["disagreements"].set_index("school_id").loc["a", "m2"] == "m2:a"
+
+
+def test_typology_types_by_hand():
+    # results follow 10 × ИСБШ except: r (low context, far above its line) and n (ordinary context, far below)
+    idx = {f"x{i}": v for i, v in enumerate(np.linspace(-1, 1, 16))}
+    res_pct = {s: 50 + 10 * v for s, v in idx.items()}
+    idx |= {"r": -1.5, "n": 0.2, "d": -1.6}
+    res_pct |= {"r": 60.0, "n": 20.0, "d": 25.0}
+    rows = [pupils(s, y, subj, 5, [v] * 30) for s, v in res_pct.items() for y in (2024, 2025, 2026) for subj in ("rus", "math")]
+    ctx = pd.DataFrame({"school_id": list(idx), "social_index": 0.0, "staff_index": 0.0, "resources_index": 0.0,
+                        "social_index_region": list(idx.values())})
+    t = I.typology(evidence(rows, context=ctx), unc=unc("point")).set_index("school_id")
+    assert t.loc["r", "type"] == "resilient" and t.loc["n", "type"] == "shnor" and t.loc["d", "type"] == "shnsu"
+    assert t.loc["r", "va_low"] > 0 and t.loc["n", "va_high"] < 0
+
+
+# ---------------------------------------------------------------- the demo region: planted schools are found
+
+@pytest.fixture(scope="module")
+def demo_runs(demo_import, demo_store):
+    root = demo_import[0]
+    ev = I.load_evidence(demo_store, 2026)
+    truth = pd.read_csv(root / "demo" / "truth" / "schools.csv", dtype={"school_id": str, "municipality": str})
+    return I.run_all(ev), I.typology(ev), truth
+
+
+def recovery(flagged: set, planted: set, low: set) -> tuple[float, float]:
+    """(precision, recall): recall of the planted schools; precision counts flags on planted persistently low or
+    deprived schools as right (both have truly low results; the typology separates them)."""
+    return (len(flagged & low) / len(flagged) if flagged else 1.0), len(flagged & planted) / len(planted)
+
+
+def test_demo_persistently_low_schools_are_recovered(demo_runs):
+    runs, typ, truth = demo_runs
+    planted = set(truth.loc[truth.persistently_low, "school_id"])
+    low = planted | set(truth.loc[truth.deprived, "school_id"])
+    assert len(planted) >= 3
+    measured = {m: recovery(set(r.flags.loc[r.flags.flagged, "school_id"]), planted, low) for m, r in runs.items()}
+    # bars a little under what was measured on this demo (precision, recall): lesosibirsk 0.75/0.75,
+    # kamensk_uralsky 0.50/0.75 (a loose rule: any result below the mean three years running), context_adjusted
+    # 0.67/0.50; scale-1 figures are in the issue note
+    bars = {"lesosibirsk": (0.6, 0.5), "kamensk_uralsky": (0.4, 0.5), "context_adjusted": (0.6, 0.5)}
+    for m, (p_min, r_min) in bars.items():
+        precision, recall = measured[m]
+        assert precision >= p_min and recall >= r_min, (m, measured[m])
+    # results-based rules cannot see a weak school in a well-off intake (edu004006 here: results at the region
+    # mean), value added can: every planted school has an interval of value added wholly below zero
+    assert (typ.set_index("school_id").loc[sorted(planted), "va_high"] < 0).all()
+
+
+def test_demo_resilient_and_deprived_schools_are_typed(demo_runs):
+    runs, typ, truth = demo_runs
+    resilient = set(truth.loc[truth.resilient, "school_id"])
+    found = set(typ.loc[typ.type == "resilient", "school_id"])
+    assert len(found & resilient) / len(resilient) >= 0.6 and len(found & resilient) / max(len(found), 1) >= 0.6
+    deprived = set(truth.loc[truth.deprived, "school_id"])
+    shnsu = set(runs["lesosibirsk"].flags.loc[runs["lesosibirsk"].flags.shnsu, "school_id"])
+    assert deprived <= shnsu
