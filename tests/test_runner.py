@@ -36,7 +36,8 @@ def test_every_municipality_gets_its_deliverables(first_run):
     index = (run_dir / "index.html").read_text(encoding="utf-8")
     assert "город Лесосибирск" in index and 'href="004/report.html"' in index and "Готово: 2 из 2" in index
     saved = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert saved["data_hash"] == manifest["data_hash"] and saved["notebooks"] == ["00_overview.ipynb"]
+    assert saved["data_hash"] == manifest["data_hash"] and saved["notebooks"] == ["00_overview.ipynb", "01_identification.ipynb",
+                                                                              "99_methodology.ipynb"]
 
 
 def test_html_report_has_no_code_and_says_what_it_shows(first_run):
@@ -71,6 +72,31 @@ def test_workbook_sheets_headers_and_suppression(first_run, demo_store):
             assert r[5] == works[s]
     params = next(wb[n] for n in wb.sheetnames if n.startswith("Параметры"))
     assert [c.value for c in params[1]] == ["Раздел", "Параметр", "Значение", "Происхождение", "Источник"]
+
+
+def test_identification_in_deliverables_matches_the_package(first_run, demo_store):
+    """The XLSX list of ШНОР/ШНСУ for Лесосибирск is what workbench.identify computes on the same store."""
+    from workbench import identify
+
+    out, manifest = first_run
+    run_dir = out / manifest["run_id"] / "004"
+    wb = openpyxl.load_workbook(run_dir / "tables.xlsx")
+    sheet = next(wb[n] for n in wb.sheetnames if n.startswith("Список школ"))
+    header = [c.value for c in sheet[1]]
+    assert header[:5] == ["Код ОО", "Школа", "Группа", "Выполнено критериев", "Нужно"] and "Почему" in header
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    expected = identify.run_methodology(identify.load_evidence(demo_store, 2026), "lesosibirsk").for_municipality("004")
+    assert set(rows) == set(expected.flags.school_id)
+    for f in expected.flags.itertuples():
+        assert (rows[f.school_id]["Группа"] or "") == f.group
+        assert rows[f.school_id]["Выполнено критериев"] == f.criteria_fired
+        assert rows[f.school_id]["Почему"] == f.explanation
+    names = set(wb.sheetnames)
+    assert any(n.startswith("Критерии") for n in names) and any(n.startswith("Типология") for n in names)
+    assert (run_dir / "figures" / "ident_typology_plot.png").stat().st_size > 5000
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Идентификация ШНОР и ШНСУ: город Лесосибирск, 2026 год" in page and "Сравнение методик" in page
+    assert page.index("Обзор") < page.index("Идентификация ШНОР") < page.index("Методика, параметры и источники")
 
 
 def test_broken_municipality_fails_alone_and_is_reported(demo_store, tmp_path):
