@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--port", type=int, default=8866, help="порт (по умолчанию 8866)")
     b.add_argument("--store", type=Path, default=None, help="папка хранилища (по умолчанию data/store)")
     b.add_argument("--base-url", default="/", help="префикс адреса за обратным прокси, например /shnor/")
+    b.add_argument("--view", default="overview", metavar="{overview,identification}",
+                   help="какую панель открыть: overview — результаты ВПР муниципалитета на фоне региона (по умолчанию); "
+                        "identification — выявление ШНОР и ШНСУ по методикам с карточкой школы")
 
     c = sub.add_parser("params", prog="workbench params", help="проверить файлы параметров",
                        description="Загружает файлы параметров и сообщает о каждой ошибке: файл, ключ, значение, допустимое.")
@@ -142,9 +145,13 @@ def cmd_run(args) -> int:
 
 
 def cmd_dashboard(args) -> int:
-    from workbench.serve import serve
+    from workbench.serve import NOTEBOOKS, serve
 
-    return serve(port=args.port, store=args.store, base_url=args.base_url) or 0
+    if args.view not in NOTEBOOKS:
+        print(f"Ошибка вызова: --view {args.view!r} — неизвестная панель; допустимые: {', '.join(NOTEBOOKS)}",
+              file=sys.stderr)
+        return 2
+    return serve(port=args.port, store=args.store, base_url=args.base_url, view=args.view) or 0
 
 
 def cmd_params(args) -> int:

@@ -1,4 +1,4 @@
-"""Serve the Voila dashboard (``notebooks/dashboards/overview.ipynb``) on 127.0.0.1.
+"""Serve a Voila dashboard of ``notebooks/dashboards/`` on 127.0.0.1 (one view per server: :data:`NOTEBOOKS`).
 
 Settings live in the committed ``voila.json`` at the project root: bound to 127.0.0.1, no browser,
 tracebacks hidden from users (``VoilaConfiguration.show_tracebacks: false``), template ``lab``, idle kernels
@@ -45,7 +45,12 @@ from pathlib import Path
 
 from workbench.paths import ROOT
 
-NOTEBOOK = ROOT / "notebooks" / "dashboards" / "overview.ipynb"
+DASHBOARDS_DIR = ROOT / "notebooks" / "dashboards"
+NOTEBOOKS = {"overview": DASHBOARDS_DIR / "overview.ipynb",              # ВПР: муниципалитет на фоне региона
+             "identification": DASHBOARDS_DIR / "identification.ipynb"}  # выявление ШНОР/ШНСУ по методикам
+NOTEBOOK = NOTEBOOKS["overview"]  # the default view
+VIEW_TITLES = {"overview": "результаты ВПР: муниципалитет на фоне региона",
+               "identification": "выявление ШНОР и ШНСУ по методикам, карточка школы"}
 CONFIG_DIR = ROOT  # where voila.json lives
 HOST = "127.0.0.1"
 
@@ -77,14 +82,17 @@ def voila_command(notebook: Path, port: int, *, base_url: str = "/",
     return argv, env
 
 
-def serve(port: int = 8866, store: Path | None = None, base_url: str = "/") -> int:
-    """Run Voila for the overview dashboard until Ctrl+C; returns Voila's exit code.
+def serve(port: int = 8866, store: Path | None = None, base_url: str = "/", view: str = "overview") -> int:
+    """Run Voila for one dashboard (``view``: a key of :data:`NOTEBOOKS`) until Ctrl+C; returns Voila's exit code.
 
-    >>> serve(8866, store=Path("data/store"))                                  # doctest: +SKIP
+    >>> serve(8866, store=Path("data/store"), view="identification")          # doctest: +SKIP
     """
-    argv, env = voila_command(NOTEBOOK, port, base_url=base_url, store=store)
+    if view not in NOTEBOOKS:
+        raise ValueError(f"неизвестная панель «{view}»; допустимые: {', '.join(NOTEBOOKS)}")
+    argv, env = voila_command(NOTEBOOKS[view], port, base_url=base_url, store=store)
     shown = env.get("WORKBENCH_STORE") or str(ROOT / "data" / "store")
-    print(f"Панель: http://{HOST}:{port}{_base_url(base_url)}  (хранилище: {shown}; остановить — Ctrl+C)", flush=True)
+    print(f"Панель «{VIEW_TITLES.get(view, view)}»: http://{HOST}:{port}{_base_url(base_url)}  (хранилище: {shown}; "
+          "остановить — Ctrl+C)", flush=True)
     proc = subprocess.Popen(argv, env=env, cwd=ROOT)
     previous = _on_sigterm(_interrupt)  # a service manager's SIGTERM must not orphan Voila and its kernels
     try:

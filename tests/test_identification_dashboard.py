@@ -1,0 +1,425 @@
+"""The identification dashboard on the small demo region: driven in Python, then in a real Voila + Chromium.
+
+Expected values come from ``workbench.identify`` called directly on an Evidence loaded by the test itself
+(not from the dashboard's cache), and from independent DuckDB queries over the store for counts and trends.
+The browser test follows tests/test_browser.py (fails, never skips, under CI=true) and leaves
+``tests/artifacts/identification.png`` and ``tests/artifacts/identification_timings.json``.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.test_browser import (ARTIFACTS, RENDER_TIMEOUT, UPDATE_TIMEOUT, chromium, choose,  # noqa: F401 (fixture)
+                                free_port, selected_label, stop_group, wait_listening)
+from workbench import identification_dashboard as idmod
+from workbench import identify
+from workbench.cli import build_parser, main
+from workbench.config import load_presets
+from workbench.dashboard import municipality_names
+from workbench.deliverables import methodology_of
+from workbench.identification_dashboard import IdentificationDashboard
+from workbench.privacy import MARK
+from workbench.serve import NOTEBOOK, NOTEBOOKS, voila_command
+
+ROOT = Path(__file__).resolve().parent.parent
+M = "004"
+pytestmark = pytest.mark.timeout(600)
+PRESETS = load_presets()
+
+
+@pytest.fixture(scope="module")
+def latest(demo_store):
+    return int(demo_store.query("SELECT max(year) AS y FROM vpr").y[0])
+
+
+@pytest.fixture(scope="module")
+def ev(demo_store, latest):
+    """The test's own evidence (the dashboard caches its own copy)."""
+    return identify.load_evidence(demo_store, latest)
+
+
+@pytest.fixture(scope="module")
+def dash(demo_store):
+    return IdentificationDashboard(demo_store)
+
+
+def expected_flags(ev, municipality: str, name: str) -> pd.DataFrame:
+    """run_methodology directly, with the municipality's overrides when it is its own methodology."""
+    own, _preset, params = methodology_of(municipality)
+    res = identify.run_methodology(ev, name, params if name == own else None)
+    return res.flags[res.flags.municipality == municipality].set_index("school_id")
+
+
+def vpr_participants(store, year: int) -> pd.Series:
+    """ВПР participants per school in Russian and mathematics in the year (per subject: both subjects / 2)."""
+    q = store.query("""SELECT school_id, count(*) / 2.0 AS n FROM vpr
+                       WHERE NOT absent AND primary_score IS NOT NULL AND subject IN ('rus', 'math') AND year = ?
+                       GROUP BY 1""", [year])
+    return q.set_index("school_id").n
+
+
+# ---------------------------------------------------------------- the table
+
+def test_table_lists_the_municipality_schools_with_groups(dash, demo_store, ev, latest):
+    dash.select(municipality=M, year=latest)
+    own = methodology_of(M)[0]
+    assert dash.methodology.value == own and dash.errors == []
+    assert dict((v, k) for k, v in dash.methodology.options)[own].endswith(idmod.OWN_SUFFIX)
+    schools = demo_store.query("SELECT school_id, name FROM schools WHERE municipality = ? ORDER BY 1", [M])
+    table = dash.table().set_index("school_id")
+    assert sorted(table.index) == schools.school_id.tolist()
+    exp = expected_flags(ev, M, own)
+    assert table.group.to_dict() == exp.group.to_dict()
+    assert table.criteria_fired.to_dict() == exp.criteria_fired.to_dict()
+    assert (table.group != "").any(), "the demo plants ШНОР/ШНСУ in Lesosibirsk"
+    # flagged first, then risk zone, ШНСУ, the rest
+    order = [idmod.GROUP_ORDER[g] for g in dash.table().group]
+    assert order == sorted(order)
+    html = dash.table_html.value.replace("&quot;", '"')
+    for r in schools.itertuples():
+        assert r.name in html
+    shown = table[~table.headline_hidden]
+    assert np.allclose(shown.value, exp.loc[shown.index, "value"], equal_nan=True)
+    assert f"ШНОР: {int(exp.flagged.sum())} " in html and f"ШНСУ: {int(exp.shnsu.sum())}." in html
+    # «−0,28 [−0,43; −0,07] SD»: the headline with its interval, Russian decimal comma
+    r = shown.iloc[0]
+    assert idmod.interval_text(r.value, r.ci_low, r.ci_high, r.unit) in html.replace("&nbsp;", "\u00a0")
+
+
+def test_switching_methodology_shows_that_methodologys_flags(dash, ev, latest):
+    dash.select(municipality=M, year=latest)
+    own_groups = dash.table().set_index("school_id").group.to_dict()
+    changed = False
+    for name in PRESETS:
+        dash.methodology.value = name                  # through the widget, as a user would
+        assert dash.errors == [], dash.errors
+        table = dash.table().set_index("school_id")
+        exp = expected_flags(ev, M, name)
+        assert table.group.to_dict() == exp.group.to_dict(), name
+        assert table.criteria_fired.to_dict() == exp.criteria_fired.to_dict(), name
+        assert table.headline.fillna("").to_dict() == exp.headline.fillna("").to_dict(), name
+        small_head = exp.n.reindex(table.index).lt(dash.min_n) if "n" in exp else False
+        assert table.headline_hidden.equals(table.suppressed | small_head), name
+        shown = table[~table.headline_hidden]
+        for col in ("value", "ci_low", "ci_high", "probability"):
+            assert np.allclose(shown[col].astype(float), exp.loc[shown.index, col].astype(float), equal_nan=True)
+        assert PRESETS[name].title in dash.table_html.value.replace("&quot;", '"')
+        changed |= table.group.to_dict() != own_groups
+    assert changed, "at least one methodology should decide differently from Lesosibirsk's own"
+
+
+def test_comparison_counts_and_jaccard(dash, ev, latest):
+    dash.select(municipality=M, year=latest, methodology="kamensk_uralsky")
+    cmp = dash.comparison().set_index("methodology")
+    assert list(cmp.index) == list(PRESETS) and cmp.loc["kamensk_uralsky", "selected"]
+    assert cmp.loc[methodology_of(M)[0], "own"]
+    sets = {n: set(expected_flags(ev, M, n).loc[lambda f: f.flagged].index) for n in PRESETS}
+    sel = sets["kamensk_uralsky"]
+    for name, flagged in sets.items():
+        assert cmp.loc[name, "flagged"] == len(flagged)
+        assert cmp.loc[name, "both"] == len(flagged & sel)
+        union = flagged | sel
+        if union:
+            assert cmp.loc[name, "jaccard"] == pytest.approx(len(flagged & sel) / len(union))
+        else:
+            assert np.isnan(cmp.loc[name, "jaccard"])
+    assert "Сравнение методик" in dash.compare_html.value and "Жаккар" in dash.compare_html.value
+
+
+# ---------------------------------------------------------------- the card
+
+def test_school_card_criteria_equal_run_methodology(dash, demo_store, ev, latest):
+    own, _preset, params = methodology_of(M)
+    dash.select(municipality=M, year=latest, methodology=own)
+    school = dash.table().loc[lambda t: (t.group != "") & ~t.suppressed, "school_id"].iloc[0]
+    dash.school.value = school                                  # through the selector
+    assert dash.card_school() == school and dash.errors == []
+    crit = identify.run_methodology(ev, own, params).criteria
+    exp = crit[crit.school_id == school].reset_index(drop=True)
+    card = dash.card_criteria()
+    assert not card.suppressed.any()
+    cols = ["criterion", "title", "unit", "fired", "years_held", "years_assessed"]
+    assert card[cols].astype(str).equals(exp[cols].astype(str))
+    for col in ("value", "threshold", "margin", "n", "ci_low", "ci_high", "probability"):
+        assert np.allclose(card[col].astype(float), exp[col].astype(float), equal_nan=True), col
+    html = dash.card_html.value.replace("&quot;", '"')
+    name = dash.table().set_index("school_id").loc[school, "name"]
+    assert f"Карточка школы: {name}" in html and "✓" in html
+    assert all(t in html for t in exp.title)
+    # the trend: mean over the school's pupils of (percent − region mean of the work), independent SQL
+    trend = dash.card_trend().set_index("year")
+    sql = demo_store.query("""
+        WITH p AS (SELECT v.year, v.school_id, v.subject, v.grade, 100.0 * v.primary_score / s.max_score AS pct
+                   FROM vpr v JOIN mark_scales s USING (year, subject, grade)
+                   WHERE NOT v.absent AND v.primary_score IS NOT NULL AND v.subject IN ('rus', 'math')),
+             r AS (SELECT year, subject, grade, avg(pct) AS m FROM p GROUP BY ALL)
+        SELECT p.year, avg(p.pct - r.m) AS d, count(*) / 2.0 AS n FROM p JOIN r USING (year, subject, grade)
+        WHERE p.school_id = ? AND p.year BETWEEN ? AND ? GROUP BY 1 ORDER BY 1""", [school, latest - 4, latest])
+    assert trend.index.tolist() == sql.year.astype(int).tolist()
+    assert np.allclose(trend.estimate, sql.d) and np.allclose(trend.n, sql.n)
+    assert (trend.ci_low < trend.estimate).all() and (trend.estimate < trend.ci_high).all()
+    # context indices and value added come from the evidence and the typology
+    ctx = dash.card_context().set_index("index")
+    row = ev.context.set_index("school_id").loc[school]
+    assert ctx.loc["social", "value"] == pytest.approx(row.social_index)
+    assert ctx.loc["staff", "value"] == pytest.approx(row.staff_index, nan_ok=True)
+    va = dash.card_value_added()
+    typ = identify.typology(ev).set_index("school_id").loc[school]
+    assert va["value_added"] == pytest.approx(typ.value_added) and va["type_ru"] == typ.type_ru
+    side = dash.side_html.value
+    assert "Контекст школы" in side and "Добавленная ценность" in side and typ.type_ru in side
+
+
+def test_filters(dash, demo_store, ev, latest):
+    dash.select(municipality=M, year=latest, methodology=methodology_of(M)[0], group="all", search="")
+    full = dash.table()
+    for group, members in idmod.GROUP_MEMBERS.items():
+        dash.group.value = group
+        assert set(dash.table().school_id) == set(full.loc[full.group.isin(members), "school_id"]), group
+        assert [v for _, v in dash.school.options][1:] == dash.table().school_id.tolist()
+    dash.group.value = "all"
+    dash.search.value = "сош № 1"                                  # case-insensitive part of the name
+    assert dash.table().name.tolist() == [n for n in full.name if "сош № 1" in n.casefold()]
+    dash.search.value = "нет такой школы"
+    assert dash.table().empty and "Нет школ, подходящих под выбранные фильтры" in dash.table_html.value
+    dash.search.value = ""
+    # types come from the typology; Uryupinsky has ШНСУ-type schools in the demo
+    dash.select(municipality="002")
+    typ = identify.typology(ev)
+    shnsu = set(typ.loc[(typ.municipality == "002") & (typ.type == "shnsu"), "school_id"])
+    assert shnsu and "shnsu" in [v for _, v in dash.school_type.options]
+    dash.school_type.value = "shnsu"
+    assert set(dash.table().school_id) == shnsu
+    dash.select(group="shnsu")
+    assert set(dash.table().school_id) <= shnsu
+    dash.select(group="all", school_type=idmod.ALL_TYPES)
+    assert len(dash.table()) == len(dash.full_table())
+
+
+def test_small_schools_show_no_numbers(dash, demo_store, ev, latest):
+    n = vpr_participants(demo_store, latest)
+    dash.select(municipality="002", year=latest, group="all", search="", school_type=idmod.ALL_TYPES)
+    table = dash.table().set_index("school_id")
+    small = [s for s in table.index if n.get(s, 0) < dash.min_n]
+    big = [s for s in table.index if n.get(s, 0) >= dash.min_n]
+    assert small, "the demo region should have a school with fewer than 5 ВПР participants"
+    assert table.loc[small, "suppressed"].all() and not table.loc[big, "suppressed"].any()
+    assert table.loc[small, ["value", "ci_low", "ci_high", "probability", "participants"]].isna().all().all()
+    assert np.allclose(table.loc[big, "participants"], n[big])
+    html = dash.table_html.value
+    assert MARK in html and "wb-hidden" in html and "менее чем по 5 участникам" in html
+    school = small[0]
+    dash.open_school(school)
+    assert dash.card_school() == school
+    card = dash.card_criteria()
+    assert card.empty or card[["value", "margin", "ci_low", "ci_high", "n"]].isna().all().all()
+    assert dash.card_trend().suppressed.all() and dash.card_trend().estimate.isna().all()
+    assert dash.card_context().value.isna().all()
+    assert np.isnan(dash.card_value_added().get("value_added", np.nan))
+    assert "Пояснение скрыто" in dash.card_html.value and "все числа скрыты" in dash.side_html.value
+    # a higher threshold hides more schools, the same rule
+    strict = IdentificationDashboard(demo_store, min_n=25)
+    strict.select(municipality="002", year=latest)
+    hidden = set(strict.table().loc[lambda t: t.suppressed, "school_id"])
+    assert hidden == {s for s in table.index if n.get(s, 0) < 25}
+
+
+def test_own_methodology_is_what_deliverables_resolves():
+    from workbench.config import load_region
+
+    for m in load_region(idmod.REGION_FILE).municipalities:
+        name, _preset, params = methodology_of(m.code)
+        assert idmod.own_methodology(m.code) == (name, params), m.code
+    assert idmod.own_methodology("999")[0] == methodology_of("999")[0]      # not in the region: the default
+
+
+def test_own_methodology_follows_the_municipality(dash, latest):
+    for code in ("002", M):
+        dash.select(municipality=code, year=latest)
+        assert dash.methodology.value == methodology_of(code)[0]
+        assert dash.methodology.label.endswith(idmod.OWN_SUFFIX)
+    dash.select(methodology="rosobrnadzor_2025")
+    dash.municipality.value = "002"                                 # a new municipality: its own methodology
+    assert dash.methodology.value == methodology_of("002")[0]
+    with pytest.raises(ValueError, match="неизвестная методика"):
+        dash.select(methodology="nope")
+
+
+def test_callback_errors_become_russian_messages(demo_store, latest, monkeypatch):
+    d = IdentificationDashboard(demo_store)
+
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(idmod, "comparison_table", broken)
+    d.select(municipality=M, year=latest, methodology="ekaterinburg")
+    assert d.errors == ["Не удалось построить раздел «сравнение методик» для выбранных значений (RuntimeError). "
+                        "Попробуйте другой выбор; если ошибка повторяется, сообщите администратору."]
+    assert "boom" not in d.compare_html.value and "Traceback" not in d.compare_html.value
+    assert not d.table().empty                                       # the other sections still work
+    monkeypatch.undo()
+    d.methodology.value = "bottom_percentile"
+    assert d.errors == [] and d.status.value == "" and not d.comparison().empty
+
+
+def test_empty_store_and_widget_labels(tmp_path, dash):
+    empty = IdentificationDashboard(str(tmp_path / "nothing"))
+    assert empty.errors == [] and empty.table().empty
+    assert "нет результатов ВПР" in empty.table_html.value and empty.widget is not None
+    labels = [dash.municipality.description, dash.year.description, dash.methodology.description,
+              dash.group.description, dash.school_type.description, dash.search.description, dash.school.description]
+    assert labels == ["Муниципалитет:", "Год:", "Методика:", "Группа:", "Тип школы:", "Поиск школы:", "Карточка школы:"]
+    assert idmod.TITLE in dash.header.value
+    assert dash.timings["first_render"] < 60 and dash.timings["refresh"] < 10
+
+
+def test_doctests():
+    import doctest
+
+    assert doctest.testmod(idmod).failed == 0
+
+
+def test_number_formatting():
+    assert idmod.interval_text(-12.3, -15.0, -9.6, "п.п.") == "−12,3 [−15,0; −9,6]\u00a0п.п."
+    assert idmod.interval_text(0.25, 0.2, 0.31, "доля") == "25,0 [20,0; 31,0]\u00a0%"
+    assert idmod.value_text(-0.05, "доля") == "−5,0\u00a0%" and idmod.value_text(1.234, "z") == "+1,23"
+    assert idmod.probability_text(0.996) == ">\u00a099\u00a0%" and idmod.probability_text(np.nan) == "—"
+
+
+# ---------------------------------------------------------------- notebook, server, command line
+
+def test_notebook_serve_and_cli():
+    import jupytext
+    import nbformat
+
+    nb_path = NOTEBOOKS["identification"]
+    assert NOTEBOOK == NOTEBOOKS["overview"] and NOTEBOOK.exists() and nb_path.exists()
+    nb = nbformat.read(nb_path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) == 1 and "IdentificationDashboard()" in code[0].source
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    assert [c.source for c in jupytext.read(nb_path.with_suffix(".py")).cells] == [c.source for c in nb.cells]
+    assert nb.metadata["kernelspec"]["name"] == "python3" and nb.metadata["title"] == idmod.TITLE
+    argv, _env = voila_command(nb_path, 8999)
+    assert str(nb_path) in argv and "--Voila.ip=127.0.0.1" in argv
+    assert build_parser().parse_args(["dashboard"]).view == "overview"
+    assert build_parser().parse_args(["dashboard", "--view", "identification"]).view == "identification"
+    out = subprocess.run([str(Path(__import__("sys").executable).parent / "workbench"), "dashboard", "--view", "x"],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 2 and "неизвестная панель" in out.stderr and "identification" in out.stderr
+    assert main(["dashboard", "--view", "nope"]) == 2
+
+
+def test_importing_keeps_the_inline_backend():
+    src = (ROOT / "workbench" / "identification_dashboard.py").read_text(encoding="utf-8")
+    assert "matplotlib.use(" not in src and "MPLBACKEND" not in src
+
+
+# ---------------------------------------------------------------- a real Voila and Chromium
+
+@pytest.fixture(scope="module")
+def voila_ident(demo_store, tmp_path_factory):
+    """(url, log path, seconds to listen) of a real Voila serving the identification dashboard on the demo store."""
+    work = tmp_path_factory.mktemp("voila_ident")
+    port = free_port()
+    argv, env = voila_command(NOTEBOOKS["identification"], port, store=demo_store.root)
+    log = work / "voila.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(argv, env=env, cwd=work, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        listen = wait_listening(proc, port, log)
+        yield f"http://127.0.0.1:{port}/", log, listen
+    finally:
+        stop_group(proc)
+    assert proc.poll() is not None, "voila is still running after teardown"
+
+
+def summary_of(flags: pd.DataFrame) -> str:
+    """The counts sentence the table's summary line must show for these flags."""
+    return (f"Школ: {len(flags)}; ШНОР: {int(flags.flagged.sum())} (из них также ШНСУ: "
+            f"{int((flags.flagged & flags.shnsu).sum())}); зона риска: {int(flags.risk_zone.sum())}; "
+            f"ШНСУ: {int(flags.shnsu.sum())}.")
+
+
+def wait_summary(page, text: str) -> None:
+    page.locator(".wb-ident-summary", has_text=text).wait_for(timeout=UPDATE_TIMEOUT * 1000)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_identification_in_a_real_browser(voila_ident, chromium, ev, latest):  # noqa: F811
+    url, log, listen = voila_ident
+    timings = {"voila_listen_s": round(listen, 2)}
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(UPDATE_TIMEOUT * 1000)
+
+    start = time.monotonic()
+    page.goto(url, timeout=RENDER_TIMEOUT * 1000, wait_until="domcontentloaded")
+    page.get_by_text(idmod.TITLE).first.wait_for(timeout=RENDER_TIMEOUT * 1000)
+    page.locator(".wb-ident-table table").wait_for(timeout=RENDER_TIMEOUT * 1000)
+    timings["first_render_s"] = round(time.monotonic() - start, 2)
+    assert page.title() == idmod.TITLE
+    assert int(selected_label(page, "wb-year")) == latest
+
+    # the municipality: Lesosibirsk, whose own methodology is chosen for it
+    names = municipality_names()
+    own = methodology_of(M)[0]
+    start = time.monotonic()
+    if not selected_label(page, "wb-municipality").startswith(M):
+        choose(page, "wb-municipality", f"{M} — {names[M]}")
+    wait_summary(page, summary_of(expected_flags(ev, M, own)))
+    timings["municipality_update_s"] = round(time.monotonic() - start, 2)
+    assert selected_label(page, "wb-methodology") == PRESETS[own].title + idmod.OWN_SUFFIX
+
+    # another methodology, chosen in the page: the summary and the ШНОР rows follow run_methodology
+    target = next(n for n in PRESETS if n != own and expected_flags(ev, M, n).flagged.any()
+                  and summary_of(expected_flags(ev, M, n)) != summary_of(expected_flags(ev, M, own)))
+    exp = expected_flags(ev, M, target)
+    start = time.monotonic()
+    choose(page, "wb-methodology", PRESETS[target].title)
+    wait_summary(page, summary_of(exp))
+    timings["methodology_update_s"] = round(time.monotonic() - start, 2)
+    assert f"Методика: {PRESETS[target].title}" in page.locator(".wb-ident-summary").inner_text()
+    start = time.monotonic()
+    page.locator(".wb-group").get_by_role("button", name="ШНОР", exact=True).click()
+    flagged = exp.loc[exp.flagged, "name"].tolist()
+    page.locator(".wb-ident-table h3", has_text=f"показано {len(flagged)} из {len(exp)}").wait_for()
+    timings["filter_update_s"] = round(time.monotonic() - start, 2)
+    rows = page.locator(".wb-ident-table tbody tr")
+    assert rows.count() == len(flagged)
+    assert sorted(rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())) == sorted(flagged)
+    cmp_text = page.locator(".wb-compare").inner_text()
+    assert "Сравнение методик" in cmp_text and PRESETS[target].title in cmp_text
+
+    # the school card of a flagged school: criteria, trend chart, context, value added
+    school_id = exp.index[exp.flagged][0]
+    school = exp.loc[school_id, "name"]
+    crit = identify.run_methodology(ev, target).criteria.loc[lambda c: c.school_id == school_id]
+    start = time.monotonic()
+    choose(page, "wb-school", school)
+    page.get_by_text(f"Карточка школы: {school}").wait_for()
+    page.locator(".wb-trend img").wait_for()
+    timings["card_open_s"] = round(time.monotonic() - start, 2)
+    card = page.locator(".wb-card-title").inner_text()
+    assert all(t in card for t in crit.title) and "✓" in card
+    side = page.locator(".wb-card-context").inner_text()
+    assert "Контекст школы" in side and "Добавленная ценность" in side
+
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body and "Не удалось построить" not in body
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = page.locator(".wb-root").bounding_box()["height"]
+    page.set_viewport_size({"width": 1280, "height": int(height) + 100})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "identification.png"), full_page=True)
+    (ARTIFACTS / "identification_timings.json").write_text(json.dumps(timings, indent=1), encoding="utf-8")
+    print("timings:", timings)
+    page.close()
