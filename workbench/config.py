@@ -14,6 +14,7 @@ Example
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -194,6 +195,7 @@ class Typology(_Strict):
     """Thresholds of the school typology by results, context and value added (DOMAIN §5)."""
     low_results_share: Tagged[Share]
     low_context_share: Tagged[Share]
+    min_value_added: Tagged[Annotated[float, Field(ge=0, le=100)]]
     years: Tagged[Annotated[int, Field(ge=1, le=10)]]
     subjects: Tagged[list[SubjectCode]]
 
@@ -316,15 +318,25 @@ def _allowed_keys(model: type[BaseModel], data: Any, prefix: tuple = ()) -> dict
     return out
 
 
+_YAML_CACHE: dict[tuple[str, int, int], Any] = {}
+
+
 def _read_yaml(path: Path) -> Any:
+    """Parsed YAML, cached by path, size and modification time (loaders run on every dashboard action)."""
     try:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+        if key in _YAML_CACHE:
+            return copy.deepcopy(_YAML_CACHE[key])
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ParamsError(path, [f"файл не удалось прочитать: {e.strerror}"]) from None
     try:
-        return yaml.safe_load(text) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         raise ParamsError(path, [f"ошибка синтаксиса YAML: {e}"]) from None
+    _YAML_CACHE[key] = data
+    return copy.deepcopy(data)
 
 
 def _validate(model: type[_Strict], data: Any, path: Path, prefix: tuple = ()):

@@ -38,7 +38,7 @@ TYPOLOGY_FORMATS = {c: "+0.0;-0.0;0.0" for c in ("Результат ВПР, п.
 OVERLAP_RU = {"first_ru": "Методика 1", "second_ru": "Методика 2", "first_count": "Выделяет 1", "second_count": "Выделяет 2",
               "both": "Обе", "only_first": "Только 1", "only_second": "Только 2", "jaccard": "Коэффициент Жаккара"}
 TYPE_COLORS = {"shnsu": "#c62828", "shnor": "#ef6c00", "resilient": "#2e7d32", "low": "#f9a825", "context": "#6a1b9a",
-               "other": "#90a4ae"}
+               "underperforming": "#8d6e63", "effective": "#00838f", "other": "#90a4ae"}
 
 
 def methodology_titles() -> dict[str, str]:

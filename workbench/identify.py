@@ -818,9 +818,11 @@ def compare(results: dict[str, Identification], municipality: str | None = None)
 TYPES = {"shnsu": "ШНСУ: низкие результаты в неблагоприятных условиях",
          "shnor": "ШНОР: низкие результаты при обычном контексте и отрицательной добавленной ценности",
          "resilient": "Резильентная: неблагоприятный контекст, высокая добавленная ценность",
-         "low": "Низкие результаты без уверенно отрицательной добавленной ценности",
+         "low": "Низкие результаты без заметно отрицательной добавленной ценности",
+         "underperforming": "Результаты ниже ожидаемых при таком контексте (отрицательная добавленная ценность)",
          "context": "Неблагоприятный контекст, результаты не низкие",
-         "other": "Прочие"}
+         "effective": "Результаты выше ожидаемых при таком контексте",
+         "other": "Результаты соответствуют контексту"}
 
 
 def typology(ev: Evidence, typ: Typology | None = None, unc: Uncertainty | None = None) -> pd.DataFrame:
@@ -830,7 +832,9 @@ def typology(ev: Evidence, typ: Typology | None = None, unc: Uncertainty | None 
 
     low results = bottom ``low_results_share`` of the region (decided with the uncertainty rule);
     low context = bottom ``low_context_share`` by ИСБШ; value added is negative/positive when its interval
-    lies wholly below/above zero.
+    lies wholly below/above zero and it is at least ``min_value_added`` п.п. in size. A school with results
+    that are not low but a negative value added is «ниже ожидаемого» — the weak school in a well-off intake
+    that results-based rules cannot see.
     """
     from workbench.effects import school_ols
 
@@ -856,9 +860,12 @@ def typology(ev: Evidence, typ: Typology | None = None, unc: Uncertainty | None 
         t["value_added"] = t["school_id"].map(va["eb_estimate"])
         t["va_low"] = t["school_id"].map(va["ci_low"])
         t["va_high"] = t["school_id"].map(va["ci_high"])
-    neg, pos = t["va_high"] < 0, t["va_low"] > 0
+    big = typ.min_value_added.value
+    neg = (t["va_high"] < 0) & (t["value_added"] <= -big)
+    pos = (t["va_low"] > 0) & (t["value_added"] >= big)
     t["type"] = np.select([t["low_results"] & t["low_context"], t["low_results"] & neg, t["low_context"] & pos,
-                           t["low_results"], t["low_context"]], ["shnsu", "shnor", "resilient", "low", "context"],
+                           t["low_results"], neg, t["low_context"], pos],
+                          ["shnsu", "shnor", "resilient", "low", "underperforming", "context", "effective"],
                           default="other")
     t.loc[~t["assessed"], "type"] = "other"
     t["type_ru"] = t["type"].map(TYPES)
