@@ -45,8 +45,9 @@ LEVEL_TITLES = {"НОО": "начальное общее (4 класс)", "ОО�
                 "СОО": "среднее общее (10–11 классы)"}
 CRITERIA_COLUMNS = ["school_id", "municipality", "methodology", "criterion", "title", "unit", "value", "threshold",
                     "margin", "n", "ci_low", "ci_high", "probability", "years_held", "years_assessed", "fired", "note"]
+HEAD_COLUMNS = ["school_id", "headline", "value", "unit", "n", "ci_low", "ci_high", "probability"]
 FLAG_COLUMNS = ["school_id", "municipality", "name", "methodology", "flagged", "risk_zone", "shnsu", "group",
-                "criteria_fired", "criteria_required", "headline", "value", "n", "ci_low", "ci_high", "probability",
+                "criteria_fired", "criteria_required", "headline", "value", "unit", "n", "ci_low", "ci_high", "probability",
                 "explanation"]
 
 
@@ -378,7 +379,7 @@ def _flags(ev: Evidence, methodology: str, flagged: pd.Series, fired: pd.Series,
     f["criteria_required"] = (pd.Series(required, index=idx) if isinstance(required, int) else
                               required.reindex(idx)).astype("Int64")
     h = headline.set_index("school_id").reindex(idx) if len(headline) else pd.DataFrame(index=idx)
-    for c in ("headline", "value", "n", "ci_low", "ci_high", "probability"):
+    for c in ("headline", "value", "unit", "n", "ci_low", "ci_high", "probability"):
         f[c] = h[c] if c in h else np.nan
     f["explanation"] = explanation.reindex(idx).fillna("Нет данных для оценки по этой методике.")
     return f.reset_index()[FLAG_COLUMNS]
@@ -426,7 +427,7 @@ def rule_bottom_percentile(ev: Evidence, p: BottomPercentileRule, unc: Uncertain
         return f"Не выделена (нужно не менее {p.years_required.value} лет): {base}."
 
     expl = pd.Series([explain(r, f, e) for r, f, e in zip(s.itertuples(), flagged, excluded)], index=s["school_id"])
-    head = s.assign(headline="ВПР, п.п. к региону", value=s["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
+    head = s.assign(headline="ВПР, п.п. к региону", value=s["estimate"], unit="п.п.")[HEAD_COLUMNS]
     flags = _flags(ev, name, pd.Series(flagged.to_numpy(), index=s["school_id"]),
                    pd.Series(s["held"].to_numpy(), index=s["school_id"]), p.years_required.value, head, expl)
     notes = [] if ev.excluded or not p.exclude_objectivity_flags.value else [
@@ -474,7 +475,7 @@ def rule_below_regional_mean(ev: Evidence, p: BelowRegionalMeanRule, unc: Uncert
     worst = s.sort_values(["full", "held", "estimate", "assessment", "subject"],
                    ascending=[False, False, True, True, True]).groupby("school_id").head(1)
     head = worst.assign(headline=worst["assessment"] + " " + worst["subject"].map(SUBJECTS).str.lower(),
-                        value=worst["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
+                        value=worst["estimate"], unit=worst["unit"])[HEAD_COLUMNS]
     flags = _flags(ev, name, flagged, fired, 1, head, expl, risk_zone=risk)
     return Identification(name, "", crit, flags)
 
@@ -524,7 +525,7 @@ def rule_mark2_risk_group(ev: Evidence, p: RiskGroupRule, unc: Uncertainty, name
     top = now.sort_values(["probability", "estimate", "subject", "grade"],
                           ascending=[False, False, True, True]).groupby("school_id").head(1)
     head = top.assign(headline="доля «2»: " + top["subject"].map(SUBJECTS).str.lower() + ", " + top["grade"].astype(str)
-                      + " кл.", value=top["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
+                      + " кл.", value=top["estimate"], unit="доля")[HEAD_COLUMNS]
     flags = _flags(ev, name, flagged, count_now, p.assessments_min.value, head, expl)
     return Identification(name, "", crit, flags)
 
@@ -637,8 +638,7 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
 
     expl = pd.Series({sid: explain(sid) for sid in ev.schools["school_id"]})
     b = crit[crit["criterion"] == "bottom_all"]
-    head = b.assign(headline="ЕГЭ, ОГЭ, ВПР: SD к региону")[["school_id", "headline", "value", "n", "ci_low",
-                                                              "ci_high", "probability"]]
+    head = b.assign(headline="ЕГЭ, ОГЭ, ВПР: SD к региону", unit="SD")[HEAD_COLUMNS]
     flags = _flags(ev, name, flagged, fired, p.criteria_required.value, head, expl, shnsu=shnsu)
     return Identification(name, "", crit, flags)
 
@@ -703,7 +703,7 @@ def rule_stable_low_deprivation(ev: Evidence, p: StableLowRule, unc: Uncertainty
 
     expl = pd.Series({sid: explain(sid, d) for sid, d in per})
     worst = s.sort_values(["estimate", "level"]).groupby("school_id").head(1)
-    head = worst.assign(headline=worst["level"] + ", SD к региону", value=worst["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
+    head = worst.assign(headline=worst["level"] + ", SD к региону", value=worst["estimate"], unit="SD")[HEAD_COLUMNS]
     flags = _flags(ev, name, flagged, held, pd.Series(required, index=held.index), head, expl, shnsu=shnsu)
     return Identification(name, "", crit, flags)
 
@@ -743,7 +743,7 @@ def rule_context_adjusted(ev: Evidence, p: ContextAdjustedRule, unc: Uncertainty
         return f"Не выделена {where}: за {p.years.value} года {sent}."
 
     expl = pd.Series([explain(r) for r in j.itertuples()], index=j["school_id"])
-    head = j.assign(headline="ВПР, п.п. к региону", value=j["estimate"])[["school_id", "headline", "value", "n", "ci_low", "ci_high", "probability"]]
+    head = j.assign(headline="ВПР, п.п. к региону", value=j["estimate"], unit="п.п.")[HEAD_COLUMNS]
     flags = _flags(ev, name, flagged, flagged.astype(int), 1, head, expl)
     notes = [] if len(cl) else ["ИСБШ не рассчитан ни для одной школы: кластеры не построены."]
     return Identification(name, "", crit, flags, notes)
