@@ -418,8 +418,8 @@ def rule_bottom_percentile(ev: Evidence, p: BottomPercentileRule, unc: Uncertain
 
     def explain(r, flag, excl):
         base = (f"ВПР ({_subjects(subj)}): в нижних {_pct(p.percentile.value)} школ в {int(r.held)} из "
-                f"{int(r.assessed_years)} лет ({r.years_held}); в {years[-1] if r.years_assessed.endswith(str(years[-1])) else 'последнем'} "
-                f"году {_evidence_sentence(r, level=lvl)}")
+                f"{int(r.assessed_years)} лет ({r.years_held}); в {r.years_assessed.split(', ')[-1]} году "
+                f"{_evidence_sentence(r, level=lvl)}")
         if excl:
             return "Не выделена: есть признаки необъективности результатов ВПР. " + base + "."
         if flag:
@@ -461,8 +461,10 @@ def rule_below_regional_mean(ev: Evidence, p: BelowRegionalMeanRule, unc: Uncert
     lvl = unc.level.value
 
     def explain(sid, d):
-        worst = d.sort_values(["full", "held", "estimate", "assessment", "subject"], ascending=[False, False, True, True, True]).iloc[0]
-        what = f"{_assessment_label(worst.assessment, worst.subject)}: ниже среднего по региону в {int(worst.held)} из {int(worst.assessed_years)} лет ({worst.years_held}); в последнем году "
+        worst = d.sort_values(["full", "held", "estimate", "assessment", "subject"],
+                              ascending=[False, False, True, True, True]).iloc[0]
+        what = (f"{_assessment_label(worst.assessment, worst.subject)}: ниже среднего по региону в {int(worst.held)} "
+                f"из {int(worst.assessed_years)} лет ({worst.years_held}); в последнем году ")
         ev_s = _evidence_sentence(worst, worst.unit, lvl, what)
         if d["full"].any():
             k = int(d["full"].sum())
@@ -578,7 +580,9 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
     o4["estimate"] = o4["olympiad_participants"] / o4["n"].where(o4["n"] > 0)
     v4 = pd.DataFrame({"threshold": p.olympiad_share_max.value, "ci_low": np.nan, "ci_high": np.nan,
                        "probability": np.nan, "fired": o4["estimate"] <= p.olympiad_share_max.value}, index=o4.index)
-    rows.append(_criteria_rows(ev, name, "olympiad", f"Участников олимпиад и конкурсов {_pct(p.olympiad_share_max.value)} и менее за 3 года", "доля", o4, v4, note="на одного обучающегося в год"))
+    rows.append(_criteria_rows(ev, name, "olympiad", f"Участников олимпиад и конкурсов "
+                               f"{_pct(p.olympiad_share_max.value)} и менее за 3 года", "доля", o4, v4,
+                               note="на одного обучающегося в год"))
     n5 = ev.outcomes[ev.outcomes["year"].isin(years)].groupby("school_id", as_index=False)["noko_satisfaction"].mean()
     n5 = n5.dropna().rename(columns={"noko_satisfaction": "estimate"}).assign(n=np.nan)
     v5 = pd.DataFrame({"threshold": p.noko_satisfaction_max.value, "ci_low": np.nan, "ci_high": np.nan,
