@@ -17,7 +17,6 @@ import json
 import re
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 
 from workbench.config import Region, load_defaults, load_municipality, load_presets, load_region, resolve_methodology
@@ -176,6 +175,8 @@ def _contents(cells) -> str:
 
 def _markdown_outputs_to_cells(nb) -> list:
     """Turn displayed Markdown outputs into markdown cells, so headings reach the contents."""
+    import nbformat
+
     cells = []
     for c in nb.cells:
         if "parameters" in c.metadata.get("tags", []) or "injected-parameters" in c.metadata.get("tags", []):
@@ -202,6 +203,9 @@ def _markdown_outputs_to_cells(nb) -> list:
 
 def write_html(notebooks: list[Path], path: Path, *, title: str) -> Path:
     """The report: executed notebooks merged, code cells and prompts removed, title and contents on top."""
+    # nbformat/nbconvert are imported here, not at module level: their jsonschema format checker takes ~3 s to
+    # import, and every production notebook imports this module (three kernels per municipality)
+    import nbformat
     from nbconvert import HTMLExporter
 
     cells = []
