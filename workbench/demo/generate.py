@@ -260,11 +260,13 @@ def default_workers(municipalities: int) -> int:
 
 # ---------------------------------------------------------------- the whole region
 
-def generate_demo(out: Path, scale: float = 1.0, seed: int = 2026, *, workers: int | None = None) -> DemoSummary:
+def generate_demo(out: Path, scale: float = 1.0, seed: int = 2026, *, workers: int | None = None,
+                  planted: bool = True) -> DemoSummary:
     """Generate the demo region into ``out`` (``raw/`` for import, ``truth/`` for checking) and summarise it.
 
     ``scale`` multiplies the number of schools (see ``workbench.demo.region``); the same scale and seed give
-    byte-identical files, whatever ``workers`` (processes; default: ``default_workers``). Example::
+    byte-identical files, whatever ``workers`` (processes; default: ``default_workers``). ``planted=False``
+    plants nothing (no effect of ``region.EFFECTS``): a null region for checking false alarms. Example::
 
         s = generate_demo(Path("data/demo"), scale=1, seed=2026)
         print("\\n".join(s.lines_ru()))
@@ -279,7 +281,7 @@ def generate_demo(out: Path, scale: float = 1.0, seed: int = 2026, *, workers: i
         if d.exists():
             shutil.rmtree(d)
     raw.mkdir(parents=True)
-    plan = build_plan(scale, seed)
+    plan = build_plan(scale, seed, planted=planted)
     workers = workers or default_workers(len(plan.municipalities))
     catalogue = work_catalogue(plan.years)
     missing = plan_missing(plan.schools, plan.years, plan.seed)

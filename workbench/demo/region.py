@@ -263,8 +263,12 @@ def _small_size(rng: np.random.Generator, school_type: str) -> int:
     return int(rng.integers(lo, hi + 1, size=len(school_grades(school_type))).sum())
 
 
-def plan_schools_of(mun: pd.Series, seed: int) -> pd.DataFrame:
-    """All schools of one municipality with registry columns, latent traits and planted effects."""
+def plan_schools_of(mun: pd.Series, seed: int, planted: bool = True) -> pd.DataFrame:
+    """All schools of one municipality with registry columns, latent traits and planted effects.
+
+    ``planted=False`` plants nothing: every effect flag is False (the region file's ``plant``, ``missing`` and
+    ``inflated_from`` of listed schools are ignored), so the region is a null world for checking false alarms.
+    """
     blk: DemoBlock = mun["block"]
     rng = rng_for(seed, mun["code"], "schools")
     rows = []
@@ -273,7 +277,8 @@ def plan_schools_of(mun: pd.Series, seed: int) -> pd.DataFrame:
     for i in range(blk.schools):
         spec = blk.listed[i] if i < len(blk.listed) else None
         if spec is not None:
-            settlement, stype, name, plants = spec.settlement, spec.type, spec.name, set(spec.plant)
+            settlement, stype, name = spec.settlement, spec.type, spec.name
+            plants = set(spec.plant) if planted else set()
         else:
             settlement = "город" if rng.random() < blk.urban_share else "село"
             stype = _draw_type(rng, settlement)
@@ -283,8 +288,8 @@ def plan_schools_of(mun: pd.Series, seed: int) -> pd.DataFrame:
         rows.append({"name": name, "school_type": stype, "settlement": settlement, "small_class": bool(small),
                      "listed": spec is not None, "plants": plants,
                      "pupils_fixed": spec.pupils if spec else None,
-                     "missing_pinned": ",".join(spec.missing) if spec else "",
-                     "inflated_fixed": spec.inflated_from if spec else None,
+                     "missing_pinned": ",".join(spec.missing) if spec and planted else "",
+                     "inflated_fixed": spec.inflated_from if spec and planted else None,
                      "ses_fixed": spec.ses if spec else None, "effect_fixed": spec.effect if spec else None,
                      "distance_fixed": spec.distance_km if spec else None})
     df = pd.DataFrame(rows)
@@ -300,7 +305,7 @@ def plan_schools_of(mun: pd.Series, seed: int) -> pd.DataFrame:
     df["distance_km"] = _distances(df, rng)
     # Objectivity signals are planted only where no real school could be meant: synthetic municipalities
     # and the fictional schools listed in the region file.
-    _plant_effects(df, rng, objectivity=bool(pd.isna(mun["params"])))
+    _plant_effects(df, rng, objectivity=bool(pd.isna(mun["params"])), planted=planted)
     _latent_traits(df, blk, rng)
     df["teachers"] = _teachers(df, blk.teachers if mun["pupil_factor"] == 1.0 else None, rng)
     return df.drop(columns=["plants", "pupils_fixed", "distance_fixed", "ses_fixed", "effect_fixed",
@@ -343,10 +348,11 @@ def _distances(df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     return np.round(d, 1)
 
 
-def _plant_effects(df: pd.DataFrame, rng: np.random.Generator, objectivity: bool = True) -> None:
+def _plant_effects(df: pd.DataFrame, rng: np.random.Generator, objectivity: bool = True, planted: bool = True) -> None:
     """Effect flags: the yaml's for listed schools, drawn by the RATE_* knobs for the others.
 
-    ``objectivity=False`` (seed municipalities) never draws grade inflation or inflated ВПР.
+    ``objectivity=False`` (seed municipalities) never draws grade inflation or inflated ВПР; ``planted=False``
+    draws as usual (same random stream) but keeps every flag False.
     """
     flags = {e: np.zeros(len(df), dtype=bool) for e in EFFECTS}
     for i, r in df.iterrows():
@@ -373,7 +379,7 @@ def _plant_effects(df: pd.DataFrame, rng: np.random.Generator, objectivity: bool
         if not flags["resilient"][i] and u[6] < K.RATE_POLARISED:
             flags["polarised"][i] = True
     for e, v in flags.items():
-        df[e] = v
+        df[e] = v if planted else np.zeros(len(df), dtype=bool)
 
 
 def _latent_traits(df: pd.DataFrame, blk: DemoBlock, rng: np.random.Generator) -> None:
@@ -417,8 +423,10 @@ def _teachers(df: pd.DataFrame, total: int | None, rng: np.random.Generator) -> 
     return np.round(t).astype(int)
 
 
-def build_plan(scale: float = 1.0, seed: int = 2026, path: Path = REGION_FILE) -> RegionPlan:
+def build_plan(scale: float = 1.0, seed: int = 2026, path: Path = REGION_FILE, *, planted: bool = True) -> RegionPlan:
     """Plan the region (municipalities, schools, planted effects) without generating any pupil.
+
+    ``planted=False``: the same region with nothing planted (see ``plan_schools_of``).
 
     >>> p = build_plan(0.05, 1)
     >>> sorted(p.municipalities.code)
@@ -426,7 +434,7 @@ def build_plan(scale: float = 1.0, seed: int = 2026, path: Path = REGION_FILE) -
     """
     data = load_region_file(path)
     munis = plan_municipalities(data, scale)
-    schools = pd.concat([plan_schools_of(m, seed) for _, m in munis.iterrows()], ignore_index=True)
+    schools = pd.concat([plan_schools_of(m, seed, planted) for _, m in munis.iterrows()], ignore_index=True)
     for c in ("school_id", "municipality", "name", "school_type", "settlement", "template"):
         schools[c] = schools[c].astype("str")
     return RegionPlan(code=data["code"], name=data["name"], years=tuple(int(y) for y in data["years"]),
