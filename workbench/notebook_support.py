@@ -24,7 +24,7 @@ import pandas as pd
 
 from functools import lru_cache, partial
 
-from workbench import identify, overview
+from workbench import identify, objectivity, overview
 from workbench.config import load_defaults, load_region
 from workbench.deliverables import data_sources, parameters_table
 from workbench.report import Report
@@ -38,6 +38,7 @@ REGION_COMPUTATIONS: dict[str, Callable[..., pd.DataFrame]] = {
     "identification_flags": partial(identify.region_identification, part="flags"),
     "identification_criteria": partial(identify.region_identification, part="criteria"),
     "identification_typology": partial(identify.region_identification, part="typology"),
+    "objectivity_signals": objectivity.signals,
 }
 
 
