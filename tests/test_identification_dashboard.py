@@ -423,3 +423,119 @@ def test_identification_in_a_real_browser(voila_ident, chromium, ev, latest):  #
     (ARTIFACTS / "identification_timings.json").write_text(json.dumps(timings, indent=1), encoding="utf-8")
     print("timings:", timings)
     page.close()
+
+
+# ---------------------------------------------------------------- objectivity (Python-driven)
+
+@pytest.fixture(scope="module")
+def sig(demo_store, latest):
+    """The test's own region-wide objectivity signals (the dashboard caches its own copy)."""
+    from workbench.objectivity import signals
+
+    return signals(demo_store, latest)
+
+
+def test_objectivity_overview_equals_agreement_report(dash, demo_store, sig, latest):
+    from workbench.agreement import ALL_SUBJECTS, agreement_report
+    from workbench.objectivity import school_signals
+
+    fired = sig.loc[sig.fired, "municipality"]
+    assert len(fired), "the demo region should have fired objectivity signals"
+    m = fired.iloc[0]
+    dash.select(municipality=m, year=latest, group="all", search="", school_type=idmod.ALL_TYPES)
+    assert dash.errors == []
+    rep = agreement_report(demo_store, latest, m)
+    rep = rep[rep.subject == ALL_SUBJECTS].set_index("level")
+    ov = dash.objectivity_overview().set_index("level")
+    assert list(ov.index) == ["муниципалитет", "регион"] and not ov.suppressed.any()
+    cols = ["lowered_share", "confirmed_share", "raised_share", "diff2_share", "with_both", "without_journal"]
+    for level in ov.index:
+        assert np.allclose(ov.loc[level, cols].astype(float), rep.loc[level, cols].astype(float)), level
+    html = dash.objectivity_html.value.replace("&nbsp;", "\u00a0")
+    assert "Объективность ВПР" in html and "Без отметки по журналу" in html
+    assert idmod.share_text(rep.loc["муниципалитет", "lowered_share"]) in html
+    # the schools with signals: school_signals of the municipality, fired only
+    exp = school_signals(sig[sig.municipality == m]).loc[lambda s: s.rows_fired > 0].set_index("school_id")
+    got = dash.objectivity_schools().set_index("school_id")
+    assert sorted(got.index) == sorted(exp.index) and len(got)
+    assert got.signals_fired.to_dict() == exp.signals_fired.to_dict()
+    assert got.rows_fired.to_dict() == exp.rows_fired.to_dict()
+    shown = got[~got.suppressed]
+    assert np.allclose(shown.min_q, exp.loc[shown.index, "min_q"])
+    assert (shown.summary_ru == exp.loc[shown.index, "summary_ru"]).all()
+    assert all(s.startswith("Признаки") for s in got.summary_ru)
+    names = dash.full_table().set_index("school_id").name
+    for s in got.index:
+        assert names[s] in html.replace("&quot;", '"')
+    assert "признаки" in html.lower() and "нарушени" in html            # «не вывод о нарушениях»
+    # the region-wide signals are computed once per year
+    assert dash.signals() is dash.signals()
+    dash.select(municipality=M)
+    assert dash.signals() is dash._cache[("signals", latest)]
+
+
+def test_card_objectivity_equals_signals(dash, demo_store, sig, latest):
+    from workbench.agreement import ALL_SUBJECTS, agreement_report
+
+    f = sig[sig.fired]
+    m = f.municipality.iloc[0]
+    dash.select(municipality=m, year=latest, group="all", search="", school_type=idmod.ALL_TYPES)
+    school = f.school_id.iloc[0]
+    dash.open_school(school)
+    assert dash.errors == [] and dash.card_school() == school
+    card = dash.card_objectivity()
+    exp = f[f.school_id == school]
+    key = ["signal", "component", "level", "subject", "grade"]
+    assert sorted(map(str, card[key].itertuples(index=False))) == sorted(map(str, exp[key].itertuples(index=False)))
+    merged = card.merge(exp, on=key, suffixes=("", "_exp"))
+    assert len(merged) == len(exp) and not card.suppressed.any()
+    for col in ("n", "effect", "threshold", "q_value"):
+        assert np.allclose(merged[col].astype(float), merged[f"{col}_exp"].astype(float)), col
+    assert (merged.description_ru == merged.description_ru_exp).all()
+    html = dash.card_obj_html.value.replace("&quot;", '"').replace("&nbsp;", "\u00a0")
+    assert "Объективность" in html and all(t in html for t in exp.title_ru) and all(
+        d in html.replace("&#x27;", "'") for d in exp.description_ru)
+    assert idmod.effect_text(exp.effect.iloc[0], exp.unit.iloc[0]) in html
+    # the agreement of the school vs the municipality and the region, «все предметы»
+    rep = agreement_report(demo_store, latest, m)
+    rep = rep[rep.subject == ALL_SUBJECTS]
+    agr = dash.card_agreement()
+    assert agr.level.tolist() == ["школа", "муниципалитет", "регион"]
+    row = rep[(rep.level == "школа") & (rep.school_id == school)].iloc[0]
+    assert np.allclose(agr.iloc[0][["lowered_share", "confirmed_share", "raised_share"]].astype(float),
+                       row[["lowered_share", "confirmed_share", "raised_share"]].astype(float))
+
+
+def test_card_without_signals_and_small_school(dash, demo_store, sig, latest):
+    dash.select(municipality=M, year=latest, group="all", search="", school_type=idmod.ALL_TYPES)
+    ids = set(dash.full_table().loc[lambda t: ~t.suppressed, "school_id"])
+    quiet = sig[sig.school_id.isin(ids)].groupby("school_id").agg(fired=("fired", "any"), tested=("tested", "any"))
+    school = quiet[~quiet.fired & quiet.tested].index[0]
+    dash.open_school(school)
+    assert dash.errors == [] and dash.card_objectivity().empty
+    assert "не выявлено" in dash.card_obj_html.value and "Признаки" in dash.card_obj_html.value
+    assert not dash.card_agreement().suppressed.any()
+    # a school with fewer than min_n participants: no agreement figure of the school
+    dash.select(municipality="002")
+    small = dash.full_table().loc[lambda t: t.suppressed, "school_id"].iloc[0]
+    dash.open_school(small)
+    agr = dash.card_agreement().set_index("level")
+    assert agr.loc["школа", "suppressed"] and agr.loc["школа", ["lowered_share", "with_both"]].isna().all()
+    card = dash.card_objectivity()
+    assert card.empty or card[["n", "effect", "q_value"]].isna().all().all()
+    assert MARK in dash.card_obj_html.value
+
+
+def test_objectivity_helpers():
+    s = pd.DataFrame({"school_id": ["a", "a", "b"], "municipality": "x", "year": 2026, "subject": [None, "math", None],
+                      "grade": pd.array([pd.NA, 5, pd.NA], dtype="Int64"), "level": ["school", "cell", "school"],
+                      "signal": "journal_discrepancy", "component": "lowered", "title_ru": "Т", "n": [40, 3, 30],
+                      "effect": [20.0, 30.0, 1.0], "unit": "п.п.", "threshold": 10.0, "statistic": 3.0,
+                      "p_value": 0.001, "q_value": [0.01, 0.02, 0.5], "fired": [True, True, False],
+                      "tested": True, "sample_size": "x", "description_ru": "Признак"})
+    t = idmod.card_signal_table(s, "a", 5)
+    assert t.work.tolist() == ["все работы школы", "Математика, 5 кл."] and t.suppressed.tolist() == [False, True]
+    assert np.isnan(t.effect.iloc[1]) and t.effect.iloc[0] == 20.0
+    assert idmod.card_signal_table(s, "a", 5, hidden=True)[["n", "effect", "q_value"]].isna().all().all()
+    assert idmod.card_signal_table(s, "b", 5).empty
+    assert idmod.effect_text(49.71, "п.п.") == "+49,7\u00a0п.п." and idmod.effect_text(0.623, "SD") == "+0,62\u00a0SD"

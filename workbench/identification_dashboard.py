@@ -5,7 +5,10 @@ overrides of its params file, as :func:`workbench.deliverables.methodology_of` r
 type (DOMAIN §5 typology) and a part of the school's name; sees how the other methodologies would decide for
 the same schools; and opens a school's card: each criterion with value, threshold, margin, years, interval and
 whether it fired; the ВПР result relative to the region by year with interval bars; the three context indices;
-value added and the school's type.
+value added and the school's type. A section «Объективность ВПР» shows the FIS OKO mark agreement of the
+municipality against the region (:func:`workbench.agreement.agreement_report`, «все предметы») and the schools
+with objectivity signals (:func:`workbench.objectivity.signals`, fired rows only); the card has an «Объективность»
+panel with the school's agreement and its fired signal rows. Signals are worded as «признаки», never verdicts.
 
 All logic lives here (the notebook ``notebooks/dashboards/identification.ipynb`` only displays the widget) and
 every figure comes from :mod:`workbench.identify`. Only school aggregates are shown. A school with fewer than
@@ -14,7 +17,8 @@ latest year with results) shows its group and which criteria fired, never a numb
 year computed from fewer participants is hidden on its own.
 
 Responsiveness: the region-wide evidence, typology and trends are cached per year, methodology results per
-(year, methodology, parameters) in the instance (a Voila page has its own kernel: one visit). Switching the
+(year, methodology, parameters), the region-wide objectivity
+signals per year and the agreement report per (year, municipality) in the instance (a Voila page has its own kernel: one visit). Switching the
 municipality, a filter or the school then costs milliseconds; a new year costs one evidence load (seconds).
 
 Example
@@ -25,6 +29,7 @@ Example
 >>> dash.table()[["name", "group", "criteria_fired", "value", "suppressed"]]     # doctest: +SKIP
 >>> dash.select(methodology="kamensk_uralsky"); dash.comparison()                # doctest: +SKIP
 >>> dash.open_school(dash.table().school_id.iloc[0]); dash.card_criteria()       # doctest: +SKIP
+>>> dash.objectivity_overview(); dash.objectivity_schools(); dash.card_objectivity()   # doctest: +SKIP
 >>> dash.widget          # the top-level container to display in Jupyter / Voila       # doctest: +SKIP
 """
 from __future__ import annotations
@@ -43,6 +48,9 @@ from IPython.display import HTML, display
 from scipy import stats
 
 from workbench import identify
+from workbench.agreement import ALL_SUBJECTS, agreement_report
+from workbench.objectivity import LEVELS as SIGNAL_LEVELS
+from workbench.objectivity import school_signals, signals
 from workbench.config import load_defaults, load_municipality, load_presets, load_region, resolve_methodology
 from workbench.dashboard import COLORS, CSS, REGION_FILE, message_html, municipality_names, number, resolve_store
 from workbench.privacy import MARK, suppress, suppression_note
@@ -64,6 +72,14 @@ INDICES = [("social", "ИСБШ (социальное благополучие)"
            ("resources", "Ресурсное обеспечение")]
 HIDDEN_TEXT = "Пояснение скрыто: результаты школы рассчитаны менее чем по {n} участникам."
 MINUS = "\u2212"
+AGREEMENT_SHOWN = ["level", "unit_name", "participants", "without_journal", "with_both", "lowered_share",
+                   "confirmed_share", "raised_share", "diff2_share", "sample_size"]
+AGREEMENT_SHARES = ["lowered_share", "confirmed_share", "raised_share", "diff2_share"]
+SIGNAL_SHOWN = ["school_id", "subject", "grade", "level", "signal", "component", "title_ru", "n", "effect", "unit",
+                "threshold", "statistic", "p_value", "q_value", "fired", "sample_size", "description_ru"]
+SIGNAL_NUMBERS = ["n", "effect", "statistic", "p_value", "q_value"]
+OBJECTIVITY_WORDING = ("Признаки — повод внимательнее посмотреть на организацию и проверку работ, а не вывод о "
+                       "нарушениях: у каждого признака бывают естественные причины.")
 NBSP = "\u00a0"  # between a number and its unit
 EXTRA_CSS = """
 <style>
@@ -359,6 +375,101 @@ def value_added_sentence(row: dict | None, level: float, window: str) -> str:
     return what + " — в пределах ожидаемого при таком контексте (интервал включает ноль)."
 
 
+def agreement_lines(report: pd.DataFrame, min_n: int, school_id: str | None = None,
+                    hidden: bool = False) -> pd.DataFrame:
+    """The «все предметы» rows of an agreement report: the school (when ``school_id``), the municipality and the
+    region, in that order. Shares and counts of a row with fewer than ``min_n`` pupils with both marks are
+    hidden (``suppressed``), and every figure of the school when ``hidden`` (a small school)."""
+    a = report[report["subject"] == ALL_SUBJECTS] if len(report) else report
+    parts = []
+    if school_id is not None:
+        parts.append(a[(a["level"] == "школа") & (a["school_id"] == school_id)])
+    parts += [a[a["level"] == "муниципалитет"], a[a["level"] == "регион"]]
+    out = pd.concat(parts, ignore_index=True) if len(a) else pd.DataFrame(columns=AGREEMENT_SHOWN)
+    out = out[AGREEMENT_SHOWN].copy()
+    if hidden and school_id is not None:
+        out.loc[out["level"] == "школа", "with_both"] = 0
+    counts = ["participants", "without_journal"]
+    out = suppress(out, count="with_both", values=AGREEMENT_SHARES + counts, min_n=min_n)
+    out["sample_size"] = out["sample_size"].where(~out["suppressed"], MARK)
+    return out.reset_index(drop=True)
+
+
+def objectivity_school_table(sig: pd.DataFrame, municipality: str, names: pd.Series, hidden: pd.Series,
+                             min_n: int) -> pd.DataFrame:
+    """Schools of the municipality with fired objectivity signals (``school_signals``), most signals first:
+    school_id, name, signals_fired, rows_fired, min_q, summary_ru; a school hidden for privacy (``hidden``) keeps
+    its summary wording (which checks fired) but not its q (``suppressed``)."""
+    cols = ["school_id", "name", "signals_fired", "rows_fired", "min_q", "summary_ru", "suppressed"]
+    s = sig[sig["municipality"] == municipality] if len(sig) else sig
+    per = school_signals(s)
+    per = per[per["rows_fired"] > 0].copy() if len(per) else pd.DataFrame(columns=cols)
+    per["name"] = per["school_id"].map(names).fillna(per["school_id"])
+    per["suppressed"] = per["school_id"].map(hidden).fillna(False).astype(bool)
+    per["min_q"] = per["min_q"].astype("float64").where(~per["suppressed"], np.nan)
+    per["summary_ru"] = per["summary_ru"].where(
+        ~per["suppressed"], per["summary_ru"].astype(str).str.replace(r"; наименьшее q [^.]*\.$", ".", regex=True))
+    return per[cols].reset_index(drop=True)
+
+
+def card_signal_table(sig: pd.DataFrame, school_id: str, min_n: int, hidden: bool = False) -> pd.DataFrame:
+    """The school's fired signal rows (``SIGNAL_SHOWN`` plus ``work``, ``suppressed``), strongest (smallest q) first;
+    numbers of a small school (``hidden``) and of rows from fewer than ``min_n`` participants are NA."""
+    f = sig[(sig["school_id"] == school_id) & sig["fired"].astype(bool)] if len(sig) else sig
+    f = f.reindex(columns=SIGNAL_SHOWN).sort_values(["q_value", "signal", "subject", "grade"], kind="stable",
+                                                    na_position="last").reset_index(drop=True)
+    f["work"] = [SIGNAL_LEVELS["school"] if lv == "school" else
+                 f"{SUBJECTS.get(sb, sb)}, {int(g)} кл." if not pd.isna(g) else str(SUBJECTS.get(sb, sb))
+                 for lv, sb, g in zip(f["level"], f["subject"], f["grade"])]
+    hide = f["n"].astype(float).lt(min_n).fillna(True) | hidden
+    for c in SIGNAL_NUMBERS:
+        f[c] = f[c].astype("float64").where(~hide, np.nan)
+    f["description_ru"] = f["description_ru"].where(~hide, HIDDEN_TEXT.format(n=min_n))
+    f["suppressed"] = hide.to_numpy(bool)
+    return f
+
+
+def share_text(x) -> str:
+    """A share as a Russian percent with one decimal; «скрыто» for NA.
+
+    >>> share_text(0.3383).replace(NBSP, " "), share_text(None)
+    ('33,8 %', 'скрыто')
+    """
+    return MARK if x is None or pd.isna(x) else number(100 * float(x), 1) + "\u00a0%"
+
+
+def q_text(q) -> str:
+    """A q-value: «< 0,001» or three decimals; «скрыто» for NA.
+
+    >>> q_text(2e-8).replace(NBSP, " "), q_text(0.0123), q_text(None)
+    ('< 0,001', '0,012', 'скрыто')
+    """
+    if q is None or pd.isna(q):
+        return MARK
+    return "<\u00a00,001" if q < 0.001 else number(float(q), 3)
+
+
+def effect_text(x, unit: str) -> str:
+    """A signal's effect in its unit, signed: «+49,7 п.п.», «+0,62 SD», «−35,0 %»."""
+    if x is None or pd.isna(x):
+        return MARK
+    return signed(x, 2 if unit == "SD" else 1) + (f"\u00a0{unit}" if unit else "")
+
+
+def agreement_html(lines: pd.DataFrame) -> str:
+    rows, classes = [], []
+    for r in lines.itertuples():
+        rows.append([(r.unit_name if r.level != "регион" else "Регион", "nm"),
+                     (MARK if pd.isna(r.with_both) else number(r.with_both, 0), "n"),
+                     (share_text(r.lowered_share), "n"), (share_text(r.confirmed_share), "n"),
+                     (share_text(r.raised_share), "n"), (share_text(r.diff2_share), "n"),
+                     (MARK if pd.isna(r.without_journal) else number(r.without_journal, 0), "n"),
+                     (str(r.sample_size), "w")])
+        classes.append("wb-sel" if r.level != "регион" else "")
+    return rich_table(["", "Участников с обеими отметками", "Понизили, %", "Подтвердили, %", "Повысили, %",
+                       "Разница на 2 и более балла, %", "Без отметки по журналу", "Надёжность"], rows, classes)
+
+
 # ---------------------------------------------------------------- figure
 
 def trend_figure(trend: pd.DataFrame, title: str, level: float):
@@ -415,6 +526,10 @@ class IdentificationDashboard:
         self._card_trend = pd.DataFrame()
         self._card_context = pd.DataFrame()
         self._card_va: dict = {}
+        self._obj_lines = pd.DataFrame()
+        self._obj_schools = pd.DataFrame()
+        self._card_agreement = pd.DataFrame()
+        self._card_signals = pd.DataFrame()
         self._build_widgets()
         with self._action():
             self._fill_options()
@@ -443,12 +558,15 @@ class IdentificationDashboard:
         self.status = w.HTML(layout=wide)
         self.table_html = w.HTML(layout=wide)
         self.compare_html = w.HTML(layout=wide)
+        self.objectivity_html = w.HTML(layout=wide)
+        self.card_obj_html = w.HTML(layout=wide)
         self.card_html = w.HTML(layout=wide)
         self.trend_out = w.Output(layout=w.Layout(width="560px"))
         self.side_html = w.HTML(layout=w.Layout(width="520px", margin="0 0 0 14px"))
         for x, hook in ((self.table_html, "wb-ident-table"), (self.compare_html, "wb-compare"),
                         (self.card_html, "wb-card-title"), (self.trend_out, "wb-trend"),
-                        (self.side_html, "wb-card-context")):
+                        (self.side_html, "wb-card-context"), (self.objectivity_html, "wb-objectivity"),
+                        (self.card_obj_html, "wb-card-objectivity")):
             x.add_class("wb-dash")
             x.add_class(hook)
         for x in (self.municipality, self.year, self.school_type, self.group, self.search):
@@ -457,10 +575,10 @@ class IdentificationDashboard:
         row2 = w.HBox([self.group, self.search], layout=w.Layout(flex_flow="row wrap", align_items="center"))
         card_body = w.HBox([self.trend_out, self.side_html], layout=w.Layout(flex_flow="row wrap",
                                                                               align_items="flex-start"))
-        card = w.VBox([self.school, self.card_html, card_body], layout=w.Layout(
+        card = w.VBox([self.school, self.card_html, card_body, self.card_obj_html], layout=w.Layout(
             border="1px solid #d5dde5", padding="6px 12px", margin="10px 0 0 0"))
         self.widget = w.VBox([self.header, row1, self.methodology, row2, self.school_type, self.status, self.table_html,
-                              self.compare_html, card], layout=w.Layout(padding="4px 10px", max_width="1200px"))
+                              self.compare_html, self.objectivity_html, card], layout=w.Layout(padding="4px 10px", max_width="1200px"))
         self.widget.add_class("wb-root")
 
     def _fill_options(self) -> None:
@@ -540,7 +658,8 @@ class IdentificationDashboard:
             log.exception("действие панели не выполнено")
             self.errors.append(f"Не удалось обновить панель ({type(exc).__name__}). Попробуйте другой выбор; "
                                "если ошибка повторяется, сообщите администратору.")
-        shown = self.table_html.value + self.compare_html.value + self.card_html.value + self.side_html.value
+        shown = (self.table_html.value + self.compare_html.value + self.card_html.value + self.side_html.value
+                 + self.objectivity_html.value + self.card_obj_html.value)
         pending = [e for e in self.errors if e not in shown]
         self.status.value = message_html(pending[-1], error=True) if pending else ""
         self.timings[timing] = time.perf_counter() - start
@@ -562,12 +681,12 @@ class IdentificationDashboard:
         if not self._busy:
             with self._action("filter"):
                 self._render("table", self._show_table)
-                self._render("card", self._show_card)
+                self._render_card()
 
     def _on_school(self, _change=None) -> None:
         if not self._busy:
             with self._action("card"):
-                self._render("card", self._show_card)
+                self._render_card()
 
     # ------------------------------------------------------------ public API
     def select(self, municipality: str | None = None, year: int | None = None, methodology: str | None = None,
@@ -598,7 +717,7 @@ class IdentificationDashboard:
                 with self._batch():
                     self.school_type.value = school_type
                 self._render("table", self._show_table)
-                self._render("card", self._show_card)
+                self._render_card()
         if school is not None:
             self.open_school(school)
 
@@ -608,7 +727,7 @@ class IdentificationDashboard:
             raise ValueError(f"школы {school_id} нет в таблице (проверьте муниципалитет и фильтры)")
         if self.school.value == school_id:
             with self._action("card"):
-                self._render("card", self._show_card)
+                self._render_card()
         else:
             self.school.value = school_id
 
@@ -648,6 +767,28 @@ class IdentificationDashboard:
     def card_value_added(self) -> dict:
         """The open card's typology row: result, value added with interval, type (numbers NA when hidden)."""
         return dict(self._card_va)
+
+    def objectivity_overview(self) -> pd.DataFrame:
+        """The agreement line of the section «Объективность ВПР»: «все предметы» of the municipality and the region
+        (level, unit_name, participants, without_journal, with_both, the shares, sample_size, suppressed)."""
+        return self._obj_lines.copy()
+
+    def objectivity_schools(self) -> pd.DataFrame:
+        """Schools of the municipality with fired objectivity signals: school_id, name, signals_fired, rows_fired,
+        min_q, summary_ru, suppressed (q hidden for a small school)."""
+        return self._obj_schools.copy()
+
+    def card_agreement(self) -> pd.DataFrame:
+        """The open card's agreement («все предметы»): the school, the municipality, the region."""
+        return self._card_agreement.copy()
+
+    def card_objectivity(self) -> pd.DataFrame:
+        """The open card's fired objectivity signal rows (numbers NA when hidden, ``suppressed``)."""
+        return self._card_signals.copy()
+
+    def signals(self) -> pd.DataFrame:
+        """The cached region-wide objectivity signals of the selected year (every row, fired or not)."""
+        return pd.DataFrame() if self.year.value is None else self._signals()
 
     def evidence(self) -> identify.Evidence | None:
         """The cached region-wide evidence of the selected year."""
@@ -696,6 +837,16 @@ class IdentificationDashboard:
         y = self.year.value
         return self._cached(("trend", y), lambda: school_trend(self._evidence(), level=self.unc.level.value))
 
+    def _signals(self) -> pd.DataFrame:
+        y = self.year.value
+        # the plain store: signals build a temporary table on their own connection
+        return self._cached(("signals", y), lambda: signals(self.store, y))
+
+    def _agreement(self) -> pd.DataFrame:
+        m, y, _name = self._selection()
+        label = self.municipality.label or m
+        return self._cached(("agreement", y, m), lambda: agreement_report(self.data, y, m, municipality_name=label))
+
     def _participants(self) -> pd.Series:
         y = self.year.value
         return self._cached(("participants", y), lambda: school_participants(self._trend(), y))
@@ -713,11 +864,16 @@ class IdentificationDashboard:
                     "сообщите администратору.")
             self.errors.append(text)
             target = {"data": self.table_html, "table": self.table_html, "types": self.table_html,
-                      "compare": self.compare_html, "card": self.card_html}.get(name)
+                      "compare": self.compare_html, "card": self.card_html, "objectivity": self.objectivity_html,
+                      "card_objectivity": self.card_obj_html}.get(name)
             if target is not None:
                 target.value = message_html(text, error=True)
             if name == "card":
                 self._clear_card_body()
+            if name == "objectivity":
+                self._obj_lines = self._obj_schools = pd.DataFrame()
+            if name == "card_objectivity":
+                self._card_agreement = self._card_signals = pd.DataFrame()
             return False
 
     def _refresh_sections(self) -> None:
@@ -727,13 +883,15 @@ class IdentificationDashboard:
                 self._render("types", self._fill_types)
             self._render("table", self._show_table)
             self._render("compare", self._show_comparison)
+            self._render("objectivity", self._show_objectivity)
         else:  # without the selection's data every other section would only repeat the failure
             self._full = self._table = pd.DataFrame()
-            self.compare_html.value = ""
+            self.compare_html.value = self.objectivity_html.value = ""
+            self._obj_lines = self._obj_schools = pd.DataFrame()
             with self._batch():
                 self.school.options = [("— выберите школу —", NO_SCHOOL)]
                 self.school.value = NO_SCHOOL
-        self._render("card", self._show_card)
+        self._render_card()
         self.timings["refresh"] = time.perf_counter() - start
 
     def _missing(self) -> str | None:
@@ -884,6 +1042,91 @@ class IdentificationDashboard:
         self.side_html.value = self._side_html(hidden, subjects)
         self.timings["card"] = time.perf_counter() - start
 
+    def _render_card(self) -> None:
+        self._render("card", self._show_card)
+        self._render("card_objectivity", self._show_card_objectivity)
+
+    def _show_objectivity(self) -> None:
+        start = time.perf_counter()
+        self._obj_lines = self._obj_schools = pd.DataFrame()
+        if self._missing():
+            self.objectivity_html.value = ""
+            return
+        m, y, _name = self._selection()
+        full = self._full
+        self._obj_lines = agreement_lines(self._agreement(), self.min_n)
+        hidden = full.set_index("school_id")["suppressed"]
+        self._obj_schools = objectivity_school_table(self._signals(), m, full.set_index("school_id")["name"], hidden,
+                                                     self.min_n)
+        if self._obj_lines.empty:
+            agreement = message_html(f"Нет отметок ВПР за {y} год: соответствие отметкам по журналу не рассчитано.")
+        else:
+            agreement = agreement_html(self._obj_lines)
+        t = self._obj_schools
+        if t.empty:
+            schools = (f'<div class="wb-expl">Признаков необъективности результатов ВПР за {y} год не выявлено '
+                       'ни в одной школе муниципалитета.</div>')
+        else:
+            rows = [[(r.name, "nm"), (str(int(r.signals_fired)), "n"), (str(int(r.rows_fired)), "n"),
+                     (q_text(r.min_q), "n"), (r.summary_ru, "w")] for r in t.itertuples()]
+            schools = rich_table(["Школа", "Сработало проверок", "Строк с признаком (работы и школа в целом)",
+                                  "Наименьшее q", "Признаки"], rows, ["wb-hidden" if h else "" for h in t.suppressed])
+        self.objectivity_html.value = (
+            f'<div class="wb-dash"><h3>Объективность ВПР: {html.escape(self.municipality.label or m)}, {y} год</h3>'
+            '<div class="wb-sub">Соответствие отметок за ВПР отметкам по журналу, все предметы (как в отчёте '
+            'ФИС ОКО): муниципалитет и регион</div>'
+            f'{agreement}<div class="wb-note">Доли — от участников, у которых есть и отметка за ВПР, и отметка по '
+            'журналу. «Понизили» — отметка за ВПР ниже журнальной, «повысили» — выше.</div>'
+            f'<h3>Школы с признаками необъективности: {len(t)}</h3>{schools}'
+            f'<div class="wb-note">{html.escape(OBJECTIVITY_WORDING)} q — вероятность ложной тревоги с поправкой '
+            'Бенджамини — Хохберга на все проверки региона; признак засчитан, когда q мал и величина достигает '
+            f'порога. Подробности — в карточке школы. {html.escape(suppression_note(self.min_n))}</div></div>')
+        self.timings["objectivity"] = time.perf_counter() - start
+
+    def _show_card_objectivity(self) -> None:
+        start = time.perf_counter()
+        self._card_agreement = self._card_signals = pd.DataFrame()
+        school_id = self.school.value
+        if not school_id or self._full.empty or school_id not in set(self._full["school_id"]):
+            self.card_obj_html.value = ""
+            return
+        _m, y, _name = self._selection()
+        hidden = bool(self._full.set_index("school_id").loc[school_id, "suppressed"])
+        self._card_agreement = agreement_lines(self._agreement(), self.min_n, school_id, hidden)
+        sig = self._signals()
+        self._card_signals = card_signal_table(sig, school_id, self.min_n, hidden)
+        if self._card_agreement.empty:
+            agreement = message_html(f"Нет отметок ВПР за {y} год.")
+        else:
+            agreement = agreement_html(self._card_agreement)
+        f = self._card_signals
+        if f.empty:
+            own = sig[sig["school_id"] == school_id] if len(sig) else sig
+            if own.empty:
+                text = f"Признаки не проверялись: у школы нет результатов ВПР за {y} год."
+            else:
+                text = school_signals(own)["summary_ru"].iloc[0]
+            body = f'<div class="wb-expl">{html.escape(text)}</div>'
+        else:
+            rows = []
+            for r in f.itertuples():
+                effect = MARK if r.suppressed else effect_text(r.effect, r.unit)
+                threshold = "—" if pd.isna(r.threshold) else effect_text(r.threshold, r.unit).lstrip("+")
+                n = MARK if r.suppressed else number(r.n, 0)
+                rows.append([(r.title_ru, "w"), (r.work, "nm"), (effect, "n"), (threshold, "n"),
+                             (q_text(r.q_value), "n"), (n, "n"), (str(r.sample_size), "w"), (r.description_ru, "w")])
+            body = rich_table(["Признак", "Работа", "Величина", "Порог", "q", "Участников", "Надёжность", "Описание"],
+                              rows, ["wb-hidden" if h else "" for h in f.suppressed])
+        notes = [OBJECTIVITY_WORDING]
+        if hidden:
+            notes.append(f"Результаты школы рассчитаны менее чем по {self.min_n} участникам: числа скрыты.")
+        self.card_obj_html.value = (
+            f'<div class="wb-dash"><h3>Объективность</h3><div class="wb-sub">Соответствие отметок за ВПР отметкам по '
+            f'журналу, все предметы, {y} год: школа, муниципалитет, регион</div>{agreement}'
+            f'<h3>Признаки необъективности результатов ВПР: {len(f)}</h3>{body}'
+            + "".join(f'<div class="wb-note">{html.escape(n)}</div>' for n in notes) + "</div>")
+        self.timings["card_objectivity"] = time.perf_counter() - start
+
     def _criteria_html(self) -> str:
         c = self._card_criteria
         if c.empty:
@@ -954,4 +1197,5 @@ class IdentificationDashboard:
 
 
 SECTION_NAMES = {"data": "данные выбора", "types": "список типов школ", "table": "таблица выявления",
-                 "compare": "сравнение методик", "card": "карточка школы"}
+                 "compare": "сравнение методик", "card": "карточка школы", "objectivity": "объективность ВПР",
+                 "card_objectivity": "объективность в карточке школы"}
