@@ -37,7 +37,7 @@ def test_every_municipality_gets_its_deliverables(first_run):
     assert "город Лесосибирск" in index and 'href="004/report.html"' in index and "Готово: 2 из 2" in index
     saved = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert saved["data_hash"] == manifest["data_hash"] and saved["notebooks"] == ["00_overview.ipynb", "01_identification.ipynb",
-                                                                              "99_methodology.ipynb"]
+                                                                              "03_objectivity.ipynb", "99_methodology.ipynb"]
 
 
 def test_html_report_has_no_code_and_says_what_it_shows(first_run):
@@ -97,6 +97,30 @@ def test_identification_in_deliverables_matches_the_package(first_run, demo_stor
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "Идентификация ШНОР и ШНСУ: город Лесосибирск, 2026 год" in page and "Сравнение методик" in page
     assert page.index("Обзор") < page.index("Идентификация ШНОР") < page.index("Методика, параметры и источники")
+
+
+def test_objectivity_in_deliverables_matches_the_package(first_run, demo_store):
+    """The FIS OKO agreement sheet of the workbook holds what workbench.agreement computes; signals are worded as
+    signals and the heat map is drawn."""
+    from workbench import agreement
+
+    out, manifest = first_run
+    run_dir = out / manifest["run_id"] / "004"
+    wb = openpyxl.load_workbook(run_dir / "tables.xlsx")
+    sheet = next(wb[n] for n in wb.sheetnames if n.startswith("Соответствие отметок"))
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    expected = agreement.agreement_report(demo_store, 2026, "004")
+    mun = expected[(expected.level == "муниципалитет") & (expected.subject == "все предметы")].iloc[0]
+    got = next(r for r in rows if r["Уровень"] == "муниципалитет" and r["Класс"] == "все")
+    assert got["Всего"] == mun.with_both and got["Без отметки по журналу"] == mun.without_journal
+    assert got["Понизили (Отметка < Отметка по журналу)"] == mun.lowered
+    assert got["Понизили (Отметка < Отметка по журналу)"] + got["Подтвердили (Отметка = Отметка по журналу)"] \
+        + got["Повысили (Отметка > Отметка по журналу)"] == got["Всего"]
+    assert any(n.startswith("Признаки по школам") for n in wb.sheetnames)
+    assert (run_dir / "figures" / "obj_heatmap.png").stat().st_size > 5000
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Объективность результатов ВПР: город Лесосибирск, 2026 год" in page and "признаки" in page
 
 
 def test_broken_municipality_fails_alone_and_is_reported(demo_store, tmp_path):

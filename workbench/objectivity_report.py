@@ -24,12 +24,16 @@ REPORT_COLUMNS = ["subject_name", "grade", "level", "unit_name", "participants",
                   "diff2_share", "sample_size"]
 
 
+def _grade(g) -> str:
+    return "все" if pd.isna(g) else str(int(g))
+
+
 def report_table(report: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
     """The FIS OKO agreement table for publication: rows as in the report, Russian headers, Excel formats."""
     from workbench.agreement import AGREEMENT_COLUMNS_RU
 
     out = report.copy()
-    out["grade"] = out["grade"].astype("Int64").astype(str).replace("<NA>", "все")
+    out["grade"] = out["grade"].map(_grade)
     cols = {c: AGREEMENT_COLUMNS_RU.get(c, c) for c in REPORT_COLUMNS}
     formats = {AGREEMENT_COLUMNS_RU[c]: "0.0%" for c in REPORT_COLUMNS if c.endswith("_share")}
     return out, cols, formats
@@ -140,5 +144,5 @@ def signal_table(sig: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
     f = sig[sig["fired"]].copy()
     f["unit_name"] = f["school_id"].map(names).fillna(f["school_id"])
     f["subject_name"] = f["subject"].map(SUBJECTS).fillna("все предметы")
-    f["grade"] = f["grade"].astype("Int64").astype(str).replace("<NA>", "все")
+    f["grade"] = f["grade"].map(_grade)
     return f.sort_values(["q_value", "school_id"]).reset_index(drop=True)
