@@ -326,6 +326,17 @@ def agreement_trend(store: Store, municipality: str, years=None, subjects=None, 
 
 # ====================================================================== part 2: square-table statistics
 
+def _mark_indices(data: pd.DataFrame, test_mark: str, journal_mark: str, cats: pd.Index):
+    """(rows with both marks, ВПР category index, journal category index); a mark outside ``cats`` is an error."""
+    t, j = _floats(data[test_mark]), _floats(data[journal_mark])
+    keep = ~np.isnan(t) & ~np.isnan(j)
+    ti, ji = cats.get_indexer(t[keep]), cats.get_indexer(j[keep])
+    if (ti < 0).any() or (ji < 0).any():
+        bad = sorted(set(t[keep][ti < 0]) | set(j[keep][ji < 0]))
+        raise ValueError(f"отметки вне списка категорий {list(cats)}: {bad}")
+    return keep, ti, ji
+
+
 def square_table(data: pd.DataFrame, test_mark: str = "mark", journal_mark: str = "journal_mark",
                  categories: Sequence = MARKS) -> pd.DataFrame:
     """Counts of the journal × ВПР mark table: rows = journal mark, columns = ВПР mark, every category
@@ -337,12 +348,7 @@ def square_table(data: pd.DataFrame, test_mark: str = "mark", journal_mark: str 
     [[0, 0, 0, 0], [0, 0, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0]]
     """
     cats = pd.Index(list(categories))
-    t, j = _floats(data[test_mark]), _floats(data[journal_mark])
-    keep = ~np.isnan(t) & ~np.isnan(j)
-    ti, ji = cats.get_indexer(t[keep]), cats.get_indexer(j[keep])
-    if (ti < 0).any() or (ji < 0).any():
-        bad = sorted(set(t[keep][ti < 0]) | set(j[keep][ji < 0]))
-        raise ValueError(f"отметки вне списка категорий {list(cats)}: {bad}")
+    keep, ti, ji = _mark_indices(data, test_mark, journal_mark, cats)
     k = len(cats)
     counts = np.bincount(ji * k + ti, minlength=k * k).reshape(k, k)
     return pd.DataFrame(counts, index=cats.rename(journal_mark), columns=cats.rename(test_mark))
@@ -533,12 +539,7 @@ def agreement_by(data: pd.DataFrame, by: Sequence[str] = ("school_id", "subject"
         gid = np.zeros(len(data), dtype=np.int64)
         keys = pd.DataFrame(index=range(1))
     g = len(keys)
-    t, j = _floats(data[test_mark]), _floats(data[journal_mark])
-    keep = ~np.isnan(t) & ~np.isnan(j)
-    ti, ji = cats.get_indexer(t[keep]), cats.get_indexer(j[keep])
-    if (ti < 0).any() or (ji < 0).any():
-        bad = sorted(set(t[keep][ti < 0]) | set(j[keep][ji < 0]))
-        raise ValueError(f"отметки вне списка категорий {list(cats)}: {bad}")
+    keep, ti, ji = _mark_indices(data, test_mark, journal_mark, cats)
     T = np.bincount(gid[keep] * k * k + ji * k + ti, minlength=g * k * k).reshape(g, k, k)
     res = _statistics(T, _scores(list(cats)), min_n, confidence)
     return pd.concat([keys.reset_index(drop=True), res], axis=1)
