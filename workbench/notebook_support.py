@@ -33,8 +33,8 @@ from workbench.store import Store, fingerprint
 # Region-wide computations: name -> function(store, **kwargs) -> DataFrame.
 REGION_COMPUTATIONS: dict[str, Callable[..., pd.DataFrame]] = {
     "region_reference": overview.region_reference,
-    "identification_cells": identify.vpr_cells,
-    "identification_indices": identify.region_indices,
+    "identification_cells": partial(identify.region_identification, part="cells"),
+    "identification_indices": partial(identify.region_identification, part="indices"),
     "identification_flags": partial(identify.region_identification, part="flags"),
     "identification_criteria": partial(identify.region_identification, part="criteria"),
     "identification_typology": partial(identify.region_identification, part="typology"),
