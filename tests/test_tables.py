@@ -10,7 +10,7 @@ from workbench.paths import PARAMS_DIR
 from workbench.store import Store
 from workbench.tables import read_table
 
-MOSCOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "moscow_ege_by_school_2015-16.csv"
+MOSCOW = Path(__file__).resolve().parent / "data" / "moscow_ege_by_school_2015-16.csv"
 MAPPING = PARAMS_DIR / "mappings" / "moscow_open_data_ege.yaml"
 
 
