@@ -153,6 +153,47 @@ class Exams(_Base):
         return ok.fillna(False).astype(bool)
 
 
+EXAM_SUBJECTS: tuple[str, ...] = (*vocab.SUBJECTS, "math_base")
+"""Subjects of pupil exam results: the ВПР codes plus ``math_base`` (ЕГЭ по математике базового уровня, marked
+2–5); ``math`` is ОГЭ mathematics and ЕГЭ mathematics of the profile level."""
+
+
+class ExamResults(_Base):
+    """One row per pupil and exam (ОГЭ/ЕГЭ protocol of a regional processing centre); no personal data."""
+
+    year: Series[Int] = _year()
+    municipality: Series[str] = _municipality()
+    school_id: Series[str] = _school()
+    exam: Series[str] = pa.Field(isin=list(vocab.EXAMS), title="Экзамен", description="ОГЭ или ЕГЭ")
+    subject: Series[str] = pa.Field(isin=list(EXAM_SUBJECTS), title="Предмет",
+                                    description="код предмета; math_base — ЕГЭ по математике базового уровня")
+    exam_date: Series[pd.Timestamp] = pa.Field(nullable=True, title="Дата экзамена", description="из заголовка блока протокола")
+    class_label: Series[str] = pa.Field(nullable=True, title="Класс", description="например 9А, 11Б")
+    ppe: Series[str] = pa.Field(nullable=True, title="Код ППЭ", description="пункт проведения экзамена, строка")
+    auditorium: Series[str] = pa.Field(nullable=True, title="Аудитория", description="номер аудитории ППЭ, строка")
+    variant: Series[Int] = pa.Field(ge=1, le=9999, nullable=True, title="Вариант", description="номер варианта КИМ, если указан")
+    primary_score: Series[Int] = pa.Field(ge=0, le=200, title="Первичный балл", description="как указан в протоколе")
+    mark: Series[Int] = pa.Field(isin=list(vocab.MARKS), nullable=True, title="Отметка",
+                                 description="2–5: ОГЭ и ЕГЭ по математике базового уровня")
+    test_score: Series[Int] = pa.Field(ge=0, le=100, nullable=True, title="Тестовый балл", description="0–100: ЕГЭ")
+    short_answers: Series[str] = pa.Field(str_matches=r"^[+\-0-9]*$", nullable=True, title="Задания с кратким ответом",
+                                          description="по символу на задание: «+» решено, «-» нет, цифра — баллы")
+    n_short_correct: Series[Int] = pa.Field(ge=0, nullable=True, title="Решено заданий с кратким ответом",
+                                            description="заданий с ненулевым баллом")
+    short_score: Series[Int] = pa.Field(ge=0, nullable=True, title="Балл за краткий ответ", description="сумма баллов")
+    long_answers: Series[str] = pa.Field(str_matches=r"^(?:(?:\d{1,2}|[XxХх\-–—])\(\d{1,2}\))*$", nullable=True,
+                                         title="Задания с развёрнутым ответом", description="балл(максимум) по заданиям: 1(2)2(3)0(2)")
+    long_score: Series[Int] = pa.Field(ge=0, nullable=True, title="Балл за развёрнутый ответ", description="сумма баллов")
+    long_max: Series[Int] = pa.Field(ge=0, nullable=True, title="Максимум за развёрнутый ответ", description="сумма максимумов")
+
+    @pa.dataframe_check(error="ОГЭ и ЕГЭ базового уровня — с отметкой, ЕГЭ — с тестовым баллом; long_score <= long_max")
+    def result_present(cls, df: pd.DataFrame) -> Series[bool]:
+        marked = (df["exam"] == "ОГЭ") | (df["subject"] == "math_base")
+        ok = (marked & df["mark"].notna()) | (~marked & df["test_score"].notna())
+        ok &= df["long_score"].isna() | df["long_max"].isna() | (df["long_score"] <= df["long_max"])
+        return ok.fillna(False).astype(bool)
+
+
 class Context(_Base):
     year: Series[Int] = _year()
     municipality: Series[str] = _municipality()
@@ -291,6 +332,9 @@ TABLES: dict[str, TableSpec] = {s.name: s for s in [
               "рекомендации ФИОКО по переводу баллов, ежегодно"),
     TableSpec("exams", Exams, "Результаты ОГЭ и ЕГЭ по школам", ("year", "school_id", "exam", "subject"),
               "региональная информационная система ГИА; открытые данные"),
+    TableSpec("exam_results", ExamResults, "Результаты ОГЭ и ЕГЭ участников",
+              ("year", "exam", "subject", "exam_date", "school_id", "source_file", "source_sheet", "source_row"),
+              "протоколы проверки результатов РЦОИ; персональные данные не загружаются"),
     TableSpec("context", Context, "Контекстные данные школ", ("year", "school_id"), "контекстные данные ФИС ОКО, социальный паспорт школы"),
     TableSpec("staff", Staff, "Кадровые условия", ("year", "school_id"), "муниципальные кадровые данные"),
     TableSpec("resources", Resources, "Ресурсное обеспечение", ("year", "school_id"), "отчёты школ"),
