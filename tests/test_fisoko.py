@@ -177,9 +177,11 @@ def test_known_answer_math4_2022(tmp_path, book):
     assert read.works["primary_score_reported"].tolist() == [20, 15, 14, 10, 9, 6, 5, 0, 11]
     assert read.works["mark_reported"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 3]
     assert read.works["task_12"].isna().tolist() == [False, True, False, False, False, False, False, True, False]
-    assert _problem_tuples(read.problems) == [("primary_mismatch", 10, "Первичный балл", "11"),
+    assert _problem_tuples(read.problems) == [("no_journal_mark", None, "Отметка по журналу", "Отметка по журналу"),
+                                              ("primary_mismatch", 10, "Первичный балл", "11"),
                                               ("mark_mismatch", 10, "Отметка", "3")]
     assert read.problems["message"].tolist() == [
+        "В файле нет столбца отметки по журналу: объективность по этому файлу не будет рассчитана",
         "Первичный балл в файле «11» не равен сумме баллов за задания (сумма по заданиям 12)",
         "Отметка в файле «3» не соответствует шкале перевода (по шкале 4)"]
     assert (read.works["year"].tolist(), read.works["subject"].iat[0], read.works["grade"].iat[0]) == ([2022] * 9, "math", 4)
@@ -376,7 +378,8 @@ def test_unreadable_and_headerless_files(tmp_path, book):
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a zip")
     read = read_vpr(broken, book)
-    assert _problem_tuples(read.problems) == [("file_unreadable", None, None, "broken.xlsx")]
+    assert _problem_tuples(read.problems) == [("corrupt_file", None, None, "broken.xlsx")]
+    assert read.problems["severity"].tolist() == ["fatal"]
     assert read.rows_read == 0 and read.works.empty and "participant" in read.works
     registry = tmp_path / "schools.csv"
     registry.write_text("school_id;name\nedu000001;СОШ № 1\n", encoding="utf-8")

@@ -73,7 +73,8 @@ from workbench import vocab
 from workbench.problems import frame, problem
 from workbench.scales import ScaleBook
 from workbench.schemas import ID_PATTERN
-from workbench.tables import decode_bytes
+from workbench.tables import (TEXT_SUFFIXES, UnreadableFile, check_file, decode_bytes, decode_text_file, read_raw,
+                              similar_header, strip_note)
 
 FORMATS: tuple[str, ...] = ("school_form", "f1", "region_protocol")
 XLSX_CREATED = dt.datetime(2000, 1, 1)  # document date written into every .xlsx (reproducible bytes)
@@ -112,7 +113,8 @@ _HEADERS: dict[str, tuple[str, ...]] = {
     "ignore": ("учебник", "№", "№ п/п", "п/п", "наименование оо", "оо", "название оо", "наименование", "фио",
                "примечание", "комментарий"),
 }
-_JOURNAL_RE = re.compile(r"^(?:отметка|оценка) (?:за (?:\S+ )?(?:учебн\S* )?(?:четверть|триместр|полугодие|год|период)"
+_PERIOD = r"(?:четверть|триместр|полугодие|год|период)"
+_JOURNAL_RE = re.compile(rf"^(?:отметка|оценка) (?:за (?:\S+ )?(?:учебн\S* )?{_PERIOD}(?:/{_PERIOD})*"
                          r"|по журналу|в журнале)(?: .*)?$|^журнальная отметка$")
 _TASK_RE = re.compile(r"^(?:задание ?)?(?:№ ?)?(?P<label>(?:[а-я]{1,2} ?)?\d+(?:[.,]\d+)*(?: ?[а-я]{1,2} ?\d*)?)"
                       r" ?\( ?(?:макс\.? ?)?(?P<max>\d{1,2}) ?б(?:алл(?:а|ов)?)?\.? ?\)$")
@@ -197,13 +199,15 @@ def _cell_text(v: Any) -> str:
 
 
 def normalise_header(text: Any) -> str:
-    """Header text in a canonical spelling: lower case, ё→е, single spaces, Latin look-alikes → Cyrillic.
+    """Header text in a canonical spelling: lower case, ё→е, single spaces (line breaks too, none around «/»),
+    Latin look-alikes → Cyrillic.
 
-    >>> normalise_header("  11.3 K1\\xa0(2Б) ")
-    '11.3 к1 (2б)'
+    >>> normalise_header("  11.3 K1\\xa0(2Б) "), normalise_header("Отметка за предыдущий\\nтриместр/ четверть")
+    ('11.3 к1 (2б)', 'отметка за предыдущий триместр/четверть')
     """
     s = _cell_text(text).lower().replace("ё", "е").translate(_LATIN_TO_CYR)
     s = re.sub(r"\s+", " ", s).strip().rstrip("*").strip()
+    s = re.sub(r" ?/ ?", "/", s)            # «триместр/ четверть» (FIS OKO form) = «триместр/четверть»
     return re.sub(r"\s*([()])\s*", lambda m: " (" if m.group(1) == "(" else ")", s).strip()
 
 
@@ -222,10 +226,30 @@ def parse_task_header(text: Any) -> tuple[str, int] | None:
 
 @lru_cache(maxsize=4096)
 def _classify(text: str) -> tuple[str, str, int] | None:
-    """(kind, task label, task max) of a header cell, or None when it is not a known header."""
+    """(kind, label, task max) of a header cell, or None when it is not a known header.
+
+    The label is the task label for tasks and the note of a variant column («Вариант (часть 1)» → «часть 1»).
+    A header that is not known as written is tried again without its trailing notes in parentheses, one at a
+    time («Класс № (список формируется из листа "Классы")» → «Класс №» → «Класс»); task headers are matched
+    before that, so their maximum «(2б)» is never stripped.
+    """
     h = normalise_header(text)
     if not h:
         return None
+    hit = _classify_exact(h)
+    short = h
+    while hit is None:
+        shorter = strip_note(short)
+        if not shorter or shorter == short:
+            return None
+        short = shorter
+        hit = _classify_exact(short)
+    if hit[0] == "variant" and short != h:
+        return ("variant", h[len(short):].strip(" ()"), 0)
+    return hit
+
+
+def _classify_exact(h: str) -> tuple[str, str, int] | None:
     task = parse_task_header(h)
     if task:
         return ("task", task[0], task[1])
@@ -237,7 +261,44 @@ def _classify(text: str) -> tuple[str, str, int] | None:
     return None
 
 
+# What an unrecognised header resembles: (pattern on the normalised header, Russian name after «похоже на»).
+# Keywords first (each rule can be read and explained); then difflib ratio ≥ 0.8 against the known spellings.
+_SIMILAR: list[tuple[re.Pattern, str]] = [(re.compile(p), what) for p, what in (
+    (r"(?:отметк|оценк).*(?:четв|тримест|полугод|журнал|предыдущ|прошл)|(?:четв|тримест|полугод|журнал).*(?:отметк|оценк)",
+     "отметку по журналу"),
+    (r"^(?:задани\S* ?)?(?:№ ?)?(?:[а-я]{1,2} ?)?\d+(?:[.,]\d+)* ?\(", "балл за задание (ожидается заголовок вида «1 (2б)»)"),
+    (r"\bкод\b.*(?:участ|учен|обуч|работ)", "код участника"),
+    (r"вариант", "вариант"),
+    (r"(?:первичн|сумм|итог).*балл|балл.*(?:первичн|сумм|итог)", "первичный балл"),
+    (r"^(?:отметк|оценк)", "отметку за работу"),
+    (r"логин|\bкод оо\b", "логин ОО"),
+    (r"^класс", "класс"),
+)]
+_KIND_NAMES = {"participant": "код участника", "variant": "вариант", "class_label": "класс", "sex": "пол",
+               "total": "первичный балл", "mark": "отметку за работу", "school_id": "логин ОО",
+               "municipality": "код АТЕ", "journal_mark": "отметку по журналу"}
+
+
+def similar_to(text: Any) -> str | None:
+    """What an unrecognised header resembles, in Russian (for «похоже на …»), or None.
+
+    >>> similar_to("Отметка за прошлую четв."), similar_to("Сумма балов"), similar_to("Комментарий учителя")
+    ('отметку по журналу', 'первичный балл («сумма баллов»)', None)
+    """
+    h = normalise_header(text)
+    for pattern, what in _SIMILAR:
+        if pattern.search(h):
+            return what
+    hit = similar_header(h, list(_SIMILAR_KNOWN))
+    if hit is None:
+        return None
+    what = _KIND_NAMES[_SIMILAR_KNOWN[hit]]
+    return what if hit == what else f"{what} («{hit}»)"
+
+
 _HEADER_LOOKUP = {normalise_header(v): k for k, vs in _HEADERS.items() for v in vs}
+_SIMILAR_KNOWN = {**{h: k for h, k in _HEADER_LOOKUP.items() if k != "ignore"},
+                  **{normalise_header(h): "journal_mark" for h in ("Отметка за предыдущую четверть", "Отметка по журналу")}}
 
 
 def _canon_class(text: str) -> str:
@@ -282,45 +343,30 @@ def _grid(rows: list[list[str]], width: int) -> np.ndarray:
     return out
 
 
-def _load_xlsx(path: Path) -> list[_Sheet]:
-    import openpyxl
+def _load_book(path: Path, name: str, nrows: int | None = None) -> list[_Sheet]:
+    """Every worksheet of an .xlsx/.xlsm/.xlsb/.xls/.ods (python-calamine through ``tables.read_raw``).
 
-    # read_only is about twice as fast on big protocols; it hides merged ranges, which _merged_ranges
-    # reads from the sheet XML. data_only: formula cells give their cached values (Excel, xlsxwriter value=).
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    Formula cells give their cached values; a merged value belongs to every covered cell (a «Вариант»
+    merged over two columns heads both). Raises ``tables.UnreadableFile``.
+    """
     sheets = []
-    try:
-        for ws in wb.worksheets:
-            ws.reset_dimensions()     # a wrong stored dimension must not cut rows off
-            grid = [list(r) for r in ws.iter_rows(values_only=True)]
-            width = max((len(r) for r in grid), default=0)
-            grid = [r + [None] * (width - len(r)) for r in grid]
-            for c1, r1, c2, r2 in _merged_ranges(wb, ws):   # a merged value belongs to every covered cell
-                if r1 <= len(grid) and c1 <= width:
-                    value = grid[r1 - 1][c1 - 1]
-                    for r in range(r1 - 1, min(r2, len(grid))):
-                        grid[r][c1 - 1:min(c2, width)] = [value] * (min(c2, width) - c1 + 1)
-            numeric = _grid([[isinstance(v, (int, float)) and not isinstance(v, bool) for v in r] for r in grid], width)
-            cells = _grid([[_cell_text(v) for v in r] for r in grid], width)
-            sheets.append(_Sheet(ws.title, cells, numeric == True))  # noqa: E712  (object → bool array)
-    finally:
-        wb.close()
+    for raw in read_raw(path, nrows, name=name):
+        grid = raw.rows
+        width = max((len(r) for r in grid), default=0)
+        if any(len(r) != width for r in grid):
+            grid = [list(r) + [""] * (width - len(r)) for r in grid]
+        for r1, c1, r2, c2 in raw.merged:   # 1-based, inclusive
+            if r1 <= len(grid) and c1 <= width:
+                value = grid[r1 - 1][c1 - 1]
+                for r in range(r1 - 1, min(r2, len(grid))):
+                    grid[r][c1 - 1:min(c2, width)] = [value] * (min(c2, width) - c1 + 1)
+        numeric = np.zeros((len(grid), width), dtype=bool)
+        cells = np.empty((len(grid), width), dtype=object)
+        for i, row in enumerate(grid):
+            numeric[i] = [type(v) in (int, float) for v in row]
+            cells[i] = [_cell_text(v) for v in row]
+        sheets.append(_Sheet(raw.sheet, cells, numeric))
     return sheets
-
-
-_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
-
-
-def _merged_ranges(wb, ws) -> list[tuple[int, int, int, int]]:
-    """(min_col, min_row, max_col, max_row) of the merged ranges of a read-only sheet, from its XML."""
-    from openpyxl.utils.cell import range_boundaries
-
-    try:
-        with wb._archive.open(ws._worksheet_path) as f:   # mergeCells follow sheetData, at the end of the part
-            xml = f.read()
-    except (AttributeError, KeyError):   # openpyxl internals moved: read on without merged ranges
-        return []
-    return [range_boundaries(m.decode()) for m in _MERGE_RE.findall(xml)]
 
 
 def _sniff_sep(lines: list[str]) -> str:
@@ -336,10 +382,10 @@ def _sniff_sep(lines: list[str]) -> str:
 
 
 def _load_csv(path: Path) -> list[_Sheet]:
-    text, _ = decode_bytes(path.read_bytes())
+    text = decode_text_file(path.read_bytes(), path.suffix)
+    if not text.strip(" \t\r\n;,\ufeff"):
+        raise UnreadableFile("empty_file", "в файле нет ни одного значения")
     lines = text.splitlines()
-    if not lines:
-        return [_Sheet(None, np.empty((0, 0), dtype=object), None)]
     sep = _sniff_sep(lines)
     width = max(line.count(sep) for line in lines) + 1   # an upper bound (quoted separators count too)
     # skip_blank_lines=False keeps grid row i on line i + 1; every cell stays text (leading zeros).
@@ -351,14 +397,12 @@ def _load_csv(path: Path) -> list[_Sheet]:
     return [_Sheet(None, cells, None)]
 
 
-def _load(path: Path) -> list[_Sheet]:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _load_xlsx(path)
-    if suffix in (".csv", ".txt", ".tsv"):
+def _load(path: Path, name: str) -> list[_Sheet]:
+    """Cells of every sheet; ``tables.UnreadableFile`` for an unsupported, empty, encrypted or broken file."""
+    check_file(path)
+    if path.suffix.lower() in TEXT_SUFFIXES:
         return _load_csv(path)
-    raise ValueError(f"формат «{suffix or path.name}» не поддерживается: нужен .xlsx или .csv "
-                     "(файл .xls сохраните в Excel как .xlsx)")
+    return _load_book(path, name)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -548,58 +592,53 @@ def sniff_vpr(path: Path) -> bool:
             found = _find_header(rows)
             if found:
                 kinds = {k[0] for k in map(_classify, found[2]) if k}
-                if {"participant", "task"} <= kinds:
+                if "participant" in kinds and kinds & {"task", "total"}:
                     return True
-    except Exception:   # anything unreadable is simply not a ВПР file
+    except Exception:   # anything unreadable is simply not a ВПР file (the importer reports why)
         return False
     return False
 
 
 def _peek(path: Path) -> list[list[list[str]]]:
-    """The first rows of each sheet as text, read cheaply."""
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
+    """The first rows of each sheet (at most 10) as text, read cheaply; ``tables.UnreadableFile`` as ``_load``."""
+    check_file(path)
+    if path.suffix.lower() in TEXT_SUFFIXES:
         with path.open("rb") as f:
-            text, _ = decode_bytes(f.read(65536), final=False)
+            text = decode_text_file(f.read(65536), path.suffix, final=False)
         lines = text.splitlines()[:SCAN_ROWS]
         sep = _sniff_sep(lines)
         return [[[c.strip() for c in r] for r in csv.reader(lines, delimiter=sep)]]
-    if suffix in (".xlsx", ".xlsm"):
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            out = []
-            for ws in wb.worksheets[:10]:
-                ws.reset_dimensions()
-                out.append([[_cell_text(v) for v in r] for r in ws.iter_rows(max_row=SCAN_ROWS, values_only=True)])
-            return out
-        finally:
-            wb.close()
-    return []
+    return [s.cells.tolist() for s in _load_book(path, path.name, SCAN_ROWS)[:10]]
 
 
 def read_vpr(path: Path, scales: ScaleBook, *, year: int | None = None, subject: str | None = None,
-             grade: int | None = None, school_id: str | None = None) -> VprRead:
-    """Read one FIS OKO ВПР file (any of the three formats, .xlsx or .csv); never raises on bad data.
+             grade: int | None = None, school_id: str | None = None, name: str | None = None) -> VprRead:
+    """Read one FIS OKO ВПР file (any of the three formats; .xlsx, .xlsm, .xlsb, .xls, .ods or text); never
+    raises on bad data.
 
     Keyword arguments override what the file says (see the module docstring for where else the year,
-    subject, grade and school come from). Example::
+    subject, grade and school come from). ``name`` is how the file is named in problems and ``source_file``
+    (default: the file name; the importer passes the path relative to the import root); the metadata in a
+    file name are always taken from the file's own name. A file that cannot be read at all comes back with
+    one fatal problem of a ``tables.UnreadableFile`` rule (``encrypted``, ``empty_file``, ``corrupt_file``,
+    ``unsupported_format``) and no rows. Example::
 
-        read = read_vpr(Path("VPR_2024_math_5_edu004001.xlsx"), ScaleBook(load_scales()))
+        read = read_vpr(Path("VPR_2024_math_5_edu004001.xlsx"), ScaleBook(load_scales()), name="004/VPR_….xlsx")
         read.works.loc[~read.works.absent, ["participant", "primary_score", "mark"]]
         read.problems.query("severity in ['fatal', 'error']")
     """
     path = Path(path)
-    fname = path.name
+    fname = name or path.name
     try:
-        sheets = _load(path)
-    except Exception as exc:   # corrupt zip, wrong extension, permission: one fatal problem, no rows
+        sheets = _load(path, fname)
+    except UnreadableFile as exc:
+        return _empty_read([exc.problem(fname)])
+    except Exception as exc:   # permission denied, a vanished file: one fatal problem, no rows
         p = _Problems(fname, None)
         p.add(None, None, fname, "file_unreadable", detail=str(exc) or type(exc).__name__)
         return _empty_read(p.items)
     kwargs = {"year": year, "subject": subject, "grade": grade, "school_id": school_id}
-    from_name = meta_from_filename(fname)
+    from_name = meta_from_filename(path.name)
     parts, problems, formats = [], [], []
     first_tasks: pd.DataFrame | None = None
     for sheet in sheets:
@@ -670,16 +709,18 @@ def _build_layout(sheet: _Sheet, found: tuple, p: _Problems) -> _Layout:
                 p.add(header_row + 1, None, f"без заголовка, столбец {_col_letter(i)}", "unknown_column")
             continue
         if kind is None:
-            p.add(header_row + 1, text, text, "unknown_column")
+            like = similar_to(text)
+            p.add(header_row + 1, text, text, "similar_column" if like else "unknown_column", detail=like or "")
             continue
         if kind[0] == "task":
             n_tasks += 1
             if n_tasks > vocab.MAX_TASK_SLOTS:   # no slot left to put it in
                 p.add(header_row + 1, text, text, "unknown_column")
                 continue
-        key = (kind[0], kind[1])
-        limit = 2 if kind[0] == "variant" else 1     # «Вариант» may come twice (merged over two columns)
-        if kind[0] != "ignore" and sum(1 for c in cols if (c.kind, c.label) == key) >= limit:
+        # «Вариант» may come twice (merged over two columns, or «Вариант (часть 1)» and «… (часть 2)»)
+        same = (lambda c: c.kind == "variant") if kind[0] == "variant" else (lambda c: (c.kind, c.label) == kind[:2])
+        limit = 2 if kind[0] == "variant" else 1
+        if kind[0] != "ignore" and sum(1 for c in cols if same(c)) >= limit:
             p.add(header_row + 1, text, text, "duplicate_column")
             continue
         cols.append(_Col(i, text, *kind))
@@ -753,10 +794,7 @@ def _read_sheet(sheet: _Sheet, found: tuple, p: _Problems, scales: ScaleBook, kw
     is_region = bool(layout.of("school_id"))
     is_f1 = any(_F1_MARKERS.search(t) for t, _ in texts) or layout.level_row is not None
     fmt = "region_protocol" if is_region else "f1" if is_f1 else "school_form"
-    for kind in ("participant", "task"):
-        if not layout.of(kind):
-            p.add(None, REQUIRED_NAMES[kind], REQUIRED_NAMES[kind], "missing_column",
-                  detail=f"строка заголовка {layout.header_row + 1}")
+    _report_missing_columns(layout, p)
     meta = _resolve_meta(title, kwargs, from_name, not is_region, p)
     task_cols = layout.of("task")
     if "max_primary" in title and task_cols:
@@ -768,6 +806,22 @@ def _read_sheet(sheet: _Sheet, found: tuple, p: _Problems, scales: ScaleBook, kw
     tasks = _tasks_frame(task_cols, meta["year"], meta["subject"], meta["grade"], layout.levels)
     works = _read_rows(sheet, layout, meta, p, scales)
     return works, tasks, fmt
+
+
+def _report_missing_columns(layout: _Layout, p: _Problems) -> None:
+    """No participant code, or neither task scores nor a total: fatal. Only totals, or no journal mark:
+    a warning naming the analysis the file cannot feed."""
+    if not layout.of("participant"):
+        p.add(None, REQUIRED_NAMES["participant"], REQUIRED_NAMES["participant"], "missing_column",
+              detail=f"строка заголовка {layout.header_row + 1}")
+    if not layout.of("task"):
+        if layout.of("total"):
+            p.add(None, REQUIRED_NAMES["task"], REQUIRED_NAMES["task"], "no_task_scores")
+        else:
+            p.add(None, REQUIRED_NAMES["task"], REQUIRED_NAMES["task"], "missing_column",
+                  detail=f"строка заголовка {layout.header_row + 1}")
+    if not layout.of("journal_mark"):
+        p.add(None, "Отметка по журналу", "Отметка по журналу", "no_journal_mark")
 
 
 def _tasks_frame(task_cols: list[_Col], year, subject, grade, levels: dict[int, str]) -> pd.DataFrame:
@@ -858,16 +912,28 @@ def _read_rows(sheet: _Sheet, layout: _Layout, meta: dict, p: _Problems, scales:
     columns["source_row"] = pd.array(rows, dtype="Int64")
     works = pd.DataFrame(columns, index=pd.RangeIndex(n))
     # primary = sum of task scores, not done (NA) counts 0; absent pupils have none.
-    primary = np.where(valid, scores, 0).sum(axis=1) if task_cols else np.full(n, np.nan)
-    works["primary_score"] = _int_array(primary, ~absent & bool(task_cols))
+    # Without task columns (a file of totals only) the file's total is the primary score.
+    if task_cols:
+        works["primary_score"] = _int_array(np.where(valid, scores, 0).sum(axis=1), ~absent)
+    elif "primary_score_reported" in out:
+        works["primary_score"] = works["primary_score_reported"].copy()
+    else:
+        works["primary_score"] = _int_array(np.full(n, np.nan), np.zeros(n, dtype=bool))
     _report_duplicates(works, layout, p)
     _recompute_mark(works, layout, task_errors, meta, scales, p)
     return works
 
 
 def _parse_variants(cols: list[_Col], text, rows: np.ndarray, p: _Problems, n: int):
-    """(absent flags, variant numbers) from one or two «Вариант» columns."""
+    """(absent flags, variant numbers) from one or two «Вариант» columns.
+
+    Two columns of one «Вариант» (merged header): the numbers must agree and an absence word in either marks
+    the pupil absent. Two parts («Вариант (часть 1)», «Вариант (часть 2)»): each part has its own variant;
+    the pupil is absent only when absent from every part, and the variant is that of the first part written.
+    """
+    parts = len(cols) > 1 and len({c.label for c in cols}) == len(cols)
     absent = np.zeros(n, dtype=bool)
+    absent_all = np.ones(n, dtype=bool)
     variant = np.full(n, np.nan)
     for col in cols:
         t = text(col)
@@ -878,10 +944,14 @@ def _parse_variants(cols: list[_Col], text, rows: np.ndarray, p: _Problems, n: i
         bad_range = ok & ((x < 1) | (x > 99))
         p.add_mask(bad_range, rows, col.header, t, "out_of_range", allowed="1–99")
         ok &= ~bad_range
-        conflict = ok & ~np.isnan(variant) & (variant != x)
-        p.add_mask(conflict, rows, col.header, t, "row_rule", detail="«в двух столбцах «Вариант» разные номера»")
+        if not parts:
+            conflict = ok & ~np.isnan(variant) & (variant != x)
+            p.add_mask(conflict, rows, col.header, t, "row_rule", detail="«в двух столбцах «Вариант» разные номера»")
         variant = np.where(np.isnan(variant) & ok, x, variant)
         absent |= is_absent
+        absent_all &= is_absent | (t == "")
+    if parts:
+        absent &= absent_all
     return absent, _int_array(variant, ~absent)
 
 

@@ -21,11 +21,19 @@ PROBLEM_COLUMNS = ["file", "sheet", "row", "column", "value", "rule", "severity"
 # rule -> (severity, Russian message template). Templates use {value} and keyword arguments.
 RULES: dict[str, tuple[str, str]] = {
     "file_unreadable": ("fatal", "Файл не удалось прочитать: {detail}"),
+    "encrypted": ("fatal", "Файл защищён паролем: {detail}"),
+    "empty_file": ("fatal", "Файл пуст: {detail}"),
+    "corrupt_file": ("fatal", "Файл повреждён или не является таблицей: {detail}"),
+    "unsupported_format": ("fatal", "Формат файла не поддерживается: {detail}"),
     "unknown_format": ("fatal", "Не удалось определить, какая это таблица: {detail}"),
     "no_header": ("fatal", "Не найдена строка заголовка: {detail}"),
     "missing_column": ("fatal", "Нет обязательного столбца «{value}» ({detail})"),
     "missing_metadata": ("fatal", "Не удалось определить: {value} — {detail}"),
     "unknown_column": ("warning", "Неизвестный столбец «{value}» пропущен"),
+    "similar_column": ("warning", "Столбец «{value}» не распознан; похоже на {detail}"),
+    "no_journal_mark": ("warning", "В файле нет столбца отметки по журналу: объективность по этому файлу не будет рассчитана"),
+    "no_task_scores": ("warning", "В файле нет баллов за задания (только первичный балл и отметка): "
+                                  "анализ по заданиям по этому файлу невозможен"),
     "duplicate_column": ("fatal", "Столбец «{value}» встречается дважды"),
     "extra_sheet": ("warning", "Лист «{value}» не содержит данных ВПР и пропущен"),
     "empty_row": ("info", "Пустая строка пропущена"),
@@ -48,6 +56,9 @@ RULES: dict[str, tuple[str, str]] = {
     "task_list_mismatch": ("error", "Состав заданий не совпадает с описанием работы: {detail}"),
     "unknown_school": ("error", "Школа «{value}» не найдена в реестре ОО и в параметрах"),
     "absent_with_scores": ("warning", "Участник отмечен отсутствующим, но в строке есть баллы — баллы не учитываются"),
+    # file-level outcomes of the importer (workbench.importing)
+    "not_data": ("info", "Не файл данных, не загружается: {detail}"),
+    "duplicate_file": ("warning", "Повтор файла, не загружается: {detail}"),
 }
 SEVERITIES = ("fatal", "error", "warning", "info")
 
