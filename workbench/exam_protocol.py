@@ -77,6 +77,8 @@ RULES: dict[str, tuple[str, str]] = {
     "answers_as_number": ("warning", "Результаты заданий «{value}» записаны в Excel как число: ведущие нули могли потеряться"),
     "task_count_differs": ("warning", "Состав заданий «{value}» отличается от большинства строк блока ({detail})"),
     "protocol_meta_conflict": ("warning", "В файле указано «{value}», используется заданное при загрузке: {detail}"),
+    "personal_value_hidden": ("error", "Значение совпадает с персональными данными участника (сдвиг столбцов?) и "
+                                       "не загружено — строка не загружена"),
     "protocol_extra_sheet": ("warning", "Лист «{value}» не содержит протокола результатов ОГЭ/ЕГЭ и пропущен"),
     "protocol_row_outside_block": ("error", "Строка похожа на результат участника, но над ней после заголовка "
                                             "блока нет строки с названиями столбцов (как в строке {other}) — строка не загружена"),
@@ -480,16 +482,18 @@ class _Problems:
         self.items.append((sheet, row, column, value, rule, kw))
 
     def remember(self, texts: list[str]) -> None:
+        """Words of personal cells: letters (names), 6+ digits (document numbers; a 4-digit series alone is not)."""
         for t in texts:
-            for w in re.findall(r"\w+", t.lower()):
-                if (w.isdigit() and len(w) >= 4) or (not w.isdigit() and len(w) >= 2):
+            for w in re.findall(r"\w+", t.lower().replace("ё", "е")):
+                if (w.isdigit() and len(w) >= 6) or (w.isalpha() and len(w) >= 2):
                     self.tokens.add(w)
 
-    def safe(self, value: Any) -> Any:
+    def personal(self, value: Any) -> bool:
         text = "" if value is None else _text(value)
-        if any(w in self.tokens for w in re.findall(r"\w+", text.lower())):
-            return HIDDEN
-        return value
+        return any(w in self.tokens for w in re.findall(r"\w+", text.lower().replace("ё", "е")))
+
+    def safe(self, value: Any) -> Any:
+        return HIDDEN if self.personal(value) else value
 
     def frame(self) -> pd.DataFrame:
         recs = [problem(self.file, sh, row, col, self.safe(val), rule, **kw)
@@ -572,6 +576,7 @@ def read_exam_protocol(path: Path, *, name: str | None = None, year: int | None 
         blocks += found
         if not found and sheet is not None and len(sheets) > 1 and any(_text(v) for r in rows for v in r):
             p.add(sheet, None, None, sheet, "protocol_extra_sheet")
+    _hide_personal(records, p)
     if not blocks:
         p.add(None if len(sheets) != 1 else sheets[0][0], None, None, None, "no_header",
               detail="нет строки со столбцами «Код ОО», «Первичный балл» и «Задания с кратким/развёрнутым ответом»")
@@ -579,6 +584,16 @@ def read_exam_protocol(path: Path, *, name: str | None = None, year: int | None 
     return ProtocolRead(results, p.frame(), len(results), list(dict.fromkeys(dropped)),
                         pd.DataFrame(blocks, columns=["sheet", "header_row", "title", "exam", "subject", "exam_date",
                                                       "year", "rows"]))
+
+
+def _hide_personal(records: list[dict], p: _Problems) -> None:
+    """Text cells that carry a pupil's personal value (a shifted row) are emptied and reported as errors."""
+    for r in records:
+        heads = r.pop("_heads", {})
+        for c in ("school_id", "municipality", "class_label", "ppe", "auditorium", "short_answers", "long_answers"):
+            if r.get(c) is not None and p.personal(r[c]):
+                r[c] = None
+                p.add(r["source_sheet"], r["source_row"], heads.get(c, c), HIDDEN, "personal_value_hidden")
 
 
 def _typed(records: list[dict]) -> pd.DataFrame:
@@ -784,7 +799,8 @@ def _parse_row(b: _Block, n: int, raw: list[Any], fname: str, sheet: str | None,
         p.add(sheet, n, None, None, "protocol_block_unresolved", detail=why, other=lay.header_row)
     rec: dict[str, Any] = {"year": meta["year"], "municipality": meta["municipality"], "school_id": None,
                            "exam": meta["exam"] if meta["exam"] in vocab.EXAMS else None, "subject": meta["subject"],
-                           "exam_date": meta["exam_date"], "source_file": fname, "source_sheet": sheet, "source_row": n}
+                           "exam_date": meta["exam_date"], "source_file": fname, "source_sheet": sheet, "source_row": n,
+                           "_heads": head}
     school = _code_of(_cell(raw, lay, "school_id"), head["school_id"], n, sheet, p, warn_number=True)
     if school is None:
         p.add(sheet, n, head["school_id"], None, "required_empty")
