@@ -389,12 +389,14 @@ def _load_csv(path: Path) -> list[_Sheet]:
     sep = _sniff_sep(lines)
     width = max(line.count(sep) for line in lines) + 1   # an upper bound (quoted separators count too)
     # skip_blank_lines=False keeps grid row i on line i + 1; every cell stays text (leading zeros).
-    df = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), dtype="str",
+    df = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), dtype=object,
                      keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c")
-    cells = np.empty(df.shape, dtype=object)
-    for j, c in enumerate(df.columns):   # column-wise string ops run in Arrow, not per cell in Python
-        cells[:, j] = df[c].fillna("").str.replace("\xa0", " ", regex=False).str.strip().to_numpy(dtype=object)
-    return [_Sheet(None, cells, None)]
+    raw = df.to_numpy(dtype=object)
+    # Stripped once per distinct text (scores, classes and marks repeat); a missing field becomes ''.
+    codes, uniques = pd.factorize(raw.ravel(), use_na_sentinel=True)
+    stripped = np.array([u.replace("\xa0", " ").strip() if isinstance(u, str) else "" for u in uniques] + [""],
+                        dtype=object)
+    return [_Sheet(None, stripped[codes].reshape(raw.shape), None)]
 
 
 def _load(path: Path, name: str) -> list[_Sheet]:
@@ -522,14 +524,33 @@ def meta_from_filename(name: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 def _numbers(cells: np.ndarray) -> np.ndarray:
-    """Text cells (any shape) as floats, NaN where not a number; a decimal comma «2,5» reads as 2.5."""
-    flat = pd.Series(cells.ravel(), dtype=object)
-    x = pd.to_numeric(flat, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
-    retry = np.isnan(x) & (flat != "").to_numpy()     # only the few odd cells go through string fixes
-    if retry.any():
-        t = flat[retry].str.replace(" ", "", regex=False).str.replace(",", ".", regex=False)
-        x[retry] = pd.to_numeric(t, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return x.reshape(cells.shape)
+    """Text cells (any shape) as floats, NaN where not a number; a decimal comma «2,5» reads as 2.5.
+
+    Each distinct text is parsed once (score columns repeat a handful of values).
+
+    >>> _numbers(np.array([["1", "2,5", "X", ""], [" 3 ", "1 000", "1_0", "2"]], dtype=object)).tolist()
+    [[1.0, 2.5, nan, nan], [3.0, 1000.0, nan, 2.0]]
+    """
+    codes, uniques = pd.factorize(cells.ravel(), use_na_sentinel=True)
+    values = np.array([_number(u) for u in uniques] + [np.nan], dtype=float)
+    return values[codes].reshape(cells.shape)    # code -1 (a missing cell) takes the trailing NaN
+
+
+def _number(text: Any) -> float:
+    """One cell as a float, NaN when it is not a number."""
+    if not isinstance(text, str):
+        return np.nan
+    s = text.strip()
+    if not s or "_" in s or not any(ch.isdigit() for ch in s):   # float() accepts «1_0», «nan», «inf»
+        return np.nan
+    try:
+        return float(s)
+    except ValueError:
+        pass
+    try:
+        return float(s.replace(" ", "").replace("\xa0", "").replace(",", "."))
+    except ValueError:
+        return np.nan
 
 
 def _isin(cells: np.ndarray, values) -> np.ndarray:
