@@ -25,6 +25,7 @@ from workbench.demo.catalogue import scales_table, tasks_table, work_catalogue
 from workbench.demo.files import style_for
 from workbench.demo.region import EFFECTS, REGION_FILE, DemoBlock, load_region_file
 from workbench.demo.works import MunicipalityModel, agreement, generate_year, plan_missing
+from workbench.exam_protocol import read_exam_protocol, school_exams
 from workbench.fisoko import read_vpr
 from workbench.scales import ScaleBook, load_scales
 from workbench.schemas import TABLES
@@ -77,6 +78,20 @@ def scales(region):
     out, _ = region
     r = read_table(out / "raw" / "mark_scales.csv", "mark_scales")
     return ScaleBook(load_scales()).extended(r.frame)
+
+
+@pytest.fixture(scope="module")
+def protocols(region):
+    """The demo's pupil-level exam protocols read back: (manifest, read per file, pupil results, derived exams rows).
+
+    The protocols carry no municipality; as the importer does, it comes from the school registry."""
+    out, _ = region
+    manifest = pd.read_csv(out / "truth" / "exam_protocols.csv", dtype={"municipality": str, "file": str})
+    reads = {f: read_exam_protocol(out / "raw" / f) for f in manifest["file"]}
+    registry = read_table(out / "raw" / "schools.xlsx", "schools").frame.set_index("school_id")["municipality"]
+    results = pd.concat([r.results for r in reads.values()], ignore_index=True)
+    results["municipality"] = results["school_id"].map(registry)
+    return manifest, reads, results, school_exams(results)
 
 
 @pytest.fixture(scope="module")
@@ -375,9 +390,10 @@ def test_inflated_vpr_heaps_at_boundaries_and_has_an_atypical_profile(works, reg
     assert prof[(True, True)] >= prof[(False, True)] + 0.15            # П/В: far better
 
 
-def test_inflated_vpr_is_not_confirmed_by_oge(works, region, truth):
+def test_inflated_vpr_is_not_confirmed_by_oge(works, region, truth, protocols):
     out, _ = region
-    exams = pd.concat([read_table(p, "exams").frame for p in sorted((out / "raw" / "exams").glob("*.csv"))])
+    exams = pd.concat([read_table(p, "exams").frame for p in sorted((out / "raw" / "exams").glob("*.csv"))]
+                      + [protocols[3]])
     oge = exams[exams["exam"] == "ОГЭ"].groupby(["school_id", "year"])["mean_score"].mean().unstack().rank(pct=True)
     vpr = works.groupby(["school_id", "year"])["pct"].mean().unstack().rank(pct=True)
     gap = (vpr - oge.reindex(vpr.index)).mean(axis=1)
@@ -406,7 +422,7 @@ def test_support_programme_raises_supported_schools_against_comparison(works):
     assert gain["программа"] - gain["сравнение"] >= 0.04
 
 
-def test_missing_data_is_missing_in_raw(region, truth, works, readback):
+def test_missing_data_is_missing_in_raw(region, truth, works, readback, protocols):
     out, _ = region
     miss = truth["missing"]
     assert set(miss["table"]) >= {"vpr", "vpr_journal", "context", "exams"}
@@ -421,3 +437,55 @@ def test_missing_data_is_missing_in_raw(region, truth, works, readback):
         else:
             path = next((out / "raw" / r.table).glob(f"{r.table}_{r.year}.*"))
             assert r.school_id not in set(read_table(path, r.table).frame["school_id"])
+            if r.table == "exams":
+                pupils = protocols[2]
+                assert pupils[(pupils.school_id == r.school_id) & (pupils.year == r.year)].empty
+
+
+# ---------------------------------------------------------------- pupil-level exam protocols (РЦОИ)
+
+def test_exam_protocols_read_back_clean_and_without_personal_data(region, protocols):
+    out, _ = region
+    manifest, reads, results, _ = protocols
+    assert set(manifest["file"]) == {"exams/protocols/OGE_2026_004.xlsx", "exams/protocols/EGE_2026_004.xlsx",
+                                     "exams/protocols/OGE_2026_002.xlsx"}
+    assert {p.relative_to(out / "raw").as_posix() for p in (out / "raw" / "exams" / "protocols").iterdir()} == set(manifest["file"])
+    for f, rows in zip(manifest["file"], manifest["rows"]):
+        r = reads[f]
+        assert r.problems.empty, (f, r.problems.head().to_dict("records"))
+        assert r.rows_read == rows == len(r.results) > 0
+        assert len(r.blocks) == 2 and set(r.blocks["subject"]) == {"rus", "math"}   # several exams on one sheet
+        assert r.dropped_personal == ["Фамилия", "Имя", "Отчество", "Серия документа", "Номер документа"]
+    TABLES["exam_results"].model.validate(results.drop(columns=["source_file", "source_sheet", "source_row"]), lazy=True)
+    assert results["year"].eq(2026).all() and results["municipality"].notna().all()
+    assert set(manifest["title_style"]) == {"protocol", "cells", "subject_line"} and "combined" in set(manifest["result_header"])
+    # the files themselves: every surname is made up, every document series is «0000»
+    from python_calamine import CalamineWorkbook
+
+    for f in manifest["file"]:
+        wb = CalamineWorkbook.from_path(str(out / "raw" / f))
+        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        pupils = [r for r in rows if isinstance(r[0], (int, float)) and r[0] != ""]
+        assert pupils and all(str(r[1]).endswith("-Тест") and r[4] == "0000" for r in pupils)
+
+
+def test_exam_protocols_replace_exactly_the_school_rows_they_derive(region, truth, protocols):
+    """Derived rows = the truth's replaced rows; the school-level CSV lacks them; together they are the full table."""
+    out, _ = region
+    derived = protocols[3]
+    key = ["year", "municipality", "school_id", "exam", "subject"]
+    moved = read_table(out / "truth" / "exam_protocol_schools.csv", "exams").frame.drop(
+        columns=["source_file", "source_sheet", "source_row"])
+    pd.testing.assert_frame_equal(derived.sort_values(key).reset_index(drop=True),
+                                  moved.sort_values(key).reset_index(drop=True), check_dtype=False)
+    csv_rows = read_table(out / "raw" / "exams" / "exams_2026.csv", "exams").frame
+    assert not set(map(tuple, csv_rows[key].values)) & set(map(tuple, derived[key].values))
+    assert set(derived.loc[derived.municipality == "002", "exam"]) == {"ОГЭ"}
+    assert set(csv_rows["municipality"]) == {"002"} and set(csv_rows["exam"]) == {"ЕГЭ"}   # 002's ЕГЭ stays in the CSV
+    plan = build_plan(SCALE, SEED)
+    missing = plan_missing(plan.schools, plan.years, plan.seed)
+    full = pd.concat([T.exams_table(MunicipalityModel(sch, plan.seed, plan.years), 2026, missing)
+                      for _, sch in plan.schools.groupby("municipality")], ignore_index=True)
+    together = pd.concat([csv_rows.drop(columns=["source_file", "source_sheet", "source_row"]), derived], ignore_index=True)
+    pd.testing.assert_frame_equal(together.sort_values(key).reset_index(drop=True)[full.columns],
+                                  full.sort_values(key).reset_index(drop=True), check_dtype=False)

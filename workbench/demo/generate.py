@@ -9,6 +9,7 @@ Layout of ``out``::
 
     raw/schools.xlsx, raw/vpr_tasks.csv, raw/mark_scales.csv
     raw/<table>/<table>_<year>.csv|.xlsx        context, staff, resources, outcomes, surveys, exams
+    raw/exams/protocols/<OGE|EGE>_<year>_<municipality>.xlsx       pupil protocols of РЦОИ (last year, see protocols)
     raw/roadmap/measures.xlsx, partnerships.csv, deficits.csv, courses.csv
     raw/vpr/<year>/VPR_<year>_<subject>_<grade>_region.csv          region protocol (most schools)
     raw/vpr/<year>/<municipality>/VPR_<year>_<subject>_<grade>_<edu…>.xlsx|.csv   per-school form / Ф1
@@ -40,6 +41,7 @@ import pandas as pd
 from workbench.demo import tables as T
 from workbench.demo.catalogue import Work, scales_table, tasks_table, work_catalogue
 from workbench.demo.files import style_for, write_table_csv, write_table_xlsx, write_vpr_file
+from workbench.demo.protocols import MANIFEST_COLUMNS, exams_and_protocols
 from workbench.demo.region import RegionPlan, build_plan
 from workbench.demo.truth import write_truth
 from workbench.demo.works import MunicipalityModel, generate_year, plan_missing
@@ -161,7 +163,7 @@ def _municipality_job(args: tuple) -> dict:
     model = MunicipalityModel(schools, seed, years)
     code = model.code
     names = dict(zip(schools["school_id"], schools["name"]))
-    manifest, truths, stats = [], [], []
+    manifest, truths, stats, protocols, replaced = [], [], [], [], []
     tables: dict[str, list[pd.DataFrame]] = {t: [] for t in T.YEAR_TABLES}
     for year in years:
         yw = generate_year(model, cat, year, missing)
@@ -189,10 +191,17 @@ def _municipality_job(args: tuple) -> dict:
                 with open(part_dir / f"{code}.pkl", "wb") as fh:
                     pickle.dump(works, fh, protocol=pickle.HIGHEST_PROTOCOL)
         for name, fn in T.YEAR_TABLES.items():
-            tables[name].append(fn(model, year, missing))
+            if name == "exams":   # some of the last year's results go to pupil protocols instead
+                left, written, moved = exams_and_protocols(model, year, missing, raw_dir, years[-1])
+                tables[name].append(left)
+                protocols += written
+                replaced.append(moved)
+            else:
+                tables[name].append(fn(model, year, missing))
     return {"code": code, "manifest": manifest, "truth": pd.concat(truths, ignore_index=True),
             "stats": pd.concat(stats, ignore_index=True) if stats else pd.DataFrame(),
-            "tables": {k: pd.concat(v, ignore_index=True) for k, v in tables.items()}}
+            "tables": {k: pd.concat(v, ignore_index=True) for k, v in tables.items()},
+            "protocols": protocols, "replaced": pd.concat(replaced, ignore_index=True)}
 
 
 def _manifest_row(path: Path, raw_dir: Path, fmt: str, style, rows: int, year: int, subject: str, grade: int) -> dict:
@@ -305,10 +314,14 @@ def generate_demo(out: Path, scale: float = 1.0, seed: int = 2026, *, workers: i
     n_tables = _write_tables(plan, catalogue, results, raw, measures)
     stats = pd.concat([r["stats"] for r in results], ignore_index=True)
     school_years = pd.concat([r["truth"] for r in results], ignore_index=True)
-    truth_files, agreement = write_truth(truth_dir, plan, missing, school_years, stats, manifest, measures)
+    exam_protocols = pd.DataFrame([m for r in results for m in r["protocols"]], columns=MANIFEST_COLUMNS)
+    replaced = pd.concat([r["replaced"] for r in results], ignore_index=True)
+    truth_files, agreement = write_truth(truth_dir, plan, missing, school_years, stats, manifest, measures,
+                                         exam_protocols, replaced)
     return DemoSummary(out=out, scale=float(scale), seed=int(seed), municipalities=len(plan.municipalities),
                        schools=len(plan.schools), pupils=int(plan.schools["enrolment"].sum()),
-                       works=int(manifest["rows"].sum()), files=len(manifest) + n_tables, truth_files=truth_files,
+                       works=int(manifest["rows"].sum()), files=len(manifest) + n_tables + len(exam_protocols),
+                       truth_files=truth_files,
                        seconds=round(time.perf_counter() - t0, 1), years=plan.years, agreement=agreement)
 
 

@@ -87,6 +87,15 @@ EGE_MIN = {"rus": 24, "math": 27}
 EGE_GOOD, EGE_HIGH = 70.0, 80.0
 EGE_MEAN = {"rus": 68.0, "math": 55.0}
 EGE_SD = {"rus": 14.0, "math": 17.0}
+# Pupil-level protocols (workbench.demo.protocols): task maxima of the short-answer and long-answer parts
+# (synthetic structures whose sums are the maximum primary score), the ЕГЭ maximum primary score (the test
+# score is converted back linearly, a simplification of the real non-linear scale) and the exam calendar.
+EXAM_TASKS = {("ОГЭ", "math"): ((1,) * 19, (2,) * 6),                                   # 31 = OGE_MAX
+              ("ОГЭ", "rus"): ((1,) * 7, (2, 3, 2, 1, 3, 1, 2, 3, 3, 3, 3)),            # 33
+              ("ЕГЭ", "math"): ((1,) * 12, (2, 3, 2, 2, 3, 4, 4)),                      # 32
+              ("ЕГЭ", "rus"): ((1,) * 24 + (2, 2), (1, 3, 2, 1, 3, 3, 3, 2, 2, 2))}     # 50
+LONG_TASK_WEIGHT = 0.55       # a point of a long-answer task is this much less likely than a short-answer point
+EXAM_DATES = {("ОГЭ", "math"): (5, 23), ("ОГЭ", "rus"): (5, 26), ("ЕГЭ", "rus"): (6, 4), ("ЕГЭ", "math"): (6, 8)}
 
 # ---------------------------------------------------------------- test-sized regions (scale < 1)
 SCALE_SMALL_PUPILS = 2.0      # scale < 1: pupils of big schools are multiplied by min(1, this * scale)

@@ -227,16 +227,21 @@ def _oge(theta: np.ndarray, subject: str, rng: np.random.Generator) -> tuple[np.
     return score, 2 + (score >= m3).astype(int) + (score >= m4) + (score >= m5)
 
 
-def exams_table(model: MunicipalityModel, year: int, missing: pd.DataFrame) -> pd.DataFrame:
-    """ОГЭ (grade 9) and ЕГЭ (grade 11) per school, subject and year, from the cohorts' true abilities.
+EXAM_PUPIL_COLUMNS = ["school_id", "exam", "subject", "grade", "pupil", "primary_score", "mark", "test_score"]
 
-    ОГЭ: mean primary score, «2» (below minimum), «4»+«5» (good), «5» (high). ЕГЭ: mean test score, below
-    the minimum, at least EGE_GOOD (good), above EGE_HIGH (high). Inflated ВПР never reach exams.
+
+def exam_pupils(model: MunicipalityModel, year: int, missing: pd.DataFrame) -> pd.DataFrame:
+    """ОГЭ (grade 9) and ЕГЭ (grade 11) results of every pupil, from the cohorts' true abilities.
+
+    One row per pupil and subject: ``pupil`` numbers the pupils of a school's grade (the same pupil in both
+    subjects), ОГЭ rows carry the primary score and mark, ЕГЭ rows the test score (rus: everyone; math
+    profile: a share rising with ability). Inflated ВПР never reach exams. Rows come in the order school,
+    exam (ОГЭ, ЕГЭ), subject (rus, math), pupil.
     """
     rng = rng_for(model.seed, model.code, year, "exams")
     sizes = model.grade_sizes(year)
     skip = ~_keep(model, missing, "exams", year)
-    rows = []
+    parts = []
     for i, sid in enumerate(model.schools["school_id"]):
         if skip[i]:
             continue
@@ -247,23 +252,49 @@ def exams_table(model: MunicipalityModel, year: int, missing: pd.DataFrame) -> p
             theta = model.mean_ability(year, grade)[i] + rng.normal(0, K.PUPIL_SD, n)
             for subject in ("rus", "math"):
                 th = theta + rng.normal(0, K.SUBJECT_SD, n)
+                pupil = np.arange(n)
                 if exam == "ОГЭ":
                     score, mark = _oge(th, subject, rng)
-                    row = {"participants": n, "mean_score": round(float(score.mean()), 2),
-                           "n_below_min": int((mark == 2).sum()), "n_good": int((mark >= 4).sum()),
-                           "n_high": int((mark == 5).sum()), "good_threshold": None, "high_threshold": None}
+                    test = np.full(n, np.nan)
                 else:
-                    takers = th if subject == "rus" else th[rng.random(n) < sigmoid(0.3 + 1.2 * th)]
-                    if not len(takers):
+                    if subject == "math":
+                        pupil = np.flatnonzero(rng.random(n) < sigmoid(0.3 + 1.2 * th))
+                    if not len(pupil):
                         continue
-                    score = np.clip(np.round(K.EGE_MEAN[subject] + K.EGE_SD[subject] * (takers + rng.normal(0, 0.35, len(takers)))),
-                                    0, 100)
-                    row = {"participants": len(takers), "mean_score": round(float(score.mean()), 2),
-                           "n_below_min": int((score < K.EGE_MIN[subject]).sum()),
-                           "n_good": int((score >= K.EGE_GOOD).sum()), "n_high": int((score > K.EGE_HIGH).sum()),
-                           "good_threshold": K.EGE_GOOD, "high_threshold": K.EGE_HIGH}
-                rows.append({"year": year, "municipality": model.code, "school_id": sid, "exam": exam,
-                             "subject": subject, **row})
+                    takers = th[pupil]
+                    test = np.clip(np.round(K.EGE_MEAN[subject] + K.EGE_SD[subject]
+                                            * (takers + rng.normal(0, 0.35, len(takers)))), 0, 100)
+                    score, mark = np.full(len(pupil), np.nan), np.full(len(pupil), np.nan)
+                parts.append(pd.DataFrame({"school_id": sid, "exam": exam, "subject": subject, "grade": grade,
+                                           "pupil": pupil, "primary_score": score, "mark": mark, "test_score": test}))
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EXAM_PUPIL_COLUMNS)
+    for c in ("grade", "pupil", "primary_score", "mark", "test_score"):
+        df[c] = pd.array([None if pd.isna(v) else int(v) for v in df[c]], dtype="Int64")
+    for c in ("school_id", "exam", "subject"):
+        df[c] = df[c].astype("str")
+    return df[EXAM_PUPIL_COLUMNS]
+
+
+def exams_from_pupils(pupils: pd.DataFrame, code: str, year: int) -> pd.DataFrame:
+    """School-level ``exams`` rows of ``exam_pupils`` output, in its order.
+
+    ОГЭ: mean primary score, «2» (below minimum), «4»+«5» (good), «5» (high). ЕГЭ: mean test score, below
+    the minimum, at least EGE_GOOD (good), above EGE_HIGH (high).
+    """
+    rows = []
+    for (sid, exam, subject), d in pupils.groupby(["school_id", "exam", "subject"], sort=False):
+        if exam == "ОГЭ":
+            score, mark = d["primary_score"].to_numpy(dtype=float), d["mark"].to_numpy(dtype=float)
+            row = {"participants": len(d), "mean_score": round(float(score.mean()), 2),
+                   "n_below_min": int((mark == 2).sum()), "n_good": int((mark >= 4).sum()),
+                   "n_high": int((mark == 5).sum()), "good_threshold": None, "high_threshold": None}
+        else:
+            score = d["test_score"].to_numpy(dtype=float)
+            row = {"participants": len(d), "mean_score": round(float(score.mean()), 2),
+                   "n_below_min": int((score < K.EGE_MIN[subject]).sum()),
+                   "n_good": int((score >= K.EGE_GOOD).sum()), "n_high": int((score > K.EGE_HIGH).sum()),
+                   "good_threshold": K.EGE_GOOD, "high_threshold": K.EGE_HIGH}
+        rows.append({"year": year, "municipality": code, "school_id": sid, "exam": exam, "subject": subject, **row})
     df = pd.DataFrame(rows, columns=["year", "municipality", "school_id", "exam", "subject", "participants",
                                      "mean_score", "n_below_min", "n_good", "n_high", "good_threshold", "high_threshold"])
     for c in ("year", "participants", "n_below_min", "n_good", "n_high"):
@@ -273,6 +304,15 @@ def exams_table(model: MunicipalityModel, year: int, missing: pd.DataFrame) -> p
     for c in ("municipality", "school_id", "exam", "subject"):
         df[c] = df[c].astype("str")
     return df
+
+
+def exams_table(model: MunicipalityModel, year: int, missing: pd.DataFrame) -> pd.DataFrame:
+    """ОГЭ (grade 9) and ЕГЭ (grade 11) per school, subject and year (``exams_from_pupils`` of ``exam_pupils``).
+
+    The generator moves some municipalities' rows of the last year into pupil-level protocols
+    (``workbench.demo.protocols``); this function always gives the full table.
+    """
+    return exams_from_pupils(exam_pupils(model, year, missing), model.code, year)
 
 
 # ---------------------------------------------------------------- roadmap and events

@@ -123,12 +123,22 @@ README = """# Эталон демонстрационного региона
 - `measures_overdue.csv` — мероприятия дорожной карты с истёкшим сроком и статусом «запланировано» /
   «выполняется» на дату {as_of}.
 - `vpr_files.csv` — какие файлы ВПР записаны: формат, число строк, вариант оформления заголовков.
+- `exam_protocols.csv` — протоколы проверки результатов ОГЭ/ЕГЭ по участникам (`raw/exams/protocols/`):
+  экзамен, муниципалитет, год, предметы, число строк участников, вариант оформления. Результаты этих
+  экзаменов за этот год есть только в протоколах, в `raw/exams/exams_<год>.csv` их нет.
+- `exam_protocol_schools.csv` — строки таблицы `exams` (школа × экзамен × предмет), которые должны
+  получиться из протоколов (`workbench.exam_protocol.school_exams`); имена и документы в протоколах вымышлены.
 """
 
 
 def write_truth(truth_dir: Path, plan: RegionPlan, missing: pd.DataFrame, school_years: pd.DataFrame,
-                stats: pd.DataFrame, manifest: pd.DataFrame, measures: pd.DataFrame) -> tuple[int, dict[str, float]]:
-    """Write every truth file; returns (number of files, region agreement shares)."""
+                stats: pd.DataFrame, manifest: pd.DataFrame, measures: pd.DataFrame,
+                protocols: pd.DataFrame | None = None, protocol_schools: pd.DataFrame | None = None
+                ) -> tuple[int, dict[str, float]]:
+    """Write every truth file; returns (number of files, region agreement shares).
+
+    ``protocols``: the exam protocol files written; ``protocol_schools``: the school-level exams rows they replace.
+    """
     truth_dir.mkdir(parents=True, exist_ok=True)
     s = plan.schools
     schools = pd.DataFrame({
@@ -150,8 +160,14 @@ def write_truth(truth_dir: Path, plan: RegionPlan, missing: pd.DataFrame, school
     late = overdue(measures)
     files = {"schools.csv": schools, "effects.csv": effects, "school_years.csv": sy, "school_works.csv": works,
              "agreement.csv": agree, "missing.csv": missing, "measures_overdue.csv": late, "vpr_files.csv": manifest}
+    if protocols is not None:
+        files["exam_protocols.csv"] = protocols
+        files["exam_protocol_schools.csv"] = protocol_schools
     for name, df in files.items():
         df.to_csv(truth_dir / name, index=False, encoding="utf-8", lineterminator="\n")
+    # the importer reports this folder's files as not data, should anyone point it at the demo folder itself
+    (truth_dir / ".workbench-not-data").write_text("эталон демонстрационного региона (заложенные эффекты)\n",
+                                                   encoding="utf-8")
     counts = effects.groupby("effect").size()
     lines = "\n".join(f"- `{e}` — {EFFECT_TITLES_RU[e]}: {schools_ru(int(counts.get(e, 0)))}." for e in EFFECTS)
     (truth_dir / "README.md").write_text(README.format(
