@@ -380,3 +380,103 @@ def fast_works(tasks: pd.DataFrame, scales: ScaleBook, n_schools: int, per_schoo
     for j in range(len(maxima)):
         out[f"task_{j + 1:02d}"] = pd.array(scores[:, j], dtype="Int64")
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# The same sheets in other formats (.xls, .ods), encrypted and broken workbooks — built at run time
+# --------------------------------------------------------------------------------------------------
+
+Grid = dict[str, list[list[Any]]]                       # sheet name -> rows of cells (None = empty)
+Merges = dict[str, list[tuple[int, int, int, int]]]     # sheet name -> (row1, col1, row2, col2), 0-based inclusive
+
+
+def xlsx_grid(path: Path) -> tuple[Grid, Merges]:
+    """Cells (values as stored) and merged ranges of every sheet of an .xlsx, read with openpyxl."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, data_only=True)
+    sheets = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+    merges = {ws.title: [(m.min_row - 1, m.min_col - 1, m.max_row - 1, m.max_col - 1) for m in ws.merged_cells.ranges]
+              for ws in wb.worksheets}
+    return sheets, merges
+
+
+def write_xls(path: Path, sheets: Grid, merges: Merges | None = None) -> Path:
+    """Old-format Excel (BIFF8) through xlwt: text as text, numbers as numbers, dates as dates, merges kept."""
+    import datetime as dt
+
+    import xlwt
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    date_style = xlwt.easyxf(num_format_str="DD.MM.YYYY")
+    for name, rows in sheets.items():
+        ws = wb.add_sheet(name)
+        spans = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in (merges or {}).get(name, [])}
+        covered = {(r, c) for (r1, c1), (r2, c2) in spans.items() for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
+        for r, row in enumerate(rows):
+            for c, v in enumerate(row):
+                if (r, c) in spans:
+                    ws.write_merge(r, spans[r, c][0], c, spans[r, c][1], v)
+                elif (r, c) in covered or v is None:
+                    continue
+                elif isinstance(v, (dt.date, dt.datetime)):
+                    ws.write(r, c, v, date_style)
+                else:
+                    ws.write(r, c, v)
+    wb.save(str(path))
+    return path
+
+
+def write_ods_pandas(path: Path, sheets: Grid) -> Path:
+    """OpenDocument through pandas (engine odf): every sheet without a header or index; merges are lost."""
+    with pd.ExcelWriter(path, engine="odf") as writer:
+        for name, rows in sheets.items():
+            width = max((len(r) for r in rows), default=0)
+            pd.DataFrame([list(r) + [None] * (width - len(r)) for r in rows]).to_excel(
+                writer, sheet_name=name, header=False, index=False)
+    return path
+
+
+def write_ods_merged(path: Path, sheets: Grid, merges: Merges) -> Path:
+    """OpenDocument through odfpy with merged cells (number-columns-spanned / covered cells, as LibreOffice)."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import CoveredTableCell, Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    for name, rows in sheets.items():
+        table = Table(name=name)
+        spans = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in merges.get(name, [])}
+        covered = {(r, c) for (r1, c1), (r2, c2) in spans.items() for r in range(r1, r2 + 1)
+                   for c in range(c1, c2 + 1)} - set(spans)
+        for r, row in enumerate(rows):
+            tr = TableRow()
+            for c, v in enumerate(row):
+                if (r, c) in covered:
+                    tr.addElement(CoveredTableCell())
+                    continue
+                kw = {}
+                if (r, c) in spans:
+                    kw = {"numberrowsspanned": spans[r, c][0] - r + 1, "numbercolumnsspanned": spans[r, c][1] - c + 1}
+                if v is None:
+                    cell = TableCell(**kw)
+                elif isinstance(v, str):
+                    cell = TableCell(valuetype="string", **kw)
+                    cell.addElement(P(text=v))
+                else:
+                    cell = TableCell(valuetype="float", value=v, **kw)
+                    cell.addElement(P(text=str(v)))
+                tr.addElement(cell)
+            table.addElement(tr)
+        doc.spreadsheet.addElement(table)
+    doc.save(str(path))
+    return path
+
+
+def encrypt_xlsx(src: Path, dst: Path, password: str = "секрет") -> Path:
+    """A password-protected copy of an .xlsx (Agile encryption, as Excel «Зашифровать с использованием пароля»)."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    with src.open("rb") as f, dst.open("wb") as out:
+        OOXMLFile(f).encrypt(password, out)
+    return dst

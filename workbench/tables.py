@@ -580,12 +580,14 @@ def read_table(path: Path, table: str, mapping: TableMapping | None = None, *, n
     chosen, hdr = None, None
     for s in sheets:
         h = find_header_row(s.rows, table, mapping)
-        if h is not None and chosen is None:
+        if h is not None:
             chosen, hdr = s, h
-        elif any(not all(is_blank(v) for v in r) for r in s.rows):
-            probs.append(P.problem(fname, s.sheet, None, None, s.sheet, "extra_sheet"))
+            break
     if chosen is None:
         return _no_header(fname, sheets, table, mapping, probs)
+    for s in sheets:
+        if s is not chosen and any(not all(is_blank(v) for v in r) for r in s.rows):
+            probs.append(P.problem(fname, s.sheet, None, None, s.sheet, "extra_sheet"))
     return _parse_rows(fname, chosen, hdr, table, mapping, probs)
 
 
@@ -598,10 +600,15 @@ def _no_header(fname: str, sheets: list[RawSheet], table: str, mapping: TableMap
     filled = [i for i, r in enumerate(s.rows) if not all(is_blank(v) for v in r)]
     first = s.rows[filled[0]] if filled else []
     found = {resolve_header(h, look) for h in first if not is_blank(h)}
+    row = (filled[0] + 1) if filled else 1
+    for h in first:   # a misspelt required column is the likely reason: say what it resembles
+        like = None if is_blank(h) or resolve_header(h, look) else similar_column(h, table, mapping)
+        if like:
+            probs.append(P.problem(fname, s.sheet, row, _text(h), _text(h), "similar_column", detail=like))
     titles = columns_of(table)
     for c in required_columns(table, mapping):
         if c not in found:
-            probs.append(P.problem(fname, s.sheet, (filled[0] + 1) if filled else 1, c, titles[c]["title"] or c,
+            probs.append(P.problem(fname, s.sheet, row, c, titles[c]["title"] or c,
                                    "missing_column", detail=f"столбец {c} таблицы {table}"))
     rows = [i + 1 for i in filled[1:]]
     frame = pd.DataFrame({"source_file": [fname] * len(rows), "source_sheet": s.sheet,
