@@ -310,6 +310,8 @@ def test_unresolved_blocks_unknown_columns_and_keyword_overrides(tmp_path):
     assert pr.loc[10, ["rule", "value", "severity"]].tolist() == ["unknown_column", "Статус", "warning"]
     assert read.results["exam"].fillna("—").tolist() == ["—", "ОГЭ", "ОГЭ"]
     assert read.results["subject"].fillna("—").tolist() == ["math", "—", "chem"]
+    derived = E.school_exams(read.results)   # rows of unresolved blocks are not counted
+    assert derived[["exam", "subject", "participants"]].values.tolist() == [["ОГЭ", "chem", 1]]
     # year and exam given at load: the year overrides the dates (reported), ГВЭ stays unsupported
     read = E.read_exam_protocol(path, year=2025, exam="ОГЭ", name="sub/mixed.xlsx")
     conflicts = read.problems[read.problems.rule == "protocol_meta_conflict"]
@@ -337,6 +339,19 @@ def test_rows_outside_a_block_and_files_without_a_protocol(tmp_path):
     broken.write_bytes(b"not a zip")
     r = E.read_exam_protocol(broken)
     assert r.rows_read == 0 and r.problems["rule"].tolist() == ["file_unreadable"]
+
+
+def test_a_header_without_a_required_column_is_reported_and_its_rows_kept(tmp_path):
+    head = [h for h in HEADER if h != "Первичный балл"] + ["Отметка"]
+    rows = [["Протокол проверки результатов ОГЭ по математике, 23.05.26"], head,
+            [1, "Иванов-Тест", "Иван", "Иванович", "0000", "100001", "edu004001", "9А", "0401", "0012", "++", "1(2)", 3],
+            [2, "Петров-Тест", "Пётр", "Петрович", "0000", "100002", "edu004001", "9А", "0401", "0012", "+-", "0(2)", 2]]
+    read = E.read_exam_protocol(write_rows(rows, tmp_path / "no_primary.csv"))
+    assert read.rows_read == 2 and read.results["source_row"].tolist() == [3, 4]
+    assert read.results["exam_date"].eq(pd.Timestamp("2026-05-23")).all()   # «23.05.26»
+    fatal = read.problems[read.problems.severity == "fatal"]
+    assert fatal[["row", "column", "rule"]].values.tolist() == [[2, "Первичный балл", "missing_column"]]
+    assert not E.sniff_exam_protocol(rows)   # not enough to classify a file as a protocol
 
 
 def test_sniff_on_peek_rows(files, tmp_path):

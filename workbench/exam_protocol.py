@@ -74,14 +74,16 @@ RULES: dict[str, tuple[str, str]] = {
     "short_answers_invalid": ("error", "Задания с кратким ответом «{value}» не разобраны: {detail}"),
     "long_answers_invalid": ("error", "Задания с развёрнутым ответом «{value}» не разобраны: {detail}"),
     "long_score_above_max": ("error", "Задания с развёрнутым ответом «{value}»: балл больше максимума ({detail})"),
-    "answers_as_number": ("warning", "Результаты заданий «{value}» записаны в Excel как число: ведущие нули могли потеряться"),
+    "answers_as_number": ("warning", "Результаты заданий «{value}» записаны в Excel как число: "
+                                     "ведущие нули могли потеряться"),
     "task_count_differs": ("warning", "Состав заданий «{value}» отличается от большинства строк блока ({detail})"),
     "protocol_meta_conflict": ("warning", "В файле указано «{value}», используется заданное при загрузке: {detail}"),
     "personal_value_hidden": ("error", "Значение совпадает с персональными данными участника (сдвиг столбцов?) и "
                                        "не загружено — строка не загружена"),
     "protocol_extra_sheet": ("warning", "Лист «{value}» не содержит протокола результатов ОГЭ/ЕГЭ и пропущен"),
-    "protocol_row_outside_block": ("error", "Строка похожа на результат участника, но над ней после заголовка "
-                                            "блока нет строки с названиями столбцов (как в строке {other}) — строка не загружена"),
+    "protocol_row_outside_block": ("error", "Строка похожа на результат участника, но над ней после заголовка блока "
+                                            "нет строки с названиями столбцов (как в строке {other}) — "
+                                            "строка не загружена"),
 }
 
 RESULT_COLUMNS = ["year", "municipality", "school_id", "exam", "subject", "exam_date", "class_label", "ppe",
@@ -219,7 +221,21 @@ class _Layout:
 
     @property
     def is_header(self) -> bool:
+        """The header of a protocol block: school code, primary score and a task-results column."""
         return {"school_id", "primary_score"} <= set(self.cols) and bool({"short_answers", "long_answers"} & set(self.cols))
+
+    @property
+    def is_partial(self) -> bool:
+        """A header lacking a required column (three protocol columns found): read, with the lack reported."""
+        return len(_CORE & set(self.cols)) >= 3
+
+    def missing(self) -> list[str]:
+        """Required kinds this header lacks (``task results`` as ``short_answers``)."""
+        out = [k for k in ("school_id", "primary_score") if k not in self.cols]
+        return out + ([] if {"short_answers", "long_answers"} & set(self.cols) else ["short_answers"])
+
+
+_CORE = {"school_id", "primary_score", "short_answers", "long_answers", "mark", "test_score", "result"}
 
 
 def _layout(cells: list[str], row: int) -> _Layout:
@@ -317,8 +333,8 @@ _SUBJECT_CONTEXT = [re.compile(p, re.I) for p in (
     r"\b(?:огэ|егэ|гвэ)\b\s*(?:по\s+|[.:,–\-]\s*)(?P<s>.+)",
     r"\bэкзамен\w*\s+по\s+(?P<s>.+)",
     r"\bрезультат\w*\s+(?:\w+\s+){0,3}по\s+(?P<s>.+)")]
-_SUBJECT_CUT = re.compile(r"\s{2,}|[,;]|\.\s|\.$|\s+дата\b|\s+от\s+\d|\s*\(\s*\d|\s+\d{1,2}[./]\d{1,2}[./]\d{2,4}|\s+\d{1,2}\s+[а-я]+\s+20\d\d",
-                          re.I)
+_SUBJECT_CUT = re.compile(r"\s{2,}|[,;]|\.\s|\.$|\s+дата\b|\s+от\s+\d|\s*\(\s*\d"        # where a subject name ends
+                          r"|\s+\d{1,2}[./]\d{1,2}[./]\d{2,4}|\s+\d{1,2}\s+[а-я]+\s+20\d\d", re.I)
 _SUBJECT_STEMS = (("русск", "rus"), ("математ", "math"), ("физик", "phys"), ("хими", "chem"), ("биолог", "bio"),
                   ("географ", "geo"), ("истори", "hist"), ("обществ", "soc"), ("литератур", "lit"),
                   ("информатик", "inf"), ("английск", "eng"), ("немецк", "deu"))
@@ -327,6 +343,7 @@ _MONTHS = {m: i + 1 for i, m in enumerate(("января", "февраля", "м
 _DATE_RES = [
     (re.compile(r"(?<!\d)(\d{1,2})[./](\d{1,2})[./](20\d\d)(?!\d)"), lambda m: (int(m[3]), int(m[2]), int(m[1]))),
     (re.compile(r"(?<!\d)(20\d\d)-(\d{2})-(\d{2})(?!\d)"), lambda m: (int(m[1]), int(m[2]), int(m[3]))),
+    (re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{2})(?![\d.])"), lambda m: (2000 + int(m[3]), int(m[2]), int(m[1]))),
     (re.compile(r"(?<!\d)(\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+(20\d\d)", re.I),
      lambda m: (int(m[3]), _MONTHS[m[2].lower()], int(m[1]))),
 ]
@@ -445,7 +462,8 @@ def meta_from_filename(name: str) -> dict[str, Any]:
     stem = Path(name).stem
     m = re.search(r"(?<!\d)(20\d\d)(?!\d)", stem)
     exam = None
-    for pat, code in ((r"(?<![a-zа-я])(огэ|oge|гиа-?9)(?![a-zа-я])", "ОГЭ"), (r"(?<![a-zа-я])(егэ|ege|гиа-?11)(?![a-zа-я])", "ЕГЭ")):
+    for pat, code in ((r"(?<![a-zа-я])(огэ|oge|гиа-?9)(?![a-zа-я])", "ОГЭ"),
+                      (r"(?<![a-zа-я])(егэ|ege|гиа-?11)(?![a-zа-я])", "ЕГЭ")):
         if re.search(pat, stem.lower()):
             exam = code
             break
@@ -627,10 +645,14 @@ class _Block:
 
 def _looks_like_data(cells: list[str], layout: _Layout) -> bool:
     """A pupil row of this layout: a school code and an integer primary score where the header has them."""
-    j, k = layout.cols["school_id"], layout.cols["primary_score"]
-    if j >= len(cells) or k >= len(cells) or not cells[j]:
+    j, k = layout.cols.get("school_id"), layout.cols.get("primary_score")
+    if j is None or k is None or j >= len(cells) or k >= len(cells) or not cells[j]:
         return False
     return bool(re.fullmatch(r"\d{1,3}(?:[.,]0+)?", cells[k]))
+
+
+def _has(cells: list[str], j: int | None) -> bool:
+    return j is not None and j < len(cells) and bool(cells[j])
 
 
 def _read_sheet(fname: str, sheet: str | None, rows: list[list[Any]], p: _Problems, kw: dict, from_name: dict,
@@ -652,7 +674,7 @@ def _read_sheet(fname: str, sheet: str | None, rows: list[list[Any]], p: _Proble
             continue
         n = i + 1
         layout = _layout(cells, n)
-        if layout.is_header:
+        if layout.is_header or layout.is_partial:
             if blocks and state == "data" and not pending:   # the header repeated on a new page
                 blocks[-1].layout = layout
             else:
@@ -665,8 +687,7 @@ def _read_sheet(fname: str, sheet: str | None, rows: list[list[Any]], p: _Proble
         last = blocks[-1].layout if blocks else None
         looks = last is not None and _looks_like_data(cells, last)
         if state == "data" or (state == "after" and looks):
-            no_school = not (last.cols["school_id"] < len(cells) and cells[last.cols["school_id"]])
-            no_score = not (last.cols["primary_score"] < len(cells) and cells[last.cols["primary_score"]])
+            no_school, no_score = (not _has(cells, last.cols.get(k)) for k in ("school_id", "primary_score"))
             if no_school and _is_footer(cells):
                 state = "after"
             elif no_school and no_score and _is_title(cells):
@@ -748,6 +769,10 @@ def _report_header(layout: _Layout, meta: dict, sheet: str | None, p: _Problems,
     for key, found, given in meta["conflicts"]:
         label = {"exam": "экзамен", "year": "год"}[key]
         p.add(sheet, meta["title_row"], None, found, "protocol_meta_conflict", detail=f"{label} {given}")
+    for kind in layout.missing():
+        p.add(sheet, row, COLUMN_TITLES[kind], COLUMN_TITLES[kind], "missing_column",
+              detail="без него строки протокола не прочитать" if kind != "short_answers" else
+              "нет ни «Задания с кратким ответом», ни «Задания с развёрнутым ответом»")
     if meta["exam"] in vocab.EXAMS:
         need = "mark" if _mark_based(meta) else "test_score"
         if need not in layout.cols and "result" not in layout.cols:
@@ -793,7 +818,7 @@ def _code_of(v: Any, header: str, n: int, sheet, p: _Problems, *, warn_number: b
 
 def _parse_row(b: _Block, n: int, raw: list[Any], fname: str, sheet: str | None, p: _Problems) -> dict:
     lay, meta = b.layout, b.meta
-    head = {k: lay.texts.get(j, k) for k, j in lay.cols.items()}
+    head = {**COLUMN_TITLES, **{k: lay.texts.get(j, k) for k, j in lay.cols.items()}}
     why = _unresolved(meta)
     if why:
         p.add(sheet, n, None, None, "protocol_block_unresolved", detail=why, other=lay.header_row)
@@ -802,7 +827,7 @@ def _parse_row(b: _Block, n: int, raw: list[Any], fname: str, sheet: str | None,
                            "exam_date": meta["exam_date"], "source_file": fname, "source_sheet": sheet, "source_row": n,
                            "_heads": head}
     school = _code_of(_cell(raw, lay, "school_id"), head["school_id"], n, sheet, p, warn_number=True)
-    if school is None:
+    if school is None and "school_id" in lay.cols:
         p.add(sheet, n, head["school_id"], None, "required_empty")
     elif not re.fullmatch(ID_PATTERN, school):
         p.add(sheet, n, head["school_id"], school, "pattern_mismatch", allowed="код ОО: буквы, цифры, «_», «-»")
@@ -817,8 +842,9 @@ def _parse_row(b: _Block, n: int, raw: list[Any], fname: str, sheet: str | None,
     rec["ppe"] = _code_of(_cell(raw, lay, "ppe"), head.get("ppe", ""), n, sheet, p, warn_number=True)
     rec["auditorium"] = _code_of(_cell(raw, lay, "auditorium"), "", n, sheet, p, warn_number=False)
     for kind, required, lo, hi in _NUMBERS[_mark_based(meta)]:
-        v = _cell(raw, lay, kind) if kind in lay.cols else _cell(raw, lay, "result") if kind == _result_kind(meta) else None
-        h = head.get(kind) or head.get("result") or COLUMN_TITLES.get(kind, kind)
+        v = _cell(raw, lay, kind) if kind in lay.cols else \
+            _cell(raw, lay, "result") if kind == _result_kind(meta) else None
+        h = head.get("result") if kind not in lay.cols and "result" in lay.cols else head.get(kind, kind)
         try:
             x = _int_of(v)
         except ValueError:
@@ -963,20 +989,19 @@ def school_exams(results: pd.DataFrame, *, minimum_scores: pd.DataFrame | None =
         for key, d in results.groupby(keys, sort=True, dropna=False):
             year, mun, school, exam, subject = key
             marked = exam == "ОГЭ" or subject == "math_base"
+            d = d[d["mark"].notna()] if marked else d[d["test_score"].notna()]
+            if not len(d) or exam not in vocab.EXAMS or subject not in EXAM_SUBJECTS or pd.isna(year) or pd.isna(school):
+                continue
             if marked:
-                d = d[d["mark"].notna()]
                 value, mark = d["primary_score"].dropna().astype(float), d["mark"].astype(int)
                 below, good, high = (mark <= fail_mark).sum(), (mark >= good_mark).sum(), (mark >= high_mark).sum()
                 thresholds = (None, None)
             else:
-                d = d[d["test_score"].notna()]
                 value = d["test_score"].astype(float)
                 minimum = ege_minimum(mins, int(year), subject)
                 below = None if minimum is None else (value < minimum).sum()
                 good, high = (value >= good_threshold).sum(), (value > high_threshold).sum()
                 thresholds = (float(good_threshold), float(high_threshold))
-            if not len(d):
-                continue
             mean = round(float(value.mean()), digits) if len(value) else None
             rows.append({"year": year, "municipality": mun, "school_id": school, "exam": exam, "subject": subject,
                          "participants": len(d), "mean_score": mean, "n_below_min": below, "n_good": good,
@@ -1063,7 +1088,8 @@ def _layout_rows(pupils: pd.DataFrame, style: ProtocolStyle) -> list[list[Any]]:
         if b:
             out += [[] for _ in range(style.blank_rows)]
         if style.title == "protocol":
-            out.append([f"Протокол проверки результатов {exam} по {_subject_phrase(exam, subject, 1)}, {when}".rstrip(", ")])
+            phrase = _subject_phrase(exam, subject, 1)
+            out.append([f"Протокол проверки результатов {exam} по {phrase}, {when}".rstrip(", ")])
         elif style.title == "subject_line":
             if exam != last_exam:
                 out.append([f"Экзамен: {exam}"])
