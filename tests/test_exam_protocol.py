@@ -321,6 +321,18 @@ def test_unresolved_blocks_unknown_columns_and_keyword_overrides(tmp_path):
         E.read_exam_protocol(path, exam="ВПР")
 
 
+def test_a_plain_title_between_blocks_starts_a_new_block(tmp_path):
+    """«Математика (профильный уровень), 08.06.2026» right under the pupils, then the same header: a new
+    block (not a repeated page header that would give the next pupils the previous subject)."""
+    rows = [["ЕГЭ по русскому языку, 04.06.2026"], HEADER + ["Тестовый балл"],
+            pupil(1, "Иванов-Тест", "Иван", "Иванович", "100001", "edu004001", "11А", "++", "1(2)", 3, 40),
+            ["Математика (профильный уровень), 08.06.2026"], HEADER + ["Тестовый балл"],
+            pupil(1, "Иванов-Тест", "Иван", "Иванович", "100001", "edu004001", "11А", "+-", "0(2)", 1, 20)]
+    read = E.read_exam_protocol(write_rows(rows, tmp_path / "ege.xlsx"))
+    assert read.problems.empty and read.results["subject"].tolist() == ["rus", "math"]
+    assert read.results["exam"].tolist() == ["ЕГЭ", "ЕГЭ"] and read.results["exam_date"].dt.day.tolist() == [4, 8]
+
+
 def test_rows_outside_a_block_and_files_without_a_protocol(tmp_path):
     rows = [["Протокол проверки результатов ОГЭ по математике, 23.05.2026"], HEADER + ["Отметка"],
             pupil(1, "Иванов-Тест", "Иван", "Иванович", "100001", "edu004001", "9А", "++", "1(2)", 3, 3),

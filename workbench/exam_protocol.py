@@ -438,13 +438,13 @@ def title_meta(lines: list[str]) -> dict[str, Any]:
         m = _MUNICIPALITY_RE.search(line)
         if m and out["municipality"] is None:
             out["municipality"] = m[1]
-    if out["subject_text"] is None:   # a line that is only a subject name («Математика»)
+    if out["subject_text"] is None:   # a line that starts with a subject name («Математика (профильный уровень), 08.06»)
         for line in lines:
-            s = _norm(line)
-            starts = len(s) <= 60 and not re.search(r"\d", s) and any(s.startswith(st) for st, _ in _SUBJECT_STEMS)
-            code = subject_from_text(line) if starts else None
+            subj = _SUBJECT_CUT.split(line, maxsplit=1)[0].strip(" .:-–")
+            starts = len(subj) <= 60 and any(_norm(subj).startswith(st) for st, _ in _SUBJECT_STEMS)
+            code = subject_from_text(subj) if starts else None
             if code:
-                out["subject_text"], out["subject"], out["title"] = line, code, line
+                out["subject_text"], out["subject"], out["title"] = subj, code, line
                 break
     if dates:
         out["exam_date"] = min(dates, key=lambda x: x[0])[1]
@@ -630,9 +630,14 @@ def _is_footer(cells: list[str]) -> bool:
     return bool(_FOOTER_RE.match(first))
 
 
-def _is_title(cells: list[str]) -> bool:
-    line = " ".join(c for c in cells if c)
-    return bool(_TITLE_RE.search(line) or any(rx.search(line) for rx, _ in _EXAM_WORDS[:3]))
+def _is_title(cells: list[str], layout: _Layout | None = None) -> bool:
+    """A title line: protocol words, an exam, a date or a bare subject name (personal cells of ``layout`` aside)."""
+    texts = [c for j, c in enumerate(cells) if c and (layout is None or j not in layout.personal)]
+    line = " ".join(texts)
+    if _TITLE_RE.search(line) or any(rx.search(line) for rx, _ in _EXAM_WORDS[:3]):
+        return True
+    meta = title_meta(texts)
+    return meta["exam_date"] is not None or meta["subject"] is not None
 
 
 @dataclass
@@ -675,7 +680,8 @@ def _read_sheet(fname: str, sheet: str | None, rows: list[list[Any]], p: _Proble
         n = i + 1
         layout = _layout(cells, n)
         if layout.is_header or layout.is_partial:
-            if blocks and state == "data" and not pending:   # the header repeated on a new page
+            same = blocks and list(layout.texts.values()) == list(blocks[-1].layout.texts.values())
+            if same and state == "data" and not pending:   # the header repeated on a new page
                 blocks[-1].layout = layout
             else:
                 meta = _block_meta(pending, layout, inherited, kw, from_name)
@@ -690,7 +696,7 @@ def _read_sheet(fname: str, sheet: str | None, rows: list[list[Any]], p: _Proble
             no_school, no_score = (not _has(cells, last.cols.get(k)) for k in ("school_id", "primary_score"))
             if no_school and _is_footer(cells):
                 state = "after"
-            elif no_school and no_score and _is_title(cells):
+            elif no_school and no_score and _is_title(cells, last):
                 state = "outside"
                 pending.append((n, raw))
             else:
