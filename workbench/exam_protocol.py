@@ -177,7 +177,7 @@ def _norm(text: Any) -> str:
     return re.sub(r"\s+", " ", s).strip(" .:;*")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)   # only header-like rows reach it (``_maybe_header``): no pupil's cell is cached
 def column_kind(header: str) -> str | None:
     """What a header of a protocol names (``school_id``, ``short_answers``, ``surname``, ``result``…), or None.
 
@@ -238,6 +238,14 @@ class _Layout:
 _CORE = {"school_id", "primary_score", "short_answers", "long_answers", "mark", "test_score", "result"}
 
 
+_HEADER_WORDS = re.compile(r"балл|кратк|развернут|развёрнут|код\s+оо|логин", re.I)
+
+
+def _maybe_header(cells: list[str]) -> bool:
+    """Cheap pre-check: every protocol header has a score or task-results or school-code column."""
+    return any(_HEADER_WORDS.search(c) for c in cells if c)
+
+
 def _layout(cells: list[str], row: int) -> _Layout:
     cols: dict[str, int] = {}
     texts, personal, unknown, dups = {}, [], [], []
@@ -271,7 +279,8 @@ def sniff_exam_protocol(rows: list[list[object]]) -> bool:
     False
     """
     for i, r in enumerate(rows):
-        if r and _layout([_text(v) for v in r], i + 1).is_header:
+        cells = [_text(v) for v in r] if r else []
+        if _maybe_header(cells) and _layout(cells, i + 1).is_header:
             return True
     return False
 
@@ -678,8 +687,8 @@ def _read_sheet(fname: str, sheet: str | None, rows: list[list[Any]], p: _Proble
         if not any(cells):
             continue
         n = i + 1
-        layout = _layout(cells, n)
-        if layout.is_header or layout.is_partial:
+        layout = _layout(cells, n) if _maybe_header(cells) else None
+        if layout is not None and (layout.is_header or layout.is_partial):
             same = blocks and list(layout.texts.values()) == list(blocks[-1].layout.texts.values())
             if same and state == "data" and not pending:   # the header repeated on a new page
                 blocks[-1].layout = layout
