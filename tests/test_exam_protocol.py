@@ -352,7 +352,9 @@ def test_rows_outside_a_block_and_files_without_a_protocol(tmp_path):
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a zip")
     r = E.read_exam_protocol(broken)
-    assert r.rows_read == 0 and r.problems["rule"].tolist() == ["file_unreadable"]
+    assert r.rows_read == 0 and r.problems["rule"].tolist() == ["corrupt_file"] and r.problems["severity"].eq("fatal").all()
+    utf16 = write_rows(ROWS, tmp_path / "utf16.csv", encoding="utf-16")
+    assert E.read_exam_protocol(utf16).rows_read == 10
 
 
 def test_a_header_without_a_required_column_is_reported_and_its_rows_kept(tmp_path):

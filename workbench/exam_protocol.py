@@ -1,6 +1,6 @@
 """ОГЭ/ЕГЭ «Протокол проверки результатов» of a regional processing centre (РЦОИ): reader, writer, school rows.
 
-Layout (``.xlsx``, ``.xls``, ``.ods`` read with python-calamine; ``.csv`` in UTF-8, UTF-8 with BOM or cp1251):
+Layout (``.xlsx``, ``.xls``, ``.ods`` through ``tables.read_raw`` — python-calamine; ``.csv`` in UTF-8, UTF-16 or cp1251):
 one sheet holds several exams, each a *block*: a title area, a header row, the pupils, optionally a footer.
 
 * title area — any non-empty rows above a block's header, e.g. «Протокол проверки результатов ОГЭ по
@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import math
 import re
 from collections import Counter
@@ -546,24 +545,13 @@ def problem(file: str, sheet: str | None, row: int | None, column: str | None, v
             "severity": severity, "message": message}
 
 
-def _load(path: Path) -> list[tuple[str | None, list[list[Any]]]]:
-    """(sheet name, rows of cell values) of every sheet; CSV gives one sheet named None."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
-        from python_calamine import CalamineWorkbook
+def _load(path: Path, name: str) -> list[tuple[str | None, list[list[Any]]]]:
+    """(sheet name, rows of cell values) of every sheet through ``tables.read_raw`` (python-calamine for
+    .xlsx/.xlsm/.xlsb/.xls/.ods with row numbers kept, the CSV decoding of ``decode_bytes``/``sniff_sep``);
+    CSV gives one sheet named None. Raises ``tables.UnreadableFile``."""
+    from workbench.tables import read_raw
 
-        wb = CalamineWorkbook.from_path(str(path))
-        try:
-            # skip_empty_area=False keeps leading empty rows, so row numbers are the ones the user sees
-            return [(n, wb.get_sheet_by_name(n).to_python(skip_empty_area=False)) for n in wb.sheet_names]
-        finally:
-            wb.close()
-    if suffix in (".csv", ".txt", ".tsv"):
-        from workbench.tables import decode_bytes, sniff_sep
-
-        text, _ = decode_bytes(path.read_bytes())
-        return [(None, [list(r) for r in csv.reader(io.StringIO(text), delimiter=sniff_sep(text))])]
-    raise ValueError(f"неподдерживаемый тип файла «{path.suffix}» (ожидается .xlsx, .xls, .ods или .csv)")
+    return [(s.sheet, s.rows) for s in read_raw(path, name=name)]
 
 
 def _exam_code(exam: str | None) -> str | None:
@@ -591,9 +579,14 @@ def read_exam_protocol(path: Path, *, name: str | None = None, year: int | None 
     fname = name or path.name
     p = _Problems(fname)
     kw = {"year": int(year) if year is not None else None, "exam": _exam_code(exam)}
+    from workbench.tables import UnreadableFile
+
     try:
-        sheets = _load(path)
-    except Exception as exc:   # corrupt, encrypted, wrong extension: one fatal problem, no rows
+        sheets = _load(path, fname)
+    except UnreadableFile as exc:   # encrypted, empty, corrupt, unsupported: one fatal problem, no rows
+        p.add(None, None, None, fname, exc.rule, detail=exc.detail)
+        return ProtocolRead(_typed([]), p.frame(), 0)
+    except Exception as exc:   # anything else unexpected about the file is still the user's file
         p.add(None, None, None, fname, "file_unreadable", detail=str(exc) or type(exc).__name__)
         return ProtocolRead(_typed([]), p.frame(), 0)
     from_name = meta_from_filename(fname)
