@@ -14,7 +14,7 @@ from workbench import context as ctx
 from workbench.config import ParamsError
 from workbench.context import (COMPONENT_TITLES_RU, IndexSpec, bottom_share_flags, compute_index, context_indices,
                                load_indices, school_frame)
-from workbench.store import Store
+from workbench.store import Store, write_frames
 
 H = {"tag": "heuristic", "source": "тест"}
 
@@ -284,17 +284,14 @@ def test_docstring_examples():
 # ---------------------------------------------------------------- the frame from a store
 
 def _tiny_store(tmp_path) -> Store:
-    s = Store(tmp_path / "store")
     schools = pd.DataFrame({"school_id": ["s1", "s2", "s3"], "municipality": ["01", "01", "01"], "name": ["А", "Б", "В"],
                             "school_type": ["СОШ"] * 3, "settlement": ["город"] * 3, "enrolment": [300, 200, 50],
                             "distance_km": [1.0, 5.0, 40.0], "small_class": [False, False, True]})
-    s.write("schools", schools, "a")
     context = pd.DataFrame({"year": [2024, 2022, 2021, 2023], "municipality": ["01"] * 4, "school_id": ["s1", "s2", "s3", "s1"],
                             "share_parents_higher_ed": [0.4, 0.3, 0.1, 0.9], "share_low_income": [0.1, 0.2, 0.5, 0.9]})
     for i, c in enumerate(["share_single_parent", "share_unemployed_parent", "share_registered", "share_non_native", "share_ovz"]):
         context[c] = [0.1 + 0.01 * i, 0.2, 0.3, 0.4]
-    s.write("context", context, "b")
-    return s
+    return write_frames(tmp_path / "store", {"schools": schools, "context": context})
 
 
 def test_school_frame_latest_year_within_window(tmp_path):

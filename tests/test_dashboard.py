@@ -175,8 +175,26 @@ def test_store_resolution_and_empty_store(demo_store, tmp_path, monkeypatch):
     assert dashmod.resolve_store().root == dashmod.DATA_DIR / "store"
     empty = OverviewDashboard(str(tmp_path / "nothing"))
     assert empty.errors == [] and empty.table().empty
-    assert "нет результатов ВПР" in empty.figures_html.value and "make run" in empty.figures_html.value
+    assert "нет ни одной завершённой загрузки" in empty.figures_html.value and "make run" in empty.figures_html.value
     assert empty.widget is not None
+
+
+def test_dashboard_refuses_a_store_without_completed_import_and_warns_after_an_interrupted_one(demo_store, tmp_path):
+    import json
+    import shutil
+
+    half = tmp_path / "half"
+    (half / "staging" / "x").mkdir(parents=True)   # the first import died: nothing published
+    (half / "import.json").write_text(json.dumps({"version": "x", "pid": 1, "started": "2026-12-01T10:00:00"}))
+    refused = OverviewDashboard(str(half))
+    assert refused.table().empty and refused.municipality.options == ()
+    assert "была прервана" in refused.figures_html.value and "завершённых загрузок в нём нет" in refused.figures_html.value
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_store.root, copy, symlinks=True)
+    (copy / "import.json").write_text(json.dumps({"version": "y", "pid": 1, "started": "2026-12-01T10:00:00"}))
+    warned = OverviewDashboard(str(copy))
+    assert not warned.table().empty                            # the last completed import is shown …
+    assert "была прервана" in warned.header.value               # … and the page says the newer one is missing
 
 
 def test_widget_tree_and_russian_labels(dash):

@@ -272,7 +272,7 @@ def test_callback_errors_become_russian_messages(demo_store, latest, monkeypatch
 def test_empty_store_and_widget_labels(tmp_path, dash):
     empty = IdentificationDashboard(str(tmp_path / "nothing"))
     assert empty.errors == [] and empty.table().empty
-    assert "нет результатов ВПР" in empty.table_html.value and empty.widget is not None
+    assert "нет ни одной завершённой загрузки" in empty.table_html.value and empty.widget is not None
     labels = [dash.municipality.description, dash.year.description, dash.methodology.description,
               dash.group.description, dash.school_type.description, dash.search.description, dash.school.description]
     assert labels == ["Муниципалитет:", "Год:", "Методика:", "Группа:", "Тип школы:", "Поиск школы:", "Карточка школы:"]

@@ -42,15 +42,29 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import", prog="workbench import", help="проверить и загрузить файлы в хранилище",
                        description="Проверяет файлы (все ошибки сразу), принятые строки пишет в хранилище (parquet по "
                                    "муниципалитетам), отклонённые — в карантин с причиной; пишет отчёт о проблемах CSV.\n"
+                                   "Загрузка атомарна: хранилище меняется целиком в конце или не меняется вовсе "
+                                   "(даже при обрыве). Каждый файл либо загружен, либо назван с причиной.\n"
                                    "Код выхода: 0 — все строки приняты, 1 — часть строк в карантине, 2 — файл не прочитан "
-                                   "или вызов неверен.")
-    i.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="файлы или папки (.xlsx, .csv)")
+                                   "или не распознан, или вызов неверен.")
+    i.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="файлы или папки (.xlsx, .xlsm, .xls, .ods, .csv, .txt)")
     i.add_argument("--store", required=True, type=Path, help="папка хранилища")
     i.add_argument("--params", type=Path, default=None, help="файл региона (params/regions/*.yaml): муниципалитеты и сопоставления столбцов")
     i.add_argument("--table", default=None, help="принудительно указать таблицу (иначе определяется по заголовкам)")
     i.add_argument("--mapping", type=Path, default=None, help="файл сопоставления столбцов (params/mappings/*.yaml)")
-    i.add_argument("--replace", action="store_true", help="очистить хранилище перед загрузкой (иначе файлы добавляются; "
+    i.add_argument("--replace", action="store_true", help="начать с пустого хранилища (иначе файлы добавляются; "
                                                          "повторно загруженный файл заменяет свои строки)")
+    i.add_argument("--status", action="store_true", help="не загружать, а показать, что в хранилище (как workbench store)")
+    i.add_argument("--year", type=int, default=None, help="год ВПР для форм, где он не указан (например 2026)")
+    i.add_argument("--subject", default=None, help="предмет ВПР для форм, где он не указан (код или название: math, «Математика»)")
+    i.add_argument("--grade", type=int, default=None, help="класс (параллель) ВПР для форм, где он не указан")
+    i.add_argument("--school", default=None, metavar="LOGIN", help="логин ОО (eduNNNNNN) для формы одной школы")
+    i.add_argument("--jobs", type=int, default=None, help="процессов чтения для больших загрузок (по умолчанию — число ядер)")
+
+    s = sub.add_parser("store", prog="workbench store", help="что хранится в хранилище",
+                       description="Показывает по-русски: таблицы, строки, годы, муниципалитеты, файлы-источники, "
+                                   "карантин, время последней завершённой загрузки и прерванные загрузки.")
+    s.add_argument("--store", type=Path, default=Path("data/store"), help="папка хранилища")
 
     r = sub.add_parser("run", prog="workbench run", help="основная работа: отчёты по муниципалитетам (papermill)",
                        description="Исполняет производственные блокноты notebooks/NN_*.ipynb для каждого муниципалитета "
@@ -89,10 +103,25 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_store(args) -> int:
+    from workbench.store import Store
+
+    status = Store(args.store).status()
+    print("\n".join(status.lines_ru()))
+    return 0 if status.problem_ru() is None else 1
+
+
 def cmd_import(args) -> int:
     from workbench.config import TableMapping, check_mapping, load_region, load_yaml_model
     from workbench.importing import import_paths
     from workbench.schemas import TABLES
+    from workbench.store import StoreError
+
+    if args.status:
+        return cmd_store(args)
+    if not args.paths:
+        print("Ошибка вызова: укажите файлы или папки для загрузки (или --status)", file=sys.stderr)
+        return 2
 
     if args.table and args.table not in TABLES:
         print(f"Ошибка вызова: --table {args.table!r} — неизвестная таблица; допустимые: {', '.join(TABLES)}", file=sys.stderr)
@@ -111,12 +140,21 @@ def cmd_import(args) -> int:
         errs = check_mapping(args.table, mapping)
         if errs:
             raise ParamsError(args.mapping, errs)
-    if args.replace:
-        from workbench.store import Store
+    overrides = {"year": args.year, "subject": args.subject, "grade": args.grade, "school_id": args.school}
+    if args.subject:
+        from workbench.fisoko import subject_code
 
-        Store(args.store).clear()
+        overrides["subject"] = subject_code(args.subject)
+        if overrides["subject"] is None:
+            print(f"Ошибка вызова: --subject {args.subject!r} — неизвестный предмет", file=sys.stderr)
+            return 2
     t0 = time.perf_counter()
-    result = import_paths(args.paths, args.store, region=region, table=args.table, mapping=mapping)
+    try:
+        result = import_paths(args.paths, args.store, region=region, table=args.table, mapping=mapping,
+                              replace=args.replace, overrides=overrides, jobs=args.jobs)
+    except StoreError as e:
+        print(f"Ошибка: {e}", file=sys.stderr)
+        return 2
     print("\n".join(result.summary_ru()))
     print(f"Время: {time.perf_counter() - t0:.1f} с. Код выхода: {result.exit_code}.")
     return result.exit_code
@@ -124,12 +162,13 @@ def cmd_import(args) -> int:
 
 def cmd_run(args) -> int:
     from workbench.runner import run
+    from workbench.store import StoreError
 
     t0 = time.perf_counter()
     try:
         manifest = run(args.municipality, year=args.year, store=args.store, jobs=args.jobs, resume=args.resume,
                        out=args.out, timeout=args.timeout)
-    except ValueError as e:
+    except (ValueError, StoreError) as e:
         print(f"Ошибка: {e}", file=sys.stderr)
         return 2
     ms = manifest["municipalities"]
@@ -189,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return {"demo": cmd_demo, "import": cmd_import, "run": cmd_run, "dashboard": cmd_dashboard,
+        return {"demo": cmd_demo, "import": cmd_import, "store": cmd_store, "run": cmd_run, "dashboard": cmd_dashboard,
                 "params": cmd_params}[args.command](args)
     except ParamsError as e:
         print(str(e), file=sys.stderr)

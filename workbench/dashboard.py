@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-import duckdb
 import ipywidgets as w
 import matplotlib
 import matplotlib.pyplot as plt  # never force a backend here: figures would vanish in Voila
@@ -87,46 +86,17 @@ def resolve_store(store: Store | str | Path | None = None) -> Store:
     return Store(Path(store))
 
 
-SNAPSHOT_COLUMNS = {
-    "vpr": "year, municipality, school_id, subject, grade, primary_score, mark, absent",
-    "mark_scales": "*",
-    "schools": "*",
-}
+def store_problem(store: Store) -> tuple[bool, str | None]:
+    """(usable, Russian message) for a dashboard: a store without a completed import is not usable; an
+    interrupted or running import is said (the page shows the last completed import).
 
-
-class SnapshotStore(Store):
-    """The columns the dashboard needs, copied once into an in-memory DuckDB.
-
-    Why: the store holds hundreds of small parquet files; a fresh connection plus a scan costs 0.2–1 s per
-    query, the snapshot answers in milliseconds, so a dropdown change feels instant. A Voila page has its own
-    kernel, so the snapshot lives as long as one visit (reload the page to see newly imported data).
-
-    >>> snap = SnapshotStore(Store("data/store"))                            # doctest: +SKIP
-    >>> snap.query("SELECT count(*) AS n FROM vpr").n[0]                      # doctest: +SKIP
+    >>> import tempfile
+    >>> store_problem(Store(tempfile.mkdtemp()))[0]
+    False
     """
-
-    def __init__(self, source: Store):
-        super().__init__(source.root)
-        # no progress bar: in a kernel DuckDB draws it as a widget, a black bar above the dashboard
-        self._db = duckdb.connect()
-        self._db.execute("SET enable_progress_bar = false")
-        self.snapshot_tables: list[str] = []
-        self.problems: list[str] = []  # Russian: tables that could not be read (the dashboard shows them)
-        present = set(source.tables())
-        for table, columns in SNAPSHOT_COLUMNS.items():
-            if table not in present:
-                continue
-            try:
-                self._db.execute(f"CREATE TABLE {table} AS SELECT {columns} FROM read_parquet("
-                                 f"'{self._glob(table)}', union_by_name=true, hive_partitioning=false)")
-                self.snapshot_tables.append(table)
-            except duckdb.Error as exc:
-                log.exception("таблица %s не прочитана", table)
-                self.problems.append(f"таблицу «{table}» не удалось прочитать ({type(exc).__name__})")
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        # a cursor shares the in-memory database; Store.query closes only the cursor
-        return self._db.cursor()
+    status = store.status()
+    usable = status.completed and not status.legacy
+    return usable, status.problem_ru()
 
 
 @lru_cache(maxsize=1)
@@ -323,7 +293,8 @@ class OverviewDashboard:
 
     def __init__(self, store: Store | str | Path | None = None):
         self.store = resolve_store(store)
-        self.data = SnapshotStore(self.store)  # every query of the dashboard goes here, not to the parquet files
+        self.data = self.store  # one DuckDB connection over the store's compact files, pinned to one version
+        self.usable, self.store_message = store_problem(self.store)
         self.min_n = load_defaults().privacy.min_pupils_publication.value
         self.errors: list[str] = []          # Russian messages of failed sections (tests and logs read them)
         self.timings: dict[str, float] = {}  # seconds of the last refresh / card
@@ -353,6 +324,9 @@ class OverviewDashboard:
         self.header = w.HTML(CSS + f'<div class="wb-dash"><h2>{TITLE}</h2><div class="wb-sub">Хранилище: '
                              f'{html.escape(str(self.store.root))} · ячейки менее чем по {self.min_n} участникам '
                              f'скрыты</div></div>')
+        if self.usable and self.store_message:   # e.g. an interrupted import: say which data are shown
+            self.header.value += message_html(self.store_message + " Панель показывает данные последней завершённой "
+                                              "загрузки.", error=True)
         self.status = w.HTML(layout=wide)
         self.figures_html = w.HTML(layout=wide)
         self.chart_out = w.Output(layout=wide)
@@ -379,7 +353,7 @@ class OverviewDashboard:
 
     def _fill_options(self) -> None:
         """Dropdown options from what the store holds; a friendly message when it holds no ВПР."""
-        if {"vpr", "mark_scales"} <= set(self.data.snapshot_tables):
+        if self.usable and {"vpr", "mark_scales"} <= set(self.data.tables()):
             works = self.data.query("SELECT DISTINCT municipality, year, subject FROM vpr")
         else:  # an empty store: the sections show how to load data
             works = pd.DataFrame(columns=["municipality", "year", "subject"])
@@ -574,8 +548,9 @@ class OverviewDashboard:
         """A Russian message when the selection cannot show anything, else None."""
         m, y, s, g = self._selection()
         if m is None or y is None or s is None or g is None:
-            problems = f" Проблемы: {'; '.join(self.data.problems)}." if self.data.problems else ""
-            return (f"В хранилище {self.store.root} нет результатов ВПР.{problems} Загрузите данные "
+            if not self.usable:
+                return f"{self.store_message} Затем откройте панель заново."
+            return (f"В хранилище {self.store.root} нет результатов ВПР. Загрузите данные "
                     "(например, `make run` для демонстрационного региона) и откройте панель заново.")
         if self._table.empty:
             return (f"Нет результатов ВПР для выбора «{work_label(s, g, y)}» в муниципалитете "

@@ -78,11 +78,12 @@ def data_sources(store, municipality: str | None = None) -> pd.DataFrame:
     for t in store.tables():
         where = "WHERE municipality = ?" if municipality and t not in ("mark_scales", "vpr_tasks") else ""
         params = [municipality] if where else []
-        q = store.query(f"SELECT count(*) AS n, count(DISTINCT source_file) AS files FROM {t} {where}", params).iloc[0]
-        parts = list((store.root / t).glob("**/*.parquet"))
-        when = max(p.stat().st_mtime for p in parts) if parts else None
+        q = store.query(f"SELECT count(*) AS n, count(DISTINCT source_id) AS files, list(DISTINCT source_id) AS ids "
+                        f"FROM {t} {where}", params).iloc[0]
+        sources = store.manifest.get("sources", {})
+        when = max((sources[i]["imported"] for i in q.ids if i in sources), default=None)
         rows.append({"Таблица": t, "Строк": int(q.n), "Файлов-источников": int(q.files),
-                     "Загружено": dt.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M") if when else "—"})
+                     "Загружено": when.replace("T", " ")[:16] if when else "—"})
     return pd.DataFrame(rows)
 
 

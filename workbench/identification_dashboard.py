@@ -52,7 +52,8 @@ from workbench.agreement import ALL_SUBJECTS, agreement_report
 from workbench.objectivity import LEVELS as SIGNAL_LEVELS
 from workbench.objectivity import school_signals, signals
 from workbench.config import load_defaults, load_municipality, load_presets, load_region, resolve_methodology
-from workbench.dashboard import COLORS, CSS, REGION_FILE, message_html, municipality_names, number, resolve_store
+from workbench.dashboard import (COLORS, CSS, REGION_FILE, message_html, municipality_names, number, resolve_store,
+                                 store_problem)
 from workbench.privacy import MARK, suppress, suppression_note
 from workbench.store import Store
 from workbench.vocab import SUBJECTS
@@ -99,24 +100,6 @@ EXTRA_CSS = """
 
 
 # ---------------------------------------------------------------- the store, read through one connection
-
-class ViewStore(Store):
-    """The store's parquet views created once on one DuckDB connection; every query runs on a cursor of it.
-
-    Why: ``Store.query`` opens a connection and creates a view per table for every query (about 0.1 s each);
-    loading the evidence of a year runs a dozen queries. The views still read the parquet files, so the data
-    are current; a table imported after the page was opened appears after a reload (a new kernel).
-    """
-
-    def __init__(self, source: Store):
-        super().__init__(source.root)
-        self._con = None
-
-    def connect(self):
-        if self._con is None:
-            self._con = super().connect()
-        return self._con.cursor()  # Store.query closes only the cursor
-
 
 def own_methodology(code: str, region=None) -> tuple[str, object]:
     """(preset name, resolved rule parameters) of a municipality's own methodology: what
@@ -507,7 +490,8 @@ class IdentificationDashboard:
     def __init__(self, store: Store | str | Path | None = None, *, min_n: int | None = None):
         start = time.perf_counter()
         self.store = resolve_store(store)
-        self.data = ViewStore(self.store)  # every query of the dashboard goes here
+        self.data = self.store  # one DuckDB connection over the store's compact files, pinned to one version
+        self.usable, self.store_message = store_problem(self.store)
         defaults = load_defaults()
         self.min_n = defaults.privacy.min_pupils_publication.value if min_n is None else int(min_n)
         self.unc = defaults.uncertainty
@@ -555,6 +539,9 @@ class IdentificationDashboard:
         self.header = w.HTML(CSS + EXTRA_CSS + f'<div class="wb-dash"><h2>{TITLE}</h2><div class="wb-sub">'
                              f'Хранилище: {html.escape(str(self.store.root))} · данные только по школам в целом; '
                              f'числа школ и показателей менее чем по {self.min_n} участникам скрыты</div></div>')
+        if self.usable and self.store_message:   # e.g. an interrupted import: say which data are shown
+            self.header.value += message_html(self.store_message + " Панель показывает данные последней завершённой "
+                                              "загрузки.", error=True)
         self.status = w.HTML(layout=wide)
         self.table_html = w.HTML(layout=wide)
         self.compare_html = w.HTML(layout=wide)
@@ -583,7 +570,7 @@ class IdentificationDashboard:
 
     def _fill_options(self) -> None:
         """Municipalities and years from the store's ВПР; the methodology list of the first municipality."""
-        works = (self.data.query("SELECT DISTINCT municipality, year FROM vpr") if "vpr" in self.data.tables()
+        works = (self.data.query("SELECT DISTINCT municipality, year FROM vpr") if self.usable and "vpr" in self.data.tables()
                  else pd.DataFrame(columns=["municipality", "year"]))
         names = municipality_names()
         codes = sorted(works["municipality"].dropna().astype(str).unique())
@@ -898,6 +885,8 @@ class IdentificationDashboard:
         """A Russian message when the selection cannot show anything, else None."""
         m, y, name = self._selection()
         if m is None or y is None or name is None:
+            if not self.usable:
+                return f"{self.store_message} Затем откройте панель заново."
             return (f"В хранилище {self.store.root} нет результатов ВПР. Загрузите данные (например, `make run` "
                     "для демонстрационного региона) и откройте панель заново.")
         if self._full.empty:

@@ -1,8 +1,15 @@
-"""The import pipeline: classify files, read, validate, split accepted / quarantined, write the store.
+"""The import pipeline: find files, classify, read, validate, split accepted / quarantined, publish the store.
 
-Guarantees, per file: rows read = rows accepted + rows quarantined; every problem is reported at
-once (file, sheet, row, column, value, rule, Russian message); a file-level (fatal) problem sends all
-its rows to quarantine. Exit code: 0 all accepted, 1 some quarantined, 2 a file could not be read.
+Guarantees:
+
+* every file under the given paths is either imported or reported with its reason (unknown format,
+  unreadable, encrypted, empty, not data, a duplicate of another file of the call); nothing is skipped in silence;
+* per file: rows read = rows accepted + rows quarantined; every problem is reported at once (file as a path
+  relative to the import root, sheet, row, column, value, rule, Russian message); a file-level (fatal)
+  problem sends all its rows to quarantine;
+* one call is one store transaction (:class:`workbench.store.ImportTransaction`): readers see the store as
+  it was before the call or after it, never a mix, even when the process is killed;
+* exit code: 0 all accepted, 1 some rows quarantined, 2 a file could not be read or recognised.
 
 Example
 -------
@@ -10,15 +17,14 @@ Example
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (d / "staff.csv").write_text("Год;Код муниципалитета;Код ОО;Учителей\\n2024;004;edu004001;35\\n2024;004;edu004002;-3\\n")
 >>> res = import_paths([d / "staff.csv"], d / "store")
->>> [(f.table, f.rows_read, f.accepted, f.quarantined) for f in res.files], res.exit_code
-([('staff', 2, 1, 1)], 1)
+>>> [(f.path, f.table, f.rows_read, f.accepted, f.quarantined) for f in res.files], res.exit_code
+([('staff.csv', 'staff', 2, 1, 1)], 1)
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,18 +35,26 @@ from workbench.config import Region, TableMapping, load_municipality
 from workbench.paths import PARAMS_DIR
 from workbench.scales import ScaleBook, load_scales
 from workbench.schemas import TABLES
-from workbench.store import Store
-from workbench.tables import decode_bytes, is_blank, match_score, read_table, sniff_sep
+from workbench.store import ImportTransaction, Source, Store, store_transaction
+from workbench.tables import SUPPORTED_SUFFIXES, UnreadableFile, is_blank, match_score, peek_rows, read_table
 from workbench.validation import duplicate_keys, validate_table
 
-DATA_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".txt"}
 # Reference tables first: the registry gives municipalities to ВПР rows, scales recompute marks.
 ORDER = ["schools", "mark_scales", "vpr_tasks"]
+# A pupil-level ОГЭ/ЕГЭ protocol of a regional processing centre: stored in exam_results, and the school-level
+# exams rows are derived from its accepted rows (workbench.exam_protocol).
+PROTOCOL = "exam_protocol"
+# A folder holding this file was written by the workbench itself (the demo's truth, run outputs, the store):
+# its files are reported as not data and never imported.
+NOT_DATA_MARKER = ".workbench-not-data"
+DOCUMENT_SUFFIXES = {".md", ".rst", ".html", ".htm", ".json", ".yaml", ".yml", ".ipynb", ".py", ".log", ".png",
+                     ".jpg", ".jpeg", ".gif", ".svg", ".parquet", ".lock", ".tmp"}
+REPORT_HEADER = ["file", "sheet", "row", "column", "value", "rule", "severity", "message"]
 
 
 @dataclass
 class FileReport:
-    path: str
+    path: str                      # relative to the import root, as every report shows it
     table: str | None
     format: str | None
     rows_read: int = 0
@@ -49,6 +63,10 @@ class FileReport:
     errors: int = 0
     warnings: int = 0
     fatal: bool = False
+    status: str = "imported"       # imported | not_data | rejected | duplicate
+    reason: str = ""               # Russian, for everything not imported
+    replaced: str = ""             # Russian note: the earlier import of this file whose rows it replaced
+    notes: list[str] = field(default_factory=list)   # other Russian notes on the file (personal data dropped, …)
 
 
 @dataclass
@@ -56,6 +74,8 @@ class ImportResult:
     files: list[FileReport] = field(default_factory=list)
     problems: pd.DataFrame = field(default_factory=lambda: P.frame([]))
     report_path: Path | None = None
+    version: str | None = None
+    notes: list[str] = field(default_factory=list)     # Russian: things the user must know about this import
 
     @property
     def exit_code(self) -> int:
@@ -64,27 +84,81 @@ class ImportResult:
         return 1 if any(f.quarantined for f in self.files) else 0
 
     def summary_ru(self) -> list[str]:
-        """Russian summary lines for the terminal."""
-        lines = [f"{'Файл':48} {'Таблица':12} {'Прочитано':>9} {'Принято':>8} {'Карантин':>8} {'Ошибок':>7} {'Предупр.':>8}"]
+        """Russian summary lines for the terminal: every file, imported or not, and the totals."""
+        width = min(70, max([len("Файл")] + [len(f.path) for f in self.files]))
+        lines = [f"{'Файл':{width}} {'Таблица':12} {'Прочитано':>9} {'Принято':>8} {'Карантин':>8} {'Ошибок':>7} {'Предупр.':>8}"]
         for f in self.files:
-            lines.append(f"{f.path[-48:]:48} {(f.table or '—'):12} {f.rows_read:9d} {f.accepted:8d} {f.quarantined:8d} "
-                         f"{f.errors:7d} {f.warnings:8d}")
-        tot = [sum(getattr(f, a) for f in self.files) for a in ("rows_read", "accepted", "quarantined")]
-        lines.append(f"Итого файлов: {len(self.files)}; строк прочитано: {tot[0]}, принято: {tot[1]}, в карантине: {tot[2]}.")
+            if f.status == "imported":
+                lines.append(f"{f.path:{width}} {(f.table or '—'):12} {f.rows_read:9d} {f.accepted:8d} {f.quarantined:8d} "
+                             f"{f.errors:7d} {f.warnings:8d}")
+                for note in ([f.replaced] if f.replaced else []) + f.notes:
+                    lines.append(f"{'':{width}}   {note}")
+            else:
+                lines.append(f"{f.path:{width}} {'—':12} {'НЕ ЗАГРУЖЕН' if f.fatal else 'пропущен':>9}: {f.reason}")
+        done = [f for f in self.files if f.status == "imported"]
+        tot = [sum(getattr(f, a) for f in done) for a in ("rows_read", "accepted", "quarantined")]
+        skipped = [f for f in self.files if f.status != "imported"]
+        lines.append(f"Итого файлов: {len(self.files)}; загружено: {len(done)}; не загружено: {len(skipped)} "
+                     f"(из них ошибок: {sum(f.fatal for f in skipped)}). Строк прочитано: {tot[0]}, принято: {tot[1]}, "
+                     f"в карантине: {tot[2]}.")
+        lines += self.notes
         if self.report_path:
             lines.append(f"Отчёт о проблемах: {self.report_path}")
         return lines
 
 
-def discover(paths: list[Path]) -> list[Path]:
-    """Data files under the given paths (folders recursively), skipping hidden, temporary and ``_`` files."""
-    out: list[Path] = []
-    for p in map(Path, paths):
+def discover(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Every file under the given paths (folders recursively) with its display name: the path relative to
+    the common root of the given paths. Nothing is left out here: what is not data is recognised later.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); (d / "a").mkdir(); _ = (d / "a" / "x.csv").write_text("1")
+    >>> [name for _, name in discover([d])]
+    ['a/x.csv']
+    """
+    roots = [Path(p).resolve() for p in paths]
+    bases = [r if r.is_dir() else r.parent for r in roots]
+    common = Path(os.path.commonpath([str(b) for b in bases])) if bases else Path(".")
+    out: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+    for p in roots:
         items = sorted(p.rglob("*")) if p.is_dir() else [p]
         for f in items:
-            if f.is_file() and f.suffix.lower() in DATA_SUFFIXES and not f.name.startswith((".", "~$", "_")):
-                out.append(f)
+            if f.is_file() and f not in seen:
+                seen.add(f)
+                out.append((f, f.relative_to(common).as_posix()))
     return out
+
+
+def not_data_reason(path: Path) -> str | None:
+    """Why a file is not input data (Russian), or None: written by the workbench itself, a document, a
+    temporary or hidden file.
+
+    >>> not_data_reason(Path("README.md")), not_data_reason(Path("~$form.xlsx")), not_data_reason(Path("a.csv"))
+    ('документ (.md), не таблица данных', 'временный файл Excel (открытая книга)', None)
+    """
+    name = path.name
+    for parent in path.parents:
+        if (parent / NOT_DATA_MARKER).exists():
+            text = (parent / NOT_DATA_MARKER).read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            return f"создан программой: {text[0] if text else 'служебная папка'} (папка {parent.name}/)"
+    if name == NOT_DATA_MARKER:
+        return "служебная отметка программы"
+    if name.startswith("~$"):
+        return "временный файл Excel (открытая книга)"
+    if name.startswith("."):
+        return "скрытый служебный файл"
+    suffix = path.suffix.lower()
+    if suffix in DOCUMENT_SUFFIXES:
+        return f"документ ({suffix}), не таблица данных"
+    if suffix == ".csv" and name.startswith("import-"):
+        try:
+            first = peek_rows(path, 1)
+        except UnreadableFile:
+            return None
+        if first and [str(c).strip().lstrip("\ufeff") for c in first[0]] == REPORT_HEADER:
+            return "отчёт о загрузке, созданный программой"
+    return None
 
 
 def file_hash(path: Path) -> str:
@@ -93,23 +167,6 @@ def file_hash(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()[:16]
-
-
-def peek_rows(path: Path, n: int = 30) -> list[list[object]]:
-    """The first rows of every sheet (cheap: no full read), for classifying a file."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        rows: list[list[object]] = []
-        for ws in wb.worksheets:
-            rows += [list(r) for _, r in zip(range(n), ws.iter_rows(values_only=True))]
-        wb.close()
-        return rows
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    text, _ = decode_bytes(head[: head.rfind(b"\n") + 1] or head, final=False)
-    return [list(r) for r in csv.reader(io.StringIO(text), delimiter=sniff_sep(text))][:n]
 
 
 def candidate_mappings(region: Region | None) -> list[tuple[str, TableMapping | None, str]]:
@@ -125,12 +182,16 @@ def candidate_mappings(region: Region | None) -> list[tuple[str, TableMapping | 
 
 
 def classify(path: Path, candidates) -> tuple[str | None, TableMapping | None]:
-    """Which table a file holds: a ВПР export by its signature, else the best header match (all required)."""
-    from workbench import fisoko
+    """Which table a file holds: a ВПР export by its signature, else the best header match (all required).
 
+    Raises :class:`workbench.tables.UnreadableFile` for a file no reader can open."""
+    from workbench import exam_protocol, fisoko
+
+    rows = [r for r in peek_rows(path) if r and not all(is_blank(v) for v in r)]
     if fisoko.sniff_vpr(path):
         return "vpr", None
-    rows = [r for r in peek_rows(path) if r and not all(is_blank(v) for v in r)]
+    if exam_protocol.sniff_exam_protocol(rows):
+        return PROTOCOL, None
     # All required columns present; then the table that recognises most headers; on a tie the standard
     # template wins: a municipality's mapping also recognises template headers, and applying its constants
     # and parsers (e.g. percent → share) to a region-wide file in the standard format corrupts it.
@@ -182,65 +243,78 @@ BATCH_ROWS = 300_000  # rows rule-checked in one pandera call: bounded memory, a
 class _Parsed:
     """One file after reading, before rule checks and writing."""
     path: Path
+    name: str          # relative to the import root
     table: str
     frame: pd.DataFrame
     probs: pd.DataFrame
     fmt: str
     rows: int
     headers: dict[str, str]
+    notes: list[str] = field(default_factory=list)   # Russian lines the summary prints under the file
+    protocol: bool = False
+
+
+@dataclass
+class _Done:
+    """What processing one file gives back to the transaction (picklable: it crosses process borders)."""
+    report: FileReport
+    problems: pd.DataFrame
+    source: Source
 
 
 class Importer:
-    """Runs the import of many files into one store, keeping reference tables for later files."""
+    """Reads, checks and stages files, keeping the reference tables (registry, scales, tasks) that later files
+    need. One instance lives in the importing process; a parallel import sends a copy to each reader process."""
 
-    def __init__(self, store: Store, region: Region | None = None, scales: ScaleBook | None = None):
-        self.store, self.region = store, region
+    def __init__(self, base: Store, region: Region | None = None, scales: ScaleBook | None = None,
+                 overrides: dict | None = None):
+        self.region = region
+        self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self.scales = scales or ScaleBook(load_scales(PARAMS_DIR / "mark_scales.csv"))
         self.school_muni: dict[str, str] = {}
         self.tasks = pd.DataFrame()
-        self._load_reference()
+        self._load_reference(base)
 
-    def _load_reference(self) -> None:
-        tables = self.store.tables()
+    def _load_reference(self, store: Store) -> None:
+        tables = store.tables()
         if "schools" in tables:
-            s = self.store.query("SELECT school_id, municipality FROM schools")
+            s = store.query("SELECT school_id, municipality FROM schools")
             self.school_muni.update(dict(zip(s.school_id, s.municipality)))
         if "mark_scales" in tables:
-            self.scales = self.scales.extended(self.store.query("SELECT * FROM mark_scales"))
+            self.scales = self.scales.extended(store.query("SELECT * FROM mark_scales"))
         if "vpr_tasks" in tables:
-            self.tasks = self.store.query("SELECT * FROM vpr_tasks")
+            self.tasks = store.query("SELECT * FROM vpr_tasks")
 
-    def import_files(self, planned: list[tuple[Path, str, TableMapping | None]]) -> list[tuple[FileReport, pd.DataFrame]]:
-        """Import files in order; consecutive files of one table are rule-checked together in batches,
-        because pandera's cost per call (not per row) dominates for many small exports."""
-        out: list[tuple[FileReport, pd.DataFrame]] = []
+    def process(self, planned: list[tuple[Path, str, str, TableMapping | None]], stager) -> list[_Done]:
+        """Read, rule-check, split and stage files (path, display name, table, mapping) in order; consecutive
+        files of one table are rule-checked together in batches, because pandera's cost per call (not per
+        row) dominates for many small exports."""
+        out: list[_Done] = []
         batch: list[_Parsed] = []
-        for path, table, mapping in planned:
+        for path, name, table, mapping in planned:
             if batch and (batch[0].table != table or sum(len(b.frame) for b in batch) >= BATCH_ROWS
                           or table in ORDER):
-                out += [self._finish(b) for b in self._rule_check(batch)]
+                out += [self._finish(b, stager) for b in self._rule_check(batch)]
                 batch = []
-            batch.append(self._read(path, table, mapping))
+            batch.append(self._read(path, name, table, mapping))
             if table in ORDER:  # reference tables are needed by the files that follow
-                out += [self._finish(b) for b in self._rule_check(batch)]
+                out += [self._finish(b, stager) for b in self._rule_check(batch)]
                 batch = []
         if batch:
-            out += [self._finish(b) for b in self._rule_check(batch)]
+            out += [self._finish(b, stager) for b in self._rule_check(batch)]
         return out
 
-    def import_file(self, path: Path, table: str, mapping: TableMapping | None) -> tuple[FileReport, pd.DataFrame]:
-        """Import one file (read, check rules, split, write)."""
-        return self.import_files([(path, table, mapping)])[0]
-
-    def _read(self, path: Path, table: str, mapping: TableMapping | None) -> "_Parsed":
+    def _read(self, path: Path, name: str, table: str, mapping: TableMapping | None) -> "_Parsed":
         if table == "vpr":
-            return self._read_vpr(path)
-        r = read_table(path, table, mapping)
+            return self._read_vpr(path, name)
+        if table == PROTOCOL:
+            return self._read_protocol(path, name)
+        r = read_table(path, table, mapping, name=name)
         probs = r.problems
         if len(r.frame) and not (probs.severity == "fatal").any():
-            probs = pd.concat([probs, _as_user_sees(duplicate_keys(r.frame, table, path.name, r.sheet), probs, r.headers)],
+            probs = pd.concat([probs, _as_user_sees(duplicate_keys(r.frame, table, name, r.sheet), probs, r.headers)],
                               ignore_index=True)
-        return _Parsed(path, table, r.frame, probs, "таблица", r.rows_read, r.headers)
+        return _Parsed(path, name, table, r.frame, probs, "таблица", r.rows_read, r.headers)
 
     def _rule_check(self, batch: list["_Parsed"]) -> list["_Parsed"]:
         """Add the pandera rule problems of every file of the batch (one validation call for all)."""
@@ -257,21 +331,33 @@ class Importer:
             b.probs = probs.drop_duplicates(["sheet", "row", "column", "value", "rule"])
         return batch
 
-    def _finish(self, b: "_Parsed") -> tuple[FileReport, pd.DataFrame]:
-        part = file_hash(b.path)
+    def _finish(self, b: "_Parsed", stager) -> _Done:
         probs, frame = b.probs, b.frame
         fatal = bool((probs.severity == "fatal").any())
         accepted, quarantined = _split(frame, probs, fatal) if len(frame) else (frame, frame)
+        accepted = accepted if not fatal else accepted.iloc[0:0]
+        sid = file_hash(b.path)
+        src = Source(sid, str(b.path.resolve()), b.name, b.table, b.path.stat().st_size, b.fmt, b.rows,
+                     len(accepted), len(quarantined), dt.datetime.now().isoformat(timespec="seconds"))
+        stager.write(b.table, accepted, sid)
+        stager.quarantine(b.table, quarantined, sid)
+        notes = list(b.notes)
+        if b.protocol and len(accepted):
+            from workbench.exam_protocol import school_exams
+
+            derived = school_exams(accepted).assign(source_file=b.name, source_sheet=None,
+                                                    source_row=pd.array([pd.NA], dtype="Int64")[0])
+            stager.write("exams", derived, sid)
+            notes.append(f"по школам рассчитано строк таблицы exams: {len(derived)}")
         if not fatal:
-            self.store.write(b.table, accepted, part)
             self._remember(b.table, accepted)
-        else:
-            self.store.remove_part(b.table, part)
-        self.store.quarantine(b.table, quarantined, part)
-        rep = FileReport(str(b.path), b.table, b.fmt, b.rows, len(accepted) if not fatal else 0, len(quarantined),
-                         int(probs.severity.isin(["error", "fatal"]).sum()), int((probs.severity == "warning").sum()), fatal)
+        rep = FileReport(b.name, b.table, b.fmt, b.rows, len(accepted), len(quarantined),
+                         int(probs.severity.isin(["error", "fatal"]).sum()), int((probs.severity == "warning").sum()),
+                         fatal, status="imported" if not fatal else "rejected",
+                         reason="; ".join(probs.loc[probs.severity == "fatal", "message"].drop_duplicates()),
+                         notes=notes)
         assert rep.accepted + rep.quarantined == rep.rows_read, rep  # row conservation, always
-        return rep, probs
+        return _Done(rep, probs, src)
 
     def _remember(self, table: str, accepted: pd.DataFrame) -> None:
         if table == "schools":
@@ -281,21 +367,35 @@ class Importer:
         elif table == "vpr_tasks":
             self.tasks = pd.concat([self.tasks, accepted], ignore_index=True)
 
-    def _read_vpr(self, path: Path) -> "_Parsed":
+    def _read_vpr(self, path: Path, name: str) -> "_Parsed":
         from workbench import fisoko
 
-        r = fisoko.read_vpr(path, self.scales)
-        frame, probs = r.works, r.problems
+        r = fisoko.read_vpr(path, self.scales, name=name, **self.overrides)
+        frame, probs = self._with_municipality(r.works, r.problems, name)
         if len(frame):
-            # Municipality from the registry where the export does not carry it.
-            known = frame["school_id"].map(self.school_muni)
-            frame = frame.assign(municipality=frame["municipality"].where(frame["municipality"].notna(), known))
-            unknown = frame["municipality"].isna()
-            extra = [P.problem(path.name, s, row, "school_id", sid, "unknown_school")
-                     for s, row, sid in zip(frame.loc[unknown, "source_sheet"], frame.loc[unknown, "source_row"],
-                                            frame.loc[unknown, "school_id"])]
-            probs = pd.concat([probs, P.frame(extra), self._check_tasks(path.name, r.tasks)], ignore_index=True)
-        return _Parsed(path, "vpr", frame, probs, r.format, r.rows_read, {})
+            probs = pd.concat([probs, self._check_tasks(name, r.tasks)], ignore_index=True)
+        return _Parsed(path, name, "vpr", frame, probs, r.format, r.rows_read, {})
+
+    def _read_protocol(self, path: Path, name: str) -> "_Parsed":
+        from workbench.exam_protocol import read_exam_protocol
+
+        r = read_exam_protocol(path, name=name, year=self.overrides.get("year"))
+        frame, probs = self._with_municipality(r.results, r.problems, name)
+        notes = ([f"персональные данные удалены при чтении и не сохранены: {', '.join(r.dropped_personal)}"]
+                 if r.dropped_personal else [])
+        return _Parsed(path, name, "exam_results", frame, probs, "протокол РЦОИ", r.rows_read, {}, notes, True)
+
+    def _with_municipality(self, frame: pd.DataFrame, probs: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Municipality from the school registry where the file does not carry it; unknown schools are errors."""
+        if not len(frame):
+            return frame, probs
+        known = frame["school_id"].map(self.school_muni)
+        frame = frame.assign(municipality=frame["municipality"].where(frame["municipality"].notna(), known))
+        unknown = frame["municipality"].isna()
+        extra = [P.problem(name, s, row, "school_id", sid, "unknown_school")
+                 for s, row, sid in zip(frame.loc[unknown, "source_sheet"], frame.loc[unknown, "source_row"],
+                                        frame.loc[unknown, "school_id"])]
+        return frame, pd.concat([probs, P.frame(extra)], ignore_index=True)
 
     def _check_tasks(self, fname: str, tasks: pd.DataFrame) -> pd.DataFrame:
         """The file's task list (labels, maxima by position) must agree with the imported description."""
@@ -315,39 +415,134 @@ class Importer:
                                          f"в описании {len(a)}: {[x[1] for x in a]}")])
 
 
+PARALLEL_MIN_BYTES = 20 << 20   # below this much input a second process costs more than it saves
+CHUNK_BYTES = 4 << 20           # input bytes per task of a reader process
+
+
+def _chunks(planned: list, size_of) -> list[list]:
+    """Consecutive files of one table, about CHUNK_BYTES each (tasks for the reader processes)."""
+    out: list[list] = []
+    size = 0
+    for item in planned:
+        if not out or out[-1][0][2] != item[2] or size >= CHUNK_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(item)
+        size += size_of(item[0])
+    return out
+
+
+_WORKER: Importer | None = None
+
+
+def _init_worker(importer: Importer) -> None:
+    global _WORKER
+    _WORKER = importer
+
+
+def _process_chunk(chunk: list, folder: str, prefix: str):
+    """A reader process's task: read, check and stage one chunk; returns the outcomes and staged parts."""
+    from workbench.store import Stager
+
+    stager = Stager(Path(folder), prefix)
+    done = _WORKER.process(chunk, stager)
+    return done, stager.finish()
+
+
+def _process_all(importer: Importer, tx: ImportTransaction, planned: list, jobs: int | None) -> list[_Done]:
+    """Reference tables in this process (later files need them), the rest in reader processes when there is
+    enough input to pay for them; results in the planned order."""
+    reference = [x for x in planned if x[2] in ORDER]
+    rest = [x for x in planned if x[2] not in ORDER]
+    done = importer.process(reference, tx.stager)
+    total = sum(x[0].stat().st_size for x in rest)
+    jobs = jobs or min(os.cpu_count() or 1, 4)
+    if jobs <= 1 or total < PARALLEL_MIN_BYTES:
+        return done + importer.process(rest, tx.stager)
+    import concurrent.futures as cf
+    import multiprocessing
+
+    chunks = _chunks(rest, lambda p: p.stat().st_size)
+    results: dict[int, list[_Done]] = {}
+    # spawn, not fork: the parent holds DuckDB threads that must not be copied mid-flight
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                initializer=_init_worker, initargs=(importer,)) as pool:
+        futures = {pool.submit(_process_chunk, c, str(tx.parts_dir), f"w{i:05d}"): i for i, c in enumerate(chunks)}
+        for f in cf.as_completed(futures):
+            outcomes, staged = f.result()
+            tx.add_staged(staged)
+            results[futures[f]] = outcomes
+    return done + [d for i in sorted(results) for d in results[i]]
+
+
+def _replaced_note(replaced: list[Source]) -> str:
+    """Russian note naming the earlier imports whose rows a file replaced."""
+    if not replaced:
+        return ""
+    items = [f"«{s.relative}» от {s.imported.replace('T', ' ')}" for s in replaced]
+    return "заменены строки ранее загруженного файла " + ", ".join(items)
+
+
 def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = None, table: str | None = None,
-                 mapping: TableMapping | None = None, report_dir: Path | None = None) -> ImportResult:
-    """Import files/folders into the store at ``store_dir``; writes quarantine and an import report CSV."""
-    store = Store(store_dir)
-    importer = Importer(store, region)
-    files = discover(paths)
-    candidates = candidate_mappings(region)
-    planned: list[tuple[Path, str | None, TableMapping | None]] = []
+                 mapping: TableMapping | None = None, replace: bool = False,
+                 overrides: dict | None = None, jobs: int | None = None) -> ImportResult:
+    """Import files/folders into the store at ``store_dir`` as one transaction; returns what happened to each file.
+
+    ``replace`` starts from an empty store instead of the current version; ``overrides`` (``year``, ``subject``,
+    ``grade``, ``school_id``) give ВПР forms what they do not say themselves. ``jobs`` reader processes
+    (default: the cores, at most 4) read large imports in parallel.
+    """
     result = ImportResult()
     all_probs: list[pd.DataFrame] = []
-    for f in files:
-        try:
-            t, m = (table, mapping) if table else classify(f, candidates)
-        except Exception as e:  # unreadable file: report, never crash the batch
-            t, m = None, None
-            all_probs.append(P.frame([P.problem(f.name, None, None, None, None, "file_unreadable", detail=str(e))]))
-            result.files.append(FileReport(str(f), None, None, fatal=True))
-            continue
-        if t is None:
-            all_probs.append(P.frame([P.problem(f.name, None, None, None, None, "unknown_format",
-                                                detail="заголовки не совпадают ни с одной таблицей и это не выгрузка ВПР")]))
-            result.files.append(FileReport(str(f), None, None, fatal=True))
-            continue
-        planned.append((f, t, m))
-    rank = {t: i for i, t in enumerate(ORDER)}
-    planned.sort(key=lambda x: (rank.get(x[1], len(ORDER) + (x[1] == "vpr")), str(x[0])))
-    for rep, probs in importer.import_files(planned):
-        result.files.append(rep)
-        all_probs.append(probs)
-    result.problems = pd.concat(all_probs, ignore_index=True) if all_probs else P.frame([])
-    report_dir = report_dir or store.root / "_reports"
-    report_dir.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    result.report_path = report_dir / f"import-{stamp}.csv"
-    result.problems.to_csv(result.report_path, index=False, encoding="utf-8-sig", sep=";")
+    with store_transaction(store_dir, replace=replace) as tx:
+        if tx.stale:
+            result.notes.append(f"Предыдущая загрузка (начата {tx.stale.get('started', '?')}) была прервана; её "
+                                "незавершённые данные отброшены, хранилище оставалось в состоянии до неё.")
+        importer = Importer(tx.base, region, overrides=overrides)
+        candidates = candidate_mappings(region)
+        planned: list[tuple[Path, str, str | None, TableMapping | None]] = []
+        hashes: dict[str, str] = {}
+
+        def reject(name: str, rule: str, detail: str, status: str = "rejected", fatal: bool = True) -> None:
+            all_probs.append(P.frame([P.problem(name, None, None, None, None, rule, detail=detail)]))
+            result.files.append(FileReport(name, None, None, fatal=fatal, status=status,
+                                           reason=all_probs[-1].message.iloc[0]))
+
+        for f, name in discover(paths):
+            why = not_data_reason(f)
+            if why:
+                reject(name, "not_data", why, status="not_data", fatal=False)
+                continue
+            if f.suffix.lower() not in SUPPORTED_SUFFIXES:
+                reject(name, "unsupported_format", f"«{f.suffix or 'без расширения'}»; читаются "
+                       + ", ".join(sorted(SUPPORTED_SUFFIXES)) + " — сохраните таблицу в одном из них")
+                continue
+            h = file_hash(f)
+            if h in hashes:
+                reject(name, "duplicate_file", f"то же содержимое, что у «{hashes[h]}»", status="duplicate", fatal=False)
+                continue
+            hashes[h] = name
+            try:
+                t, m = (table, mapping) if table else classify(f, candidates)
+            except UnreadableFile as e:
+                reject(name, e.rule, e.detail)
+                continue
+            if t is None:
+                reject(name, "unknown_format", "заголовки не совпадают ни с одной таблицей и это не выгрузка ВПР")
+                continue
+            planned.append((f, name, t, m))
+        rank = {t: i for i, t in enumerate(ORDER)}
+        planned.sort(key=lambda x: (rank.get(x[2], len(ORDER) + (x[2] == "vpr")), x[1]))
+        for d in _process_all(importer, tx, planned, jobs):
+            d.report.replaced = _replaced_note(tx.add_source(d.source))
+            result.files.append(d.report)
+            all_probs.append(d.problems)
+        result.problems = pd.concat(all_probs, ignore_index=True) if all_probs else P.frame([])
+        summary = {"files": len(result.files), "imported": sum(f.status == "imported" for f in result.files),
+                   "rows_read": sum(f.rows_read for f in result.files), "accepted": sum(f.accepted for f in result.files),
+                   "quarantined": sum(f.quarantined for f in result.files), "exit_code": result.exit_code}
+        store = tx.commit(result.problems, summary)
+    result.version = store.version
+    last = store.manifest["imports"][-1]["report"]
+    result.report_path = Path(store_dir) / "current" / last
     return result

@@ -106,13 +106,21 @@ def start_section(*, municipality: str, year: int, store: str | Path, output_dir
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
         raise ValueError(f"Параметр year = {year!r}: ожидается год числом, например 2026")
     st = Store(store)
-    if not st.tables():
-        raise ValueError(f"Параметр store = {str(store)!r}: хранилище пусто или не найдено")
+    problem = st.status().problem_ru()
+    if problem and not st.pinned:
+        # a version folder handed over by the runner is complete by construction, even if an import runs now
+        raise ValueError(f"Параметр store = {str(store)!r}: {problem}")
     known = st.query("SELECT DISTINCT municipality FROM schools").municipality.tolist()
     if municipality not in known:
         raise ValueError(f"Параметр municipality = {municipality!r}: нет в реестре школ хранилища; есть: {', '.join(sorted(known))}")
     names = {m.code: m.name for m in load_region(region).municipalities}
     min_n = load_defaults().privacy.min_pupils_publication.value
     rep = Report(output_dir, section=section, min_n=min_n)
+    from workbench.runner import missing_for_year
+
+    missing = missing_for_year(st.status(), year)
+    if missing and rep.order == 0:   # once, at the top of the municipality's first section
+        rep.note(f"**Внимание: данные неполны.** За {year} год в хранилище нет таблиц: {missing}. Разделы, "
+                 "которые на них опираются, неполны; показатели по ним не рассчитаны.")
     return SectionContext(municipality, year, names.get(municipality, municipality), st, rep, Path(cache_dir),
                           fingerprint(st))

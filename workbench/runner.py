@@ -30,12 +30,27 @@ from pathlib import Path
 
 from workbench import __version__
 from workbench.paths import OUTPUTS_DIR, PARAMS_DIR, ROOT
-from workbench.store import Store, compact_copy, fingerprint
+from workbench.store import Store, fingerprint
 
 NOTEBOOKS_DIR = ROOT / "notebooks"
 KERNEL_START_TIMEOUT = 120
 KERNEL_START_ERRORS = ("Kernel didn't respond", "Address already in use", "Kernel died before replying",
                        "RuntimeError: Kernel")
+
+
+# Tables the sections read for the report's year (vpr is required; the others make sections incomplete).
+YEAR_TABLES = {"exams": "ОГЭ/ЕГЭ", "context": "контекстные данные", "staff": "кадры", "resources": "ресурсы",
+               "outcomes": "дальнейшее обучение и олимпиады"}
+
+
+def missing_for_year(status, year: int) -> str:
+    """Russian list of the tables the sections need that have no rows for ``year`` ('' when all are there).
+
+    >>> from workbench.store import StoreStatus
+    >>> missing_for_year(StoreStatus(Path("."), True, tables={"exams": {"years": [2025, 2026]}}), 2026)
+    'контекстные данные (context), кадры (staff), ресурсы (resources), дальнейшее обучение и олимпиады (outcomes)'
+    """
+    return ", ".join(f"{ru} ({t})" for t, ru in YEAR_TABLES.items() if year not in status.years(t))
 
 
 def production_notebooks() -> list[Path]:
@@ -166,9 +181,7 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
     from workbench.config import load_region
     from workbench.deliverables import write_index
 
-    st = Store(store)
-    if not st.tables():
-        raise ValueError(f"Хранилище {store} пусто: сначала выполните workbench import")
+    st = Store(store).require_complete()   # no run on an empty, old-format, or half-imported store
     reg = load_region(region, check_municipalities=False)  # each task checks its own municipality file
     names = {m.code: m.name for m in reg.municipalities}
     known = sorted(st.query("SELECT DISTINCT municipality FROM schools").municipality)
@@ -176,20 +189,32 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise ValueError(f"Нет в хранилище: {', '.join(unknown)}; есть: {', '.join(known)}")
-    year = year or int(st.query("SELECT max(year) AS y FROM vpr").y.iloc[0])
+    status = st.status()
+    vpr_years = status.years("vpr")
+    if not vpr_years:
+        raise ValueError(f"В хранилище {store} нет результатов ВПР: отчёты строить не из чего")
+    year = year or vpr_years[-1]
+    if year not in vpr_years:
+        raise ValueError(f"В хранилище нет результатов ВПР за {year} год; есть: {', '.join(map(str, vpr_years))}")
+    gaps = missing_for_year(status, year)
+    if gaps and progress:
+        print(f"Внимание: за {year} год в хранилище нет таблиц: {gaps}; соответствующие разделы отчётов будут "
+              "неполными (это сказано и в отчётах).", file=sys.stderr)
     out_root = Path(out) if out else OUTPUTS_DIR
     data_hash = fingerprint(st)
     version, phash = code_version(), params_hash()
     previous = _latest(out_root) if resume else None
     run_dir = previous or out_root / f"{dt.datetime.now():%Y%m%d-%H%M%S}-{year}"
     run_dir.mkdir(parents=True, exist_ok=True)
+    if not (out_root / ".workbench-not-data").exists():   # an import pointed here reports the outputs as not data
+        (out_root / ".workbench-not-data").write_text("результаты запусков программы\n", encoding="utf-8")
     for stale in run_dir.glob(".*.partial"):  # left by an interrupted run: never published, safe to drop
         shutil.rmtree(stale, ignore_errors=True)
     cache_dir = out_root / "_cache"
-    snapshot = compact_copy(st, cache_dir / data_hash / "store")  # one file per table: fast queries
-    warm_cache(snapshot, cache_dir, year, data_hash)
+    warm_cache(st, cache_dir, year, data_hash)
     old = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")) if (run_dir / "manifest.json").exists() else {}
     manifest = {"run_id": run_dir.name, "year": year, "store": str(Path(store).resolve()), "data_hash": data_hash,
+                "store_version": st.version, "missing_tables": gaps,
                 "params_hash": phash, "code_version": version, "started": dt.datetime.now().isoformat(timespec="seconds"),
                 "notebooks": [p.name for p in production_notebooks()],
                 "municipalities": dict(old.get("municipalities", {}))}
@@ -201,7 +226,7 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
             manifest["municipalities"][code] = {**manifest["municipalities"].get(code, {}), "status": "ok",
                                                 "skipped": True, "name": names.get(code, code), "key": key}
             continue
-        tasks.append(Task(code, names.get(code, code), year, str(snapshot.root.resolve()), str(run_dir),
+        tasks.append(Task(code, names.get(code, code), year, str(st.version_dir), str(run_dir),
                           str(cache_dir.resolve()), region, key, timeout, [str(p) for p in production_notebooks()]))
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
     manifest["parameters"] = {"municipalities": codes, "year": year, "region": region, "jobs": jobs,
