@@ -101,6 +101,11 @@ def files(tmp_path_factory):
     return {s: write_rows(ROWS, d / f"protocol_2026{s}") for s in (".xlsx", ".xls", ".csv")}
 
 
+def real(read: E.ProtocolRead) -> pd.DataFrame:
+    """Problems other than the «personal data dropped» note."""
+    return read.problems[read.problems.rule != "personal_data_dropped"]
+
+
 def _everything(read: E.ProtocolRead) -> str:
     """Every text the reader returns, joined."""
     parts = [read.results.astype(str).to_csv(), read.problems.astype(str).to_csv(), read.blocks.astype(str).to_csv()]
@@ -114,7 +119,7 @@ def test_three_exams_on_one_sheet_are_read_pupil_by_pupil(files):
     r = read.results
     assert read.rows_read == len(r) == 10 and r["source_row"].tolist() == DATA_ROWS
     assert r["source_sheet"].eq("Протокол").all() and r["source_file"].eq("protocol_2026.xlsx").all()
-    assert read.problems.empty, read.problems.to_dict("records")
+    assert real(read).empty, real(read).to_dict("records")
     assert r["year"].eq(2026).all() and r["municipality"].eq("004").all()   # «Код АТЕ: 004» above the first block
     assert r["exam"].tolist() == ["ОГЭ"] * 7 + ["ЕГЭ"] * 3                   # the second block inherits ОГЭ
     assert r["subject"].tolist() == ["math"] * 4 + ["rus"] * 3 + ["math"] * 3
@@ -166,7 +171,7 @@ def test_school_level_exams_computed_by_hand(files):
 def test_xls_and_csv_copies_read_the_same(files, suffix):
     a = E.read_exam_protocol(files[".xlsx"])
     b = E.read_exam_protocol(files[suffix])
-    assert b.problems.empty, b.problems.to_dict("records")
+    assert real(b).empty, real(b).to_dict("records")
     assert b.rows_read == len(b.results) == 10
     cols = E.RESULT_COLUMNS + ["source_row"]
     pd.testing.assert_frame_equal(a.results[cols], b.results[cols])
@@ -176,7 +181,7 @@ def test_xls_and_csv_copies_read_the_same(files, suffix):
 def test_cp1251_comma_separated_csv(tmp_path):
     path = write_rows(ROWS, tmp_path / "OGE_EGE.csv", sep=",", encoding="cp1251")
     read = E.read_exam_protocol(path)
-    assert read.rows_read == 10 and read.problems.empty
+    assert read.rows_read == 10 and real(read).empty
     assert read.results["subject"].tolist()[:4] == ["math"] * 4   # the title «…по математике, 23.05.2026» split at «,»
 
 
@@ -186,6 +191,10 @@ def test_personal_data_never_returned(files):
         read = E.read_exam_protocol(path)
         assert E.column_kind.cache_info().currsize <= 16   # header texts only, no pupil's cell kept in memory
         assert read.dropped_personal == ["Фамилия", "Имя", "Отчество", "Серия документа", "Номер документа"]
+        note = read.problems[read.problems.rule == "personal_data_dropped"]
+        assert len(note) == 1 and note["row"].isna().all() and note["severity"].eq("info").all()
+        assert note["message"].iloc[0] == ("Персональные данные не загружаются: столбцы «Фамилия», «Имя», «Отчество», "
+                                           "«Серия документа», «Номер документа» удалены при чтении")
         text = _everything(read)
         leaked = {v for v in PERSONAL_VALUES if v in text}
         assert not leaked, (path.suffix, leaked)
@@ -229,7 +238,7 @@ def test_malformed_rows_are_reported_with_row_and_column(tmp_path):
     path = write_rows(BAD, tmp_path / "bad.csv")
     read = E.read_exam_protocol(path)
     assert read.rows_read == len(read.results) == 8   # nothing dropped
-    pr = read.problems
+    pr = real(read)
     got = {(int(r.row), r.column, r.rule, r.severity) for r in pr.itertuples()}
     assert got == {
         (3, "Задания с развёрнутым ответом", "long_answers_invalid", "error"),
@@ -278,7 +287,7 @@ def test_cells_style_excel_date_base_math_header_variants_and_repeated_header(tm
     ]
     read = E.read_exam_protocol(write_rows(rows, tmp_path / "ege_base.xlsx"))
     r = read.results
-    assert read.problems.empty, read.problems.to_dict("records")
+    assert real(read).empty, real(read).to_dict("records")
     assert read.rows_read == 3 and r["exam"].eq("ЕГЭ").all()
     assert r["subject"].eq("math_base").all()                       # ЕГЭ mathematics with a mark 2–5
     assert r["exam_date"].eq(pd.Timestamp("2026-06-08")).all()      # not the protocol's own date
@@ -331,7 +340,7 @@ def test_a_plain_title_between_blocks_starts_a_new_block(tmp_path):
             ["Математика (профильный уровень), 08.06.2026"], HEADER + ["Тестовый балл"],
             pupil(1, "Иванов-Тест", "Иван", "Иванович", "100001", "edu004001", "11А", "+-", "0(2)", 1, 20)]
     read = E.read_exam_protocol(write_rows(rows, tmp_path / "ege.xlsx"))
-    assert read.problems.empty and read.results["subject"].tolist() == ["rus", "math"]
+    assert real(read).empty and read.results["subject"].tolist() == ["rus", "math"]
     assert read.results["exam"].tolist() == ["ЕГЭ", "ЕГЭ"] and read.results["exam_date"].dt.day.tolist() == [4, 8]
 
 
@@ -342,7 +351,7 @@ def test_rows_outside_a_block_and_files_without_a_protocol(tmp_path):
             pupil(1, "Петров-Тест", "Пётр", "Петрович", "100002", "edu004001", "9А", "++", "1(2)", 3, 3)]  # no header
     read = E.read_exam_protocol(write_rows(rows, tmp_path / "no_header.xlsx"))
     assert read.rows_read == len(read.results) == 2
-    pr = read.problems
+    pr = real(read)
     assert pr[["row", "rule", "severity"]].values.tolist() == [[6, "protocol_row_outside_block", "error"]]
     assert "Петров" not in _everything(read)
     # not a protocol at all / unreadable: one fatal problem, no rows
@@ -407,7 +416,7 @@ def test_writer_round_trip(tmp_path, title, suffix):
     path = tmp_path / f"protocol{suffix}"
     assert E.write_exam_protocol(pupils, path, style=style) == 5
     read = E.read_exam_protocol(path)
-    assert read.problems.empty, read.problems.to_dict("records")
+    assert real(read).empty, real(read).to_dict("records")
     r = read.results
     for c in ("exam", "subject", "school_id", "class_label", "ppe", "auditorium", "short_answers", "long_answers"):
         assert r[c].tolist() == pupils[c].tolist(), c

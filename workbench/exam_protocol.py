@@ -79,6 +79,7 @@ RULES: dict[str, tuple[str, str]] = {
     "protocol_meta_conflict": ("warning", "В файле указано «{value}», используется заданное при загрузке: {detail}"),
     "personal_value_hidden": ("error", "Значение совпадает с персональными данными участника (сдвиг столбцов?) и "
                                        "не загружено — строка не загружена"),
+    "personal_data_dropped": ("info", "Персональные данные не загружаются: столбцы {detail} удалены при чтении"),
     "protocol_extra_sheet": ("warning", "Лист «{value}» не содержит протокола результатов ОГЭ/ЕГЭ и пропущен"),
     "protocol_row_outside_block": ("error", "Строка похожа на результат участника, но над ней после заголовка блока "
                                             "нет строки с названиями столбцов (как в строке {other}) — "
@@ -597,6 +598,9 @@ def read_exam_protocol(path: Path, *, name: str | None = None, year: int | None 
         if not found and sheet is not None and len(sheets) > 1 and any(_text(v) for r in rows for v in r):
             p.add(sheet, None, None, sheet, "protocol_extra_sheet")
     _hide_personal(records, p)
+    if dropped:
+        p.add(None, None, None, None, "personal_data_dropped",
+              detail=", ".join(f"«{h}»" for h in dict.fromkeys(dropped)))
     if not blocks:
         p.add(None if len(sheets) != 1 else sheets[0][0], None, None, None, "no_header",
               detail="нет строки со столбцами «Код ОО», «Первичный балл» и «Задания с кратким/развёрнутым ответом»")
