@@ -1,13 +1,18 @@
 """FIS OKO ВПР files: reader and writer for the collection form, the «Ф1» export and the region protocol.
 
-Three layouts are read from ``.xlsx`` and ``.csv`` (UTF-8, UTF-8 with BOM or cp1251; «;», «,» or tab):
+Three layouts are read from ``.xlsx``, ``.xlsm``, ``.xlsb``, ``.xls`` and ``.ods`` (python-calamine, through
+``tables.read_raw``) and from ``.csv``/``.txt``/``.tsv`` (UTF-8, UTF-8 with BOM, UTF-16 LE/BE or cp1251; «;», «,»
+or tab). A file that cannot be read at all is one fatal problem of a ``tables.UnreadableFile`` rule
+(``encrypted``, ``empty_file``, ``corrupt_file``, ``unsupported_format``):
 
 ``school_form``
     «форма сбора результатов» of one school: an optional title block, then the header row «Код»,
-    «Вариант» (once, or twice — e.g. a merged «Вариант» over two columns), one column per task whose
-    header carries its maximum («1 (2б)», «9.1 (1б)», «К1 (3б)», «11.3 K1 (2б)»), «Класс», «Пол», the
-    journal mark («Отметка за предыдущую четверть», «…триместр», «…полугодие», «…год», «Отметка по
-    журналу»), the total («Первичный балл» / «Итого баллов») and «Отметка».
+    «Вариант» (once, or twice — a merged «Вариант» over two columns, or «Вариант (часть 1)» and «Вариант
+    (часть 2)» of a work in two parts), one column per task whose
+    header carries its maximum («1 (2б)», «9.1 (1б)», «К1 (3б)», «11.3 K1 (2б)»), «Класс» (also «Класс №
+    (список формируется из листа "Классы")»), «Пол», the journal mark («Отметка за предыдущую четверть»,
+    «…триместр», «…полугодие», «…год», «…триместр/ четверть/полугодие», «Отметка по журналу»), the total
+    («Первичный балл» / «Итого баллов») and «Отметка».
 ``f1``
     «Ф1 Индивидуальные результаты»: title rows (subject, «Максимальный первичный балл», «Дата»), the school
     line «(edu004001) МБОУ … Кол-во участников: N», a row with each task's level Б/П/В just above the
@@ -31,7 +36,15 @@ Whatever is still missing is reported as a fatal ``missing_metadata`` naming it 
 «Класс (параллель)», «Логин ОО»).
 
 Reading rules: the header row is searched in the first rows (a two-row header and merged header cells are
-combined); spelling is normalised (case, ё/е, spaces, Latin look-alikes such as K/К, X/Х). Every non-empty
+combined); spelling is normalised (case, ё/е, spaces and line breaks, spaces around «/», Latin look-alikes
+such as K/К, X/Х). A header not known as written is tried again without its trailing notes in parentheses,
+one at a time, and without a trailing «№» — never a task header, whose «(2б)» is its maximum. A header still
+unknown is ``similar_column`` («похоже на отметку по журналу») when it resembles a known column: keyword rules
+per column first (``_SIMILAR``: e.g. «отметк»/«оценк» with «четв»/«тримест»/«полугод»/«журнал» → the journal
+mark; digits followed by «(» → a task header), then difflib ratio ≥ 0.8 against the known spellings; otherwise
+``unknown_column``. A sheet without the journal mark gets the warning ``no_journal_mark`` (objectivity cannot
+be computed for it); a sheet with totals but no task columns gets ``no_task_scores`` (no analysis by task;
+the file's total is the primary score); no participant code, or neither tasks nor a total, is fatal. Every non-empty
 row below the header is one row of ``works`` — nothing is dropped; problems are reported with the file
 name, sheet, the row number the user sees and the header text as in the file. A file with a fatal problem
 still returns its rows; the caller rejects the whole file. Primary score and mark are recomputed from the

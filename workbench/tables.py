@@ -1,8 +1,17 @@
-"""Reading a non-ВПР table (CSV/XLSX) into a canonical, typed frame through a column mapping.
+"""Reading files: the raw cells of any supported file, and a non-ВПР table into a canonical, typed frame.
 
-Headers are recognised in three ways: the municipality's mapping (``params``: their header → our
-column), the canonical column name, or the Russian column title of the workbench template
-(``schemas.columns_of``). Every cell is parsed to its column's type; a cell that cannot be parsed
+:func:`read_raw` reads ``SUPPORTED_SUFFIXES``: workbooks (.xlsx, .xlsm, .xlsb, .xls, .ods) through
+python-calamine, one fast reader for all of them (openpyxl stays for writing), and text tables (.csv, .txt,
+.tsv; UTF-8 with or without BOM, UTF-16 LE/BE, cp1251). A file it cannot read raises :class:`UnreadableFile`
+with a rule of its own (``encrypted``, ``empty_file``, ``corrupt_file``, ``unsupported_format``) and a Russian
+detail saying what to do; nothing is skipped in silence. :func:`peek_rows` gives the first rows cheaply.
+
+:func:`read_table`: headers are recognised in three ways: the municipality's mapping (``params``: their
+header → our column), the canonical column name, or the Russian column title of the workbench template
+(``schemas.columns_of``); spelling is normalised (case, ё/е, spaces and line breaks, spaces around «/»,
+quotes) and a header is also matched without trailing notes in parentheses («Вакансий (ставок)»). A header
+still unknown is ``similar_column`` when difflib's ratio to a known spelling is ≥ 0.8 (it names that
+column), else ``unknown_column``. Every cell is parsed to its column's type; a cell that cannot be parsed
 becomes NA and a problem (rule, row, column, value) — the row is later quarantined, never dropped.
 
 Example
