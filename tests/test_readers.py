@@ -460,3 +460,15 @@ def test_no_tasks_and_no_total_is_still_fatal(tmp_path, book):
     task = "Баллы за задания (заголовок вида «1 (2б)»)"
     assert _tuples(read.problems) == [("missing_column", None, task, task)]
     assert read.rows_read == 5
+
+
+def test_peek_then_read_parses_once_and_never_serves_stale_or_altered_cells(tmp_path, book, tasks, works):
+    """The full sheets of the last peeked workbook are handed to the next full read of the same file."""
+    path = _school_form(tmp_path, works, tasks, VprStyle(two_variant_columns=True))
+    assert sniff_vpr(path)                                   # the ВПР reader fills merged cells in its own copy
+    assert read_raw(path)[0].rows[3][1:3] == ["Вариант", ""]   # the raw read still shows the merge as written
+    peek_rows(path)
+    wb = openpyxl.load_workbook(path)
+    wb.active["A5"] = "99999"                                # the file changes after the peek
+    wb.save(path)
+    assert read_vpr(path, book).works["participant"].iat[0] == "99999"

@@ -368,10 +368,11 @@ def _load_book(path: Path, name: str, nrows: int | None = None) -> list[_Sheet]:
         width = max((len(r) for r in grid), default=0)
         if any(len(r) != width for r in grid):
             grid = [list(r) + [""] * (width - len(r)) for r in grid]
-        for r1, c1, r2, c2 in raw.merged:   # 1-based, inclusive
+        for r1, c1, r2, c2 in raw.merged:   # 1-based, inclusive; rows are copied: read_raw may share them
             if r1 <= len(grid) and c1 <= width:
                 value = grid[r1 - 1][c1 - 1]
                 for r in range(r1 - 1, min(r2, len(grid))):
+                    grid[r] = list(grid[r])
                     grid[r][c1 - 1:min(c2, width)] = [value] * (min(c2, width) - c1 + 1)
         numeric = np.zeros((len(grid), width), dtype=bool)
         cells = np.empty((len(grid), width), dtype=object)

@@ -322,7 +322,28 @@ def _read_text(path: Path, name: str, nrows: int | None) -> list[RawSheet]:
     return [RawSheet(name, None, rows[:nrows] if nrows is not None else rows)]
 
 
+_LAST_BOOK: dict[tuple, list[RawSheet]] = {}   # the workbook read in full by the last peek, until it is read
+
+
 def _read_book(path: Path, name: str, nrows: int | None) -> list[RawSheet]:
+    """Sheets of a workbook; a peek (``nrows``) keeps the full read for the next full read of the same file.
+
+    calamine has no lazy reading: the first rows of a sheet cost the whole sheet. The importer peeks at a
+    file to classify it and then reads it, so the sheets of the last peeked workbook (one file, keyed by
+    path, size and modification time) are handed to the full read instead of parsing the file twice.
+    """
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if nrows is None:
+        sheets = _LAST_BOOK.pop(key, None) or _load_book(path)
+        return [RawSheet(name, s.sheet, s.rows, s.merged) for s in sheets]
+    if key not in _LAST_BOOK:
+        _LAST_BOOK.clear()
+        _LAST_BOOK[key] = _load_book(path)
+    return [RawSheet(name, s.sheet, s.rows[:nrows], list(s.merged)) for s in _LAST_BOOK[key]]
+
+
+def _load_book(path: Path) -> list[RawSheet]:
     """Every worksheet through python-calamine; failures classified into UnreadableFile rules."""
     import python_calamine as pc
 
@@ -338,9 +359,9 @@ def _read_book(path: Path, name: str, nrows: int | None) -> list[RawSheet]:
             if meta.typ != pc.SheetTypeEnum.WorkSheet:
                 continue
             sheet = wb.get_sheet_by_index(i)
-            rows = sheet.to_python(skip_empty_area=False, nrows=nrows)
+            rows = sheet.to_python(skip_empty_area=False)
             merged = [(r1 + 1, c1 + 1, r2 + 1, c2 + 1) for (r1, c1), (r2, c2) in (sheet.merged_cell_ranges or [])]
-            out.append(RawSheet(name, sheet.name, rows, merged))
+            out.append(RawSheet(path.name, sheet.name, rows, merged))
     except pc.PasswordError:
         raise UnreadableFile("encrypted", _PASSWORD_HINT) from None
     except Exception as exc:
