@@ -18,7 +18,7 @@ def test_environment_yml_mirrors_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     pip_block = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    have = {_norm(d) for d in conda if not d.startswith(("python", "pip"))}
+    have = {_norm(d) for d in conda if re.split(r"[=<>!~\s]", d, maxsplit=1)[0] not in ("python", "pip")}
     assert have == wanted, f"only in pyproject: {wanted - have}; only in environment.yml: {have - wanted}"
     assert "conda-forge" in env["channels"]
     assert "python=3.11" in conda

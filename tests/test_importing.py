@@ -49,7 +49,7 @@ def test_reimport_replaces_rows_and_partition_keeps_leading_zeros(tmp_path):
         assert res.exit_code == 0
     store = Store(tmp_path / "store")
     assert store.query("SELECT municipality, count(*) n FROM staff GROUP BY 1 ORDER BY 1").values.tolist() == [["004", 1], ["0301", 1]]
-    assert (tmp_path / "store" / "staff" / "municipality=0301").is_dir()
+    assert (tmp_path / "store" / "current" / "tables" / "staff" / "0301.parquet").is_file()
     assert store.read("staff", municipality="0301").school_id.tolist() == ["edu030101"]
 
 

@@ -99,8 +99,8 @@ class ImportResult:
         tot = [sum(getattr(f, a) for f in done) for a in ("rows_read", "accepted", "quarantined")]
         skipped = [f for f in self.files if f.status != "imported"]
         lines.append(f"Итого файлов: {len(self.files)}; загружено: {len(done)}; не загружено: {len(skipped)} "
-                     f"(из них ошибок: {sum(f.fatal for f in skipped)}). Строк прочитано: {tot[0]}, принято: {tot[1]}, "
-                     f"в карантине: {tot[2]}.")
+                     f"(из них не прочитано: {sum(f.fatal for f in skipped)}); строк прочитано: {tot[0]}, "
+                     f"принято: {tot[1]}, в карантине: {tot[2]}.")
         lines += self.notes
         if self.report_path:
             lines.append(f"Отчёт о проблемах: {self.report_path}")

@@ -83,6 +83,7 @@ class SectionContext:
     report: Report
     cache_dir: Path
     data_hash: str
+    data_warning: str = ""        # Russian: tables missing for the year (said at the top of the first section)
 
     def region_cached(self, name: str, **kwargs) -> pd.DataFrame:
         return region_cached(self.store, self.cache_dir, name, self.data_hash, **kwargs)
@@ -119,8 +120,9 @@ def start_section(*, municipality: str, year: int, store: str | Path, output_dir
     from workbench.runner import missing_for_year
 
     missing = missing_for_year(st.status(), year)
-    if missing and rep.order == 0:   # once, at the top of the municipality's first section
-        rep.note(f"**Внимание: данные неполны.** За {year} год в хранилище нет таблиц: {missing}. Разделы, "
-                 "которые на них опираются, неполны; показатели по ним не рассчитаны.")
+    warning = (f"**Внимание: данные неполны.** За {year} год в хранилище нет таблиц: {missing}. Разделы, "
+               "которые на них опираются, неполны; показатели по ним не рассчитаны.") if missing else ""
+    if warning and rep.order == 0:   # once, at the top of the municipality's first section
+        rep.note(warning)
     return SectionContext(municipality, year, names.get(municipality, municipality), st, rep, Path(cache_dir),
-                          fingerprint(st))
+                          fingerprint(st), warning)
