@@ -18,7 +18,8 @@ def demo_import(tmp_path_factory):
                            "--seed", SMALL_SEED], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-4000:]
     imp = subprocess.run([str(BIN / "workbench"), "import", str(root / "demo" / "raw"), "--store", str(root / "store"),
-                          "--params", "params/regions/demo.yaml"], capture_output=True, text=True, timeout=1200, cwd=ROOT)
+                          "--params", "params/regions/demo.yaml", "--jobs", "2"], capture_output=True, text=True,
+                         timeout=1200, cwd=ROOT)  # two reader processes: the parallel path on real files
     return root, demo, imp
 
 

@@ -287,3 +287,17 @@ def test_a_year_without_a_table_the_sections_need_is_said(tmp_path):
     ctx = start_section(municipality="004", year=2026, store=str(tmp_path / "store"), output_dir=tmp_path / "out",
                         cache_dir=tmp_path / "cache", section="Обзор")
     assert "За 2026 год в хранилище нет таблиц" in ctx.data_warning and "context" in ctx.data_warning
+
+
+def test_parallel_readers_build_the_same_store(tmp_path, monkeypatch):
+    import workbench.importing as imp
+
+    region_a(tmp_path / "in")
+    region_b(tmp_path / "in")
+    one = import_paths([tmp_path / "in"], tmp_path / "one", jobs=1)
+    monkeypatch.setattr(imp, "CHUNK_BYTES", 1)            # one reader task per file
+    two = import_paths([tmp_path / "in"], tmp_path / "two", jobs=2)
+    assert state(tmp_path / "one") == state(tmp_path / "two")
+    assert [(f.path, f.rows_read, f.accepted, f.quarantined) for f in one.files] == \
+        [(f.path, f.rows_read, f.accepted, f.quarantined) for f in two.files]
+    assert len(two.files) == 35 and two.exit_code == 1

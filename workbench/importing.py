@@ -389,7 +389,9 @@ class Importer:
         """Municipality from the school registry where the file does not carry it; unknown schools are errors."""
         if not len(frame):
             return frame, probs
-        known = frame["school_id"].map(self.school_muni)
+        codes, uniques = pd.factorize(frame["school_id"])       # map each distinct school once
+        found = pd.array([self.school_muni.get(u) for u in uniques] + [None], dtype="string")
+        known = pd.Series(found[codes], index=frame.index)    # code -1 (no id) picks the trailing None
         frame = frame.assign(municipality=frame["municipality"].where(frame["municipality"].notna(), known))
         unknown = frame["municipality"].isna()
         extra = [P.problem(name, s, row, "school_id", sid, "unknown_school")
@@ -397,16 +399,23 @@ class Importer:
                                         frame.loc[unknown, "school_id"])]
         return frame, pd.concat([probs, P.frame(extra)], ignore_index=True)
 
+    def _task_lists(self) -> dict[tuple, list[list[int]]]:
+        """(year, subject, grade) -> [[position, max_score], …] of the imported task descriptions (built once)."""
+        if getattr(self, "_tasks_by_work", None) is None or self._tasks_rows != len(self.tasks):
+            t = self.tasks.sort_values("position")
+            self._tasks_by_work = {(int(y), str(s), int(g)): grp[["position", "max_score"]].astype(int).values.tolist()
+                                   for (y, s, g), grp in t.groupby(["year", "subject", "grade"], sort=False)}
+            self._tasks_rows = len(self.tasks)
+        return self._tasks_by_work
+
     def _check_tasks(self, fname: str, tasks: pd.DataFrame) -> pd.DataFrame:
         """The file's task list (labels, maxima by position) must agree with the imported description."""
         if self.tasks.empty or tasks.empty:
             return P.frame([])
-        key = ["year", "subject", "grade"]
-        k = tasks[key].iloc[0].tolist()
-        ref = self.tasks[(self.tasks.year == k[0]) & (self.tasks.subject == k[1]) & (self.tasks.grade == k[2])]
-        if ref.empty:
+        y, s, g = tasks[["year", "subject", "grade"]].iloc[0].tolist()
+        a = self._task_lists().get((int(y), str(s), int(g)))
+        if a is None:
             return P.frame([])
-        a = ref.sort_values("position")[["position", "max_score"]].astype(int).values.tolist()
         b = tasks.sort_values("position")[["position", "max_score"]].astype(int).values.tolist()
         if a == b:
             return P.frame([])
@@ -432,47 +441,79 @@ def _chunks(planned: list, size_of) -> list[list]:
     return out
 
 
-_WORKER: Importer | None = None
+def _classify_chunk(files: list[Path], region: Region | None) -> list[tuple[str | None, int | None, tuple | None]]:
+    """A reader process's classification task: (table, index of the mapping among the candidates, error)."""
+    candidates = candidate_mappings(region)
+    ids = {id(m): i for i, (_, m, _) in enumerate(candidates) if m is not None}
+    out = []
+    for f in files:
+        try:
+            t, m = classify(f, candidates)
+            out.append((t, ids.get(id(m)) if m is not None else None, None))
+        except UnreadableFile as e:
+            out.append((None, None, (e.rule, e.detail)))
+    return out
 
 
-def _init_worker(importer: Importer) -> None:
-    global _WORKER
-    _WORKER = importer
-
-
-def _process_chunk(chunk: list, folder: str, prefix: str):
+def _process_chunk(importer: Importer, chunk: list, folder: str, prefix: str):
     """A reader process's task: read, check and stage one chunk; returns the outcomes and staged parts."""
     from workbench.store import Stager
 
     stager = Stager(Path(folder), prefix)
-    done = _WORKER.process(chunk, stager)
+    done = importer.process(chunk, stager)
     return done, stager.finish()
 
 
-def _process_all(importer: Importer, tx: ImportTransaction, planned: list, jobs: int | None) -> list[_Done]:
-    """Reference tables in this process (later files need them), the rest in reader processes when there is
-    enough input to pay for them; results in the planned order."""
-    reference = [x for x in planned if x[2] in ORDER]
-    rest = [x for x in planned if x[2] not in ORDER]
-    done = importer.process(reference, tx.stager)
-    total = sum(x[0].stat().st_size for x in rest)
-    jobs = jobs or min(os.cpu_count() or 1, 4)
-    if jobs <= 1 or total < PARALLEL_MIN_BYTES:
-        return done + importer.process(rest, tx.stager)
-    import concurrent.futures as cf
-    import multiprocessing
+class _Readers:
+    """Reader processes for a large import (None of them for a small one: a process costs more than it saves).
 
-    chunks = _chunks(rest, lambda p: p.stat().st_size)
-    results: dict[int, list[_Done]] = {}
-    # spawn, not fork: the parent holds DuckDB threads that must not be copied mid-flight
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                initializer=_init_worker, initargs=(importer,)) as pool:
-        futures = {pool.submit(_process_chunk, c, str(tx.parts_dir), f"w{i:05d}"): i for i, c in enumerate(chunks)}
+    Spawned, not forked: the parent holds DuckDB threads that must not be copied mid-flight."""
+
+    def __init__(self, files: list[Path], jobs: int | None):
+        total = sum(f.stat().st_size for f in files)
+        n = jobs or min(os.cpu_count() or 1, 4)
+        use = n > 1 and len(files) > 1 and (jobs is not None or total >= PARALLEL_MIN_BYTES)
+        self.pool = None
+        if use:
+            import concurrent.futures as cf
+            import multiprocessing
+
+            self.pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        self.jobs = n
+
+    def __enter__(self) -> "_Readers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def classify(self, files: list[Path], region: Region | None):
+        if self.pool is None or len(files) < 2:
+            return _classify_chunk(files, region)
+        k = max(1, len(files) // (self.jobs * 4))
+        parts = [files[i:i + k] for i in range(0, len(files), k)]
+        return [r for rs in self.pool.map(_classify_chunk, parts, [region] * len(parts)) for r in rs]
+
+    def process(self, importer: Importer, tx: ImportTransaction, planned: list) -> list[_Done]:
+        """Reference tables in this process (later files need them), the rest in the reader processes;
+        results in the planned order."""
+        import concurrent.futures as cf
+
+        reference = [x for x in planned if x[2] in ORDER]
+        rest = [x for x in planned if x[2] not in ORDER]
+        done = importer.process(reference, tx.stager)
+        if self.pool is None or len(rest) < 2:
+            return done + importer.process(rest, tx.stager)
+        chunks = _chunks(rest, lambda p: p.stat().st_size)
+        results: dict[int, list[_Done]] = {}
+        futures = {self.pool.submit(_process_chunk, importer, c, str(tx.parts_dir), f"w{i:05d}"): i
+                   for i, c in enumerate(chunks)}
         for f in cf.as_completed(futures):
             outcomes, staged = f.result()
             tx.add_staged(staged)
             results[futures[f]] = outcomes
-    return done + [d for i in sorted(results) for d in results[i]]
+        return done + [d for i in sorted(results) for d in results[i]]
 
 
 def _replaced_note(replaced: list[Source]) -> str:
@@ -492,9 +533,12 @@ def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = 
     ``grade``, ``school_id``) give ВПР forms what they do not say themselves. ``jobs`` reader processes
     (default: the cores, at most 4) read large imports in parallel.
     """
+    import contextlib
+
     result = ImportResult()
     all_probs: list[pd.DataFrame] = []
-    with store_transaction(store_dir, replace=replace) as tx:
+    with contextlib.ExitStack() as stack:
+        tx = stack.enter_context(store_transaction(store_dir, replace=replace))
         if tx.stale:
             result.notes.append(f"Предыдущая загрузка (начата {tx.stale.get('started', '?')}) была прервана; её "
                                 "незавершённые данные отброшены, хранилище оставалось в состоянии до неё.")
@@ -508,6 +552,7 @@ def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = 
             result.files.append(FileReport(name, None, None, fatal=fatal, status=status,
                                            reason=all_probs[-1].message.iloc[0]))
 
+        todo: list[tuple[Path, str]] = []
         for f, name in discover(paths):
             why = not_data_reason(f)
             if why:
@@ -522,18 +567,19 @@ def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = 
                 reject(name, "duplicate_file", f"то же содержимое, что у «{hashes[h]}»", status="duplicate", fatal=False)
                 continue
             hashes[h] = name
-            try:
-                t, m = (table, mapping) if table else classify(f, candidates)
-            except UnreadableFile as e:
-                reject(name, e.rule, e.detail)
-                continue
-            if t is None:
+            todo.append((f, name))
+        readers = stack.enter_context(_Readers([f for f, _ in todo], jobs))
+        kinds = ([(table, None, None)] * len(todo) if table else readers.classify([f for f, _ in todo], region))
+        for (f, name), (t, mi, err) in zip(todo, kinds):
+            if err:
+                reject(name, *err)
+            elif t is None:
                 reject(name, "unknown_format", "заголовки не совпадают ни с одной таблицей и это не выгрузка ВПР")
-                continue
-            planned.append((f, name, t, m))
+            else:
+                planned.append((f, name, t, mapping if table else (candidates[mi][1] if mi is not None else None)))
         rank = {t: i for i, t in enumerate(ORDER)}
         planned.sort(key=lambda x: (rank.get(x[2], len(ORDER) + (x[2] == "vpr")), x[1]))
-        for d in _process_all(importer, tx, planned, jobs):
+        for d in readers.process(importer, tx, planned):
             d.report.replaced = _replaced_note(tx.add_source(d.source))
             result.files.append(d.report)
             all_probs.append(d.problems)

@@ -37,7 +37,18 @@ class ScaleBook:
 
     def __init__(self, scales: pd.DataFrame):
         self.table = scales[SCALE_COLUMNS].drop_duplicates(["year", "subject", "grade"], keep="last").reset_index(drop=True)
+        self._index()
+
+    def _index(self) -> None:
         self._by_key = {(int(r.year), str(r.subject), int(r.grade)): r for r in self.table.itertuples(index=False)}
+
+    # pickled as its table (reader processes of a parallel import get a copy): itertuples' rows cannot be pickled
+    def __getstate__(self) -> dict:
+        return {"table": self.table}
+
+    def __setstate__(self, state: dict) -> None:
+        self.table = state["table"]
+        self._index()
 
     def get(self, year: int, subject: str, grade: int):
         """The scale row (namedtuple) or None."""

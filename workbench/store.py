@@ -60,6 +60,10 @@ ALL = "_all"                    # file name of a table without a municipality co
 KEEP_VERSIONS = 2               # the current one and the one before (readers may still hold it)
 SORT_COLUMNS = ("year", "subject", "grade", "school_id")
 STAGE_ROWS = 200_000            # accepted rows buffered per table before they are staged as parquet
+STAGE_ROW_GROUP = 8_192         # rows per row group of a staged part (a municipality's rows are found by statistics)
+
+
+_NO_FILTER = "\x00all"         # merge all staged rows (quarantine, tables without municipalities); survives pickling
 
 
 class StoreError(RuntimeError):
@@ -363,6 +367,7 @@ class Staged:
     parts: dict[tuple[str, str], list[Path]] = field(default_factory=dict)
     qparts: dict[str, list[Path]] = field(default_factory=dict)
     source_files: dict[str, dict[str, list[str]]] = field(default_factory=dict)   # source id -> table -> files
+    codes: dict[tuple[str, str], object] = field(default_factory=dict)   # (table, file) -> municipality code
 
     def update(self, other: "Staged") -> None:
         for k, v in other.parts.items():
@@ -371,6 +376,7 @@ class Staged:
             self.qparts.setdefault(k, []).extend(v)
         for sid, tables in other.source_files.items():
             self.source_files.setdefault(sid, {}).update(tables)
+        self.codes.update(other.codes)
 
 
 class Stager:
@@ -414,13 +420,20 @@ class Stager:
         if not frames:
             return
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
-        groups = (frame.groupby("municipality", sort=False, dropna=False) if "municipality" in frame.columns
-                  else [(None, frame)])
-        for code, chunk in groups:
+        path = self._path(table)
+        if "municipality" in frame.columns:
+            # one part sorted by municipality, small row groups: the merge reads a municipality's rows by
+            # row-group statistics instead of this process splitting the frame into many small files
+            frame = frame.sort_values("municipality", kind="stable", ignore_index=True)
+            codes = frame["municipality"].drop_duplicates().tolist()
+        else:
+            codes = [None]
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="lz4",
+                       row_group_size=STAGE_ROW_GROUP)
+        for code in codes:
             name = file_name(code) if "municipality" in frame.columns else f"{ALL}.parquet"
-            path = self._path(table)
-            pq.write_table(pa.Table.from_pandas(chunk.reset_index(drop=True), preserve_index=False), path)
             self.staged.parts.setdefault((table, name), []).append(path)
+            self.staged.codes[(table, name)] = code if "municipality" in frame.columns else _NO_FILTER
         _checkpoint("staged")
 
     def quarantine(self, table: str, frame: pd.DataFrame, source_id: str) -> None:
@@ -543,20 +556,33 @@ class ImportTransaction:
             names_by_table.setdefault(t, set()).add(name)
         touched = {(t, n) for s in self.removed for t, ns in bm.get("sources", {}).get(s, {}).get("tables", {}).items()
                    for n in ns}
+        jobs: list[tuple] = []              # merges to run: (table, file, args of _merge)
+        files_of: dict[str, dict[str, dict]] = {t: {} for t in names_by_table}
         for t, names in sorted(names_by_table.items()):
             old = bm.get("tables", {}).get(t, {"files": {}})
-            files: dict[str, dict] = {}
             for name in sorted(names):
                 dst = new / "tables" / t / name
                 src = base.version_dir / "tables" / t / name if name in old["files"] else None
                 staged = staged_all.parts.get((t, name), [])
                 if src is not None and not staged and (t, name) not in touched:
                     _link_or_copy(src, dst)
-                    files[name] = old["files"][name]
+                    files_of[t][name] = old["files"][name]
                     continue
-                stats = self._merge(con, [src] if src else [], staged, dst, bool(src and (t, name) in touched))
+                jobs.append((t, name, ([src] if src else [], staged, dst, bool(src and (t, name) in touched),
+                                       staged_all.codes.get((t, name), _NO_FILTER))))
+        # municipality files are independent: merge two at a time (DuckDB releases the GIL while it works)
+        from concurrent.futures import ThreadPoolExecutor
+
+        def run(job):
+            with con.cursor() as cur:
+                return job[0], job[1], self._merge(cur, *job[2])
+
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as threads:
+            for t, name, stats in threads.map(run, jobs):
                 if stats:
-                    files[name] = stats
+                    files_of[t][name] = stats
+        for t, files in files_of.items():
+            files = dict(sorted(files.items()))
             if files:
                 cols: list[str] = []
                 for st in files.values():
@@ -604,15 +630,19 @@ class ImportTransaction:
         self._collect_versions()
         return Store(self.root)
 
-    def _merge(self, con, old: list[Path], staged: list[Path], dst: Path, filter_old: bool) -> dict | None:
-        """Write ``dst`` = old rows (minus removed sources) + staged rows, sorted; return its statistics."""
+    def _merge(self, con, old: list[Path], staged: list[Path], dst: Path, filter_old: bool,
+               code: object = _NO_FILTER) -> dict | None:
+        """Write ``dst`` = old rows (minus removed sources) + staged rows of municipality ``code``, sorted;
+        return its statistics. Staged parts hold many municipalities: their rows are selected by ``code``."""
         parts = []
         if old:
             cond = f" WHERE source_id NOT IN ({', '.join(repr(s) for s in sorted(self.removed))})" \
                 if filter_old and self.removed else ""
             parts.append(f"SELECT * FROM read_parquet({_sql_list(old)}, union_by_name=true){cond}")
         if staged:
-            parts.append(f"SELECT * FROM read_parquet({_sql_list(staged)}, union_by_name=true)")
+            where = ("" if code == _NO_FILTER else " WHERE municipality IS NULL" if code is None or pd.isna(code)
+                     else " WHERE municipality = '" + str(code).replace("'", "''") + "'")
+            parts.append(f"SELECT * FROM read_parquet({_sql_list(sorted(set(staged)))}, union_by_name=true){where}")
         sql = " UNION ALL BY NAME ".join(parts)
         cols = [r[0] for r in con.execute(f"DESCRIBE {sql}").fetchall()]
         order = [c for c in SORT_COLUMNS if c in cols]
