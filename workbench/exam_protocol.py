@@ -66,26 +66,6 @@ from workbench import vocab
 from workbench.paths import PARAMS_DIR
 from workbench.schemas import EXAM_SUBJECTS, ID_PATTERN, MUNICIPALITY_PATTERN
 
-# New problem rules of this reader: rule -> (severity, Russian message template), to be merged into
-# ``workbench.problems.RULES`` (templates use {value}, {detail}, {allowed}, {other} like the others there).
-RULES: dict[str, tuple[str, str]] = {
-    "protocol_block_unresolved": ("error", "Блок протокола (строка заголовка {other}): {detail} — строка не загружена"),
-    "short_answers_invalid": ("error", "Задания с кратким ответом «{value}» не разобраны: {detail}"),
-    "long_answers_invalid": ("error", "Задания с развёрнутым ответом «{value}» не разобраны: {detail}"),
-    "long_score_above_max": ("error", "Задания с развёрнутым ответом «{value}»: балл больше максимума ({detail})"),
-    "answers_as_number": ("warning", "Результаты заданий «{value}» записаны в Excel как число: "
-                                     "ведущие нули могли потеряться"),
-    "task_count_differs": ("warning", "Состав заданий «{value}» отличается от большинства строк блока ({detail})"),
-    "protocol_meta_conflict": ("warning", "В файле указано «{value}», используется заданное при загрузке: {detail}"),
-    "personal_value_hidden": ("error", "Значение совпадает с персональными данными участника (сдвиг столбцов?) и "
-                                       "не загружено — строка не загружена"),
-    "personal_data_dropped": ("info", "Персональные данные не загружаются: столбцы {detail} удалены при чтении"),
-    "protocol_extra_sheet": ("warning", "Лист «{value}» не содержит протокола результатов ОГЭ/ЕГЭ и пропущен"),
-    "protocol_row_outside_block": ("error", "Строка похожа на результат участника, но над ней после заголовка блока "
-                                            "нет строки с названиями столбцов (как в строке {other}) — "
-                                            "строка не загружена"),
-}
-
 RESULT_COLUMNS = ["year", "municipality", "school_id", "exam", "subject", "exam_date", "class_label", "ppe",
                   "auditorium", "variant", "primary_score", "mark", "test_score", "short_answers", "n_short_correct",
                   "short_score", "long_answers", "long_score", "long_max"]
@@ -523,27 +503,10 @@ class _Problems:
         return HIDDEN if self.personal(value) else value
 
     def frame(self) -> pd.DataFrame:
-        recs = [problem(self.file, sh, row, col, self.safe(val), rule, **kw)
+        recs = [P.problem(self.file, sh, row, col, self.safe(val), rule, **kw)
                 for sh, row, col, val, rule, kw in self.items]
         recs.sort(key=lambda d: (d["sheet"] or "", -1 if d["row"] is None else d["row"]))
         return P.frame(recs)
-
-
-def problem(file: str, sheet: str | None, row: int | None, column: str | None, value: Any, rule: str,
-            **kw: Any) -> dict[str, Any]:
-    """``workbench.problems.problem`` that also knows this module's ``RULES`` (until they are merged there).
-
-    >>> problem("p.xlsx", "Протокол", 7, "Задания с развёрнутым ответом", "1(2", "long_answers_invalid",
-    ...         detail="ожидается «балл(максимум)»")["severity"]
-    'error'
-    """
-    if rule in P.RULES:
-        return P.problem(file, sheet, row, column, value, rule, **kw)
-    severity, template = RULES[rule]
-    text_value = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-    message = template.format(value=text_value, **{k: kw.get(k, "") for k in ("detail", "allowed", "other")})
-    return {"file": file, "sheet": sheet, "row": row, "column": column, "value": text_value, "rule": rule,
-            "severity": severity, "message": message}
 
 
 def _load(path: Path, name: str) -> list[tuple[str | None, list[list[Any]]]]:

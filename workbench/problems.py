@@ -56,6 +56,22 @@ RULES: dict[str, tuple[str, str]] = {
     "task_list_mismatch": ("error", "Состав заданий не совпадает с описанием работы: {detail}"),
     "unknown_school": ("error", "Школа «{value}» не найдена в реестре ОО и в параметрах"),
     "absent_with_scores": ("warning", "Участник отмечен отсутствующим, но в строке есть баллы — баллы не учитываются"),
+    # pupil-level ОГЭ/ЕГЭ protocols of regional processing centres (workbench.exam_protocol)
+    "protocol_block_unresolved": ("error", "Блок протокола (строка заголовка {other}): {detail} — строка не загружена"),
+    "short_answers_invalid": ("error", "Задания с кратким ответом «{value}» не разобраны: {detail}"),
+    "long_answers_invalid": ("error", "Задания с развёрнутым ответом «{value}» не разобраны: {detail}"),
+    "long_score_above_max": ("error", "Задания с развёрнутым ответом «{value}»: балл больше максимума ({detail})"),
+    "answers_as_number": ("warning", "Результаты заданий «{value}» записаны в Excel как число: "
+                                     "ведущие нули могли потеряться"),
+    "task_count_differs": ("warning", "Состав заданий «{value}» отличается от большинства строк блока ({detail})"),
+    "protocol_meta_conflict": ("warning", "В файле указано «{value}», используется заданное при загрузке: {detail}"),
+    "personal_value_hidden": ("error", "Значение совпадает с персональными данными участника (сдвиг столбцов?) и "
+                                       "не загружено — строка не загружена"),
+    "personal_data_dropped": ("info", "Персональные данные не загружаются: столбцы {detail} удалены при чтении"),
+    "protocol_extra_sheet": ("warning", "Лист «{value}» не содержит протокола результатов ОГЭ/ЕГЭ и пропущен"),
+    "protocol_row_outside_block": ("error", "Строка похожа на результат участника, но над ней после заголовка блока "
+                                            "нет строки с названиями столбцов (как в строке {other}) — "
+                                            "строка не загружена"),
     # file-level outcomes of the importer (workbench.importing)
     "not_data": ("info", "Не файл данных, не загружается: {detail}"),
     "duplicate_file": ("warning", "Повтор файла, не загружается: {detail}"),
