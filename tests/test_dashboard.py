@@ -1,7 +1,7 @@
 """The overview dashboard driven in Python on the small demo region: widget values in, real figures out.
 
 Every expected value is computed independently with DuckDB over the store's parquet files (the dashboard
-reads its own in-memory snapshot through workbench.overview).
+reads the same store through workbench.overview).
 """
 from __future__ import annotations
 

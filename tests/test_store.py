@@ -275,15 +275,14 @@ def test_manifest_is_valid_json_with_imports_history(tmp_path):
 
 def test_a_year_without_a_table_the_sections_need_is_said(tmp_path):
     from workbench.notebook_support import start_section
-    from workbench.runner import missing_for_year
 
     s = write_frames(tmp_path / "store", {
         "schools": pd.DataFrame({"school_id": ["edu004001"], "municipality": ["004"], "name": ["Школа"]}),
         "context": pd.DataFrame({"year": [2025], "school_id": ["edu004001"], "municipality": ["004"]}),
         "staff": pd.DataFrame({"year": [2025, 2026], "school_id": ["edu004001"] * 2, "municipality": ["004"] * 2})})
     assert s.status().years("staff") == [2025, 2026]
-    assert "контекстные данные (context)" in missing_for_year(s.status(), 2026)
-    assert "кадры" not in missing_for_year(s.status(), 2026)
+    assert "контекстные данные (context)" in s.status().missing_for_year(2026)
+    assert "кадры" not in s.status().missing_for_year(2026)
     ctx = start_section(municipality="004", year=2026, store=str(tmp_path / "store"), output_dir=tmp_path / "out",
                         cache_dir=tmp_path / "cache", section="Обзор")
     assert "За 2026 год в хранилище нет таблиц" in ctx.data_warning and "context" in ctx.data_warning

@@ -117,9 +117,7 @@ def start_section(*, municipality: str, year: int, store: str | Path, output_dir
     names = {m.code: m.name for m in load_region(region).municipalities}
     min_n = load_defaults().privacy.min_pupils_publication.value
     rep = Report(output_dir, section=section, min_n=min_n)
-    from workbench.runner import missing_for_year
-
-    missing = missing_for_year(st.status(), year)
+    missing = st.status().missing_for_year(year)
     warning = (f"**Внимание: данные неполны.** За {year} год в хранилище нет таблиц: {missing}. Разделы, "
                "которые на них опираются, неполны; показатели по ним не рассчитаны.") if missing else ""
     if warning and rep.order == 0:   # once, at the top of the municipality's first section

@@ -38,21 +38,6 @@ KERNEL_START_ERRORS = ("Kernel didn't respond", "Address already in use", "Kerne
                        "RuntimeError: Kernel")
 
 
-# Tables the sections read for the report's year (vpr is required; the others make sections incomplete).
-YEAR_TABLES = {"exams": "ОГЭ/ЕГЭ", "context": "контекстные данные", "staff": "кадры", "resources": "ресурсы",
-               "outcomes": "дальнейшее обучение и олимпиады"}
-
-
-def missing_for_year(status, year: int) -> str:
-    """Russian list of the tables the sections need that have no rows for ``year`` ('' when all are there).
-
-    >>> from workbench.store import StoreStatus
-    >>> missing_for_year(StoreStatus(Path("."), True, tables={"exams": {"years": [2025, 2026]}}), 2026)
-    'контекстные данные (context), кадры (staff), ресурсы (resources), дальнейшее обучение и олимпиады (outcomes)'
-    """
-    return ", ".join(f"{ru} ({t})" for t, ru in YEAR_TABLES.items() if year not in status.years(t))
-
-
 def production_notebooks() -> list[Path]:
     """Notebooks run for every municipality, in order: notebooks/NN_*.ipynb."""
     return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -196,7 +181,7 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
     year = year or vpr_years[-1]
     if year not in vpr_years:
         raise ValueError(f"В хранилище нет результатов ВПР за {year} год; есть: {', '.join(map(str, vpr_years))}")
-    gaps = missing_for_year(status, year)
+    gaps = status.missing_for_year(year)
     if gaps and progress:
         print(f"Внимание: за {year} год в хранилище нет таблиц: {gaps}; соответствующие разделы отчётов будут "
               "неполными (это сказано и в отчётах).", file=sys.stderr)

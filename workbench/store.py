@@ -66,6 +66,11 @@ STAGE_ROW_GROUP = 8_192         # rows per row group of a staged part (a municip
 _NO_FILTER = "\x00all"         # merge all staged rows (quarantine, tables without municipalities); survives pickling
 
 
+# Tables the report's sections read for its year (vpr is required; without the others sections are incomplete).
+YEAR_TABLES = {"exams": "ОГЭ/ЕГЭ", "context": "контекстные данные", "staff": "кадры", "resources": "ресурсы",
+               "outcomes": "дальнейшее обучение и олимпиады"}
+
+
 class StoreError(RuntimeError):
     """A store that cannot be read as asked; the message is Russian and says what to do."""
 
@@ -170,6 +175,14 @@ class StoreStatus:
 
     def years(self, table: str) -> list[int]:
         return list(self.tables.get(table, {}).get("years", []))
+
+    def missing_for_year(self, year: int) -> str:
+        """Russian list of the tables the report's sections need that have no rows for ``year`` ('' if none).
+
+        >>> StoreStatus(Path("."), True, tables={"exams": {"years": [2025, 2026]}}).missing_for_year(2026)
+        'контекстные данные (context), кадры (staff), ресурсы (resources), дальнейшее обучение и олимпиады (outcomes)'
+        """
+        return ", ".join(f"{ru} ({t})" for t, ru in YEAR_TABLES.items() if year not in self.years(t))
 
     def lines_ru(self) -> list[str]:
         """What the store holds, in Russian, for ``workbench store``."""
@@ -482,7 +495,7 @@ class ImportTransaction:
         self.stale = self.previous if self.previous and self.previous.get("version") != Store(self.root).version else None
         self.replace = replace
         self.base = Store(self.root) if not replace else Store(self.root / "staging" / "_none")
-        self.id = dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        self.id = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f-") + uuid.uuid4().hex[:4]   # sorts by time
         self.started = dt.datetime.now().isoformat(timespec="seconds")
         shutil.rmtree(self.root / "staging", ignore_errors=True)     # whatever a killed import left
         self.dir = self.root / "staging" / self.id
