@@ -63,6 +63,7 @@ import pandas as pd
 
 from workbench import problems as P
 from workbench import vocab
+from workbench.fisoko import cell_text as _text   # one cell as text, the same for every reader
 from workbench.paths import PARAMS_DIR
 from workbench.schemas import EXAM_SUBJECTS, ID_PATTERN, MUNICIPALITY_PATTERN
 
@@ -130,25 +131,6 @@ _HEADER_LOOKUP = {h: k for k, hs in _HEADERS.items() for h in hs}
 COLUMN_TITLES = {"school_id": "Код ОО", "primary_score": "Первичный балл", "mark": "Отметка",
                  "test_score": "Тестовый балл", "short_answers": "Задания с кратким ответом",
                  "long_answers": "Задания с развёрнутым ответом"}
-
-
-def _text(v: Any) -> str:
-    """One cell as text: Excel numbers 12.0 → «12», dates dd.mm.yyyy, None/NaN → ''."""
-    if v is None:
-        return ""
-    if isinstance(v, str):
-        return v.replace("\xa0", " ").strip()
-    if isinstance(v, bool):
-        return "ИСТИНА" if v else "ЛОЖЬ"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return ""
-        return str(int(v)) if v.is_integer() else repr(v)
-    if isinstance(v, (dt.datetime, dt.date)):
-        return v.strftime("%d.%m.%Y")
-    return str(v).strip()
 
 
 def _norm(text: Any) -> str:

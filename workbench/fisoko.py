@@ -192,7 +192,7 @@ class VprStyle:
 # Header spelling
 # --------------------------------------------------------------------------------------------------
 
-def _cell_text(v: Any) -> str:
+def cell_text(v: Any) -> str:
     """One cell as text: Excel numbers 1234.0 → «1234», dates dd.mm.yyyy, None → ''."""
     if v is None:
         return ""
@@ -218,7 +218,7 @@ def normalise_header(text: Any) -> str:
     >>> normalise_header("  11.3 K1\\xa0(2Б) "), normalise_header("Отметка за предыдущий\\nтриместр/ четверть")
     ('11.3 к1 (2б)', 'отметка за предыдущий триместр/четверть')
     """
-    s = _cell_text(text).lower().replace("ё", "е").translate(_LATIN_TO_CYR)
+    s = cell_text(text).lower().replace("ё", "е").translate(_LATIN_TO_CYR)
     s = re.sub(r"\s+", " ", s).strip().rstrip("*").strip()
     s = re.sub(r" ?/ ?", "/", s)            # «триместр/ четверть» (FIS OKO form) = «триместр/четверть»
     return re.sub(r"\s*([()])\s*", lambda m: " (" if m.group(1) == "(" else ")", s).strip()
@@ -378,7 +378,7 @@ def _load_book(path: Path, name: str, nrows: int | None = None) -> list[_Sheet]:
         cells = np.empty((len(grid), width), dtype=object)
         for i, row in enumerate(grid):
             numeric[i] = [type(v) in (int, float) for v in row]
-            cells[i] = [_cell_text(v) for v in row]
+            cells[i] = [cell_text(v) for v in row]
         sheets.append(_Sheet(raw.sheet, cells, numeric))
     return sheets
 
@@ -815,7 +815,7 @@ def _as_grade(v: Any) -> int | None:
 
 
 def _as_id(v: Any) -> str | None:
-    s = _cell_text(v)
+    s = cell_text(v)
     return s if re.fullmatch(ID_PATTERN, s) else None
 
 
