@@ -300,3 +300,15 @@ def test_parallel_readers_build_the_same_store(tmp_path, monkeypatch):
     assert [(f.path, f.rows_read, f.accepted, f.quarantined) for f in one.files] == \
         [(f.path, f.rows_read, f.accepted, f.quarantined) for f in two.files]
     assert len(two.files) == 35 and two.exit_code == 1
+
+
+def test_data_sources_of_a_municipality_without_rows_in_a_table(tmp_path):
+    from workbench.deliverables import data_sources
+
+    s = write_frames(tmp_path / "store", {
+        "staff": pd.DataFrame({"year": [2026], "school_id": ["edu004001"], "municipality": ["004"], "teachers": [3]}),
+        "exam_results": pd.DataFrame({"year": [2026], "school_id": ["edu002001"], "municipality": ["002"]})})
+    got = data_sources(s, "004").set_index("Таблица")
+    assert got.loc["staff", "Строк"] == 1 and got.loc["staff", "Файлов-источников"] == 1
+    assert got.loc["staff", "Загружено"] != "—"
+    assert got.loc["exam_results", "Строк"] == 0 and got.loc["exam_results", "Загружено"] == "—"

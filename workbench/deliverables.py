@@ -81,7 +81,8 @@ def data_sources(store, municipality: str | None = None) -> pd.DataFrame:
         q = store.query(f"SELECT count(*) AS n, count(DISTINCT source_id) AS files, list(DISTINCT source_id) AS ids "
                         f"FROM {t} {where}", params).iloc[0]
         sources = store.manifest.get("sources", {})
-        when = max((sources[i]["imported"] for i in q.ids if i in sources), default=None)
+        ids = q.ids if q.n else []   # the list is NULL when the municipality has no rows in the table
+        when = max((sources[i]["imported"] for i in ids if i in sources), default=None)
         rows.append({"Таблица": t, "Строк": int(q.n), "Файлов-источников": int(q.files),
                      "Загружено": when.replace("T", " ")[:16] if when else "—"})
     return pd.DataFrame(rows)
