@@ -86,7 +86,7 @@ from workbench import vocab
 from workbench.problems import frame, problem
 from workbench.scales import ScaleBook
 from workbench.schemas import ID_PATTERN
-from workbench.tables import (TEXT_SUFFIXES, UnreadableFile, check_file, decode_bytes, decode_text_file, read_raw,
+from workbench.tables import (TEXT_SUFFIXES, UnreadableFile, check_file, decode_text_file, read_raw,
                               similar_header, strip_note)
 
 FORMATS: tuple[str, ...] = ("school_form", "f1", "region_protocol")
@@ -888,7 +888,7 @@ def _data_rows(sheet: _Sheet, layout: _Layout, p: _Problems) -> np.ndarray:
 def _read_rows(sheet: _Sheet, layout: _Layout, meta: dict, p: _Problems, scales: ScaleBook) -> pd.DataFrame:
     """One works row per non-empty data row with all cell checks, duplicates and recomputation."""
     idx = _data_rows(sheet, layout, p)
-    n, rows, width = len(idx), idx + 1, sheet.cells.shape[1]
+    n, rows = len(idx), idx + 1
 
     def text(col: _Col) -> np.ndarray:
         return sheet.cells[idx, col.index]

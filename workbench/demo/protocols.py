@@ -19,7 +19,6 @@ Example
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import numpy as np
