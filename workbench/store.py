@@ -662,18 +662,18 @@ class ImportTransaction:
         dst.parent.mkdir(parents=True, exist_ok=True)
         con.execute(f"COPY (SELECT * FROM ({sql}){' ORDER BY ' + ', '.join(order) if order else ''}) TO '{dst}' "
                     "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)")
-        meta = con.execute(f"SELECT count(*) FROM read_parquet('{dst}')").fetchone()[0]
-        if not meta:
+        years = "list(DISTINCT year ORDER BY year) FILTER (year IS NOT NULL)" if "year" in cols else "NULL"
+        munis = ("list(DISTINCT municipality ORDER BY municipality) FILTER (municipality IS NOT NULL)"
+                 if "municipality" in cols else "NULL")
+        n, ys, ms = con.execute(f"SELECT count(*), {years}, {munis} FROM read_parquet('{dst}')").fetchone()
+        if not n:
             dst.unlink()
             return None
-        stats = {"rows": int(meta), "columns": cols}
+        stats = {"rows": int(n), "columns": cols}
         if "year" in cols:
-            stats["years"] = [int(y) for (y,) in con.execute(
-                f"SELECT DISTINCT year FROM read_parquet('{dst}') WHERE year IS NOT NULL ORDER BY 1").fetchall()]
+            stats["years"] = [int(y) for y in ys or []]
         if "municipality" in cols:
-            stats["municipalities"] = [m for (m,) in con.execute(
-                f"SELECT DISTINCT municipality FROM read_parquet('{dst}') WHERE municipality IS NOT NULL "
-                "ORDER BY 1").fetchall()]
+            stats["municipalities"] = list(ms or [])
         return stats
 
     def _merge_quarantine(self, con, new: Path, bm: dict, qparts: dict[str, list[Path]]) -> dict[str, int]:
