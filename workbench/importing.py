@@ -273,6 +273,7 @@ class Importer:
         self.scales = scales or ScaleBook(load_scales(PARAMS_DIR / "mark_scales.csv"))
         self.school_muni: dict[str, str] = {}
         self.tasks = pd.DataFrame()
+        self.hashes: dict[Path, str] = {}   # content hashes import_paths already computed (no second read)
         self._load_reference(base)
 
     def _load_reference(self, store: Store) -> None:
@@ -336,7 +337,7 @@ class Importer:
         fatal = bool((probs.severity == "fatal").any())
         accepted, quarantined = _split(frame, probs, fatal) if len(frame) else (frame, frame)
         accepted = accepted if not fatal else accepted.iloc[0:0]
-        sid = file_hash(b.path)
+        sid = self.hashes.get(b.path) or file_hash(b.path)
         src = Source(sid, str(b.path.resolve()), b.name, b.table, b.path.stat().st_size, b.fmt, b.rows,
                      len(accepted), len(quarantined), dt.datetime.now().isoformat(timespec="seconds"))
         stager.write(b.table, accepted, sid)
@@ -567,6 +568,7 @@ def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = 
                 reject(name, "duplicate_file", f"то же содержимое, что у «{hashes[h]}»", status="duplicate", fatal=False)
                 continue
             hashes[h] = name
+            importer.hashes[f] = h
             todo.append((f, name))
         readers = stack.enter_context(_Readers([f for f, _ in todo], jobs))
         kinds = ([(table, None, None)] * len(todo) if table else readers.classify([f for f, _ in todo], region))

@@ -107,7 +107,8 @@ def start_section(*, municipality: str, year: int, store: str | Path, output_dir
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
         raise ValueError(f"Параметр year = {year!r}: ожидается год числом, например 2026")
     st = Store(store)
-    problem = st.status().problem_ru()
+    status = st.status()
+    problem = status.problem_ru()
     if problem and not st.pinned:
         # a version folder handed over by the runner is complete by construction, even if an import runs now
         raise ValueError(f"Параметр store = {str(store)!r}: {problem}")
@@ -117,7 +118,7 @@ def start_section(*, municipality: str, year: int, store: str | Path, output_dir
     names = {m.code: m.name for m in load_region(region).municipalities}
     min_n = load_defaults().privacy.min_pupils_publication.value
     rep = Report(output_dir, section=section, min_n=min_n)
-    missing = st.status().missing_for_year(year)
+    missing = status.missing_for_year(year)
     warning = (f"**Внимание: данные неполны.** За {year} год в хранилище нет таблиц: {missing}. Разделы, "
                "которые на них опираются, неполны; показатели по ним не рассчитаны.") if missing else ""
     if warning and rep.order == 0:   # once, at the top of the municipality's first section
