@@ -387,9 +387,12 @@ def _sniff_sep(lines: list[str]) -> str:
     """The separator whose split of the first lines gives the best header; «;» on a tie."""
     best, best_key = ";", None
     for sep in (";", ",", "\t"):
-        rows = [[c.strip() for c in r] for r in csv.reader(lines[:SCAN_ROWS], delimiter=sep)]
-        found = _find_header(rows)
-        key = (found[3] if found else 0, sum(line.count(sep) for line in lines[:SCAN_ROWS]) > 0)
+        if not any(sep in line for line in lines[:SCAN_ROWS]):
+            key = (0, False)   # one column per row: no header row of two known columns is possible
+        else:
+            rows = [[c.strip() for c in r] for r in csv.reader(lines[:SCAN_ROWS], delimiter=sep)]
+            found = _find_header(rows)
+            key = (found[3] if found else 0, True)
         if best_key is None or key > best_key:
             best, best_key = sep, key
     return best
@@ -573,9 +576,20 @@ def _isin(cells: np.ndarray, values) -> np.ndarray:
 
 def _map_unique(cells: np.ndarray, func) -> np.ndarray:
     """func applied once per distinct value (columns repeat a few values: variants, sexes, classes)."""
-    flat = pd.Series(cells.ravel(), dtype=object)
-    mapping = {v: func(v) for v in pd.unique(flat)}
-    return flat.map(mapping).to_numpy(dtype=object).reshape(cells.shape)
+    codes, uniques = pd.factorize(cells.ravel(), use_na_sentinel=False)
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [func(v) for v in uniques]
+    return mapped[codes].reshape(cells.shape)
+
+
+def _fullmatch(cells: np.ndarray, pattern: str) -> np.ndarray:
+    """Which text cells match ``pattern`` as a whole (one compiled regex pass, in Arrow's C++)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    anchored = f"^(?:{pattern.removeprefix('^').removesuffix('$')})$"
+    return pc.match_substring_regex(pa.array(cells.ravel(), type=pa.string()), anchored).to_numpy(
+        zero_copy_only=False).reshape(cells.shape)
 
 
 def _is_int(x: np.ndarray) -> np.ndarray:
@@ -997,7 +1011,7 @@ def _parse_id(col: _Col, t: np.ndarray, numeric: np.ndarray, rows, p: _Problems,
     if required:
         p.add_mask(empty, rows, col.header, t, "required_empty")
     if pattern:
-        matches = pd.Series(t, dtype=object).str.fullmatch(pattern).to_numpy(dtype=bool)
+        matches = _fullmatch(t, pattern)
         allowed = "цифры, например 01234" if pattern == _PARTICIPANT_RE else "буквы, цифры, «_» и «-», например edu004001"
         p.add_mask(~empty & ~matches, rows, col.header, t, "pattern_mismatch", allowed=allowed)
     return _str_array(t)

@@ -682,6 +682,7 @@ def _parse_rows(fname: str, sheet: RawSheet, hdr: int, table: str, mapping: Tabl
         j, how, dtype = positions[canon], parse.get(canon), meta["dtype"]
         head = _text(header[j])
         vals = []
+        parsed: dict[tuple, tuple] = {}   # columns repeat few values (years, codes, flags): parse each once
         for n, r in data:
             v = r[j] if j < len(r) else None
             if is_blank(v):
@@ -691,7 +692,13 @@ def _parse_rows(fname: str, sheet: RawSheet, hdr: int, table: str, mapping: Tabl
                 probs.append(P.problem(fname, sheet.sheet, n, head, _text(v), "id_as_number"))
             if canon in values:
                 v = values[canon].get(_text(v), v)
-            val, rule = parse_cell(v, dtype, how)
+            key = (v.__class__, v)
+            try:
+                val, rule = parsed[key]
+            except KeyError:
+                val, rule = parsed[key] = parse_cell(v, dtype, how)
+            except TypeError:   # an unhashable cell value
+                val, rule = parse_cell(v, dtype, how)
             if rule:
                 probs.append(P.problem(fname, sheet.sheet, n, head, v, rule))
             vals.append(val)
