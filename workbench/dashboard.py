@@ -30,6 +30,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from workbench import overview
+from workbench import formatting as fmt
 from workbench.config import load_defaults, load_region
 from workbench.paths import DATA_DIR
 from workbench.privacy import MARK, suppress, suppression_note
@@ -114,20 +115,17 @@ def municipality_names() -> dict[str, str]:
 
 
 def number(x, digits: int = 1, suffix: str = "") -> str:
-    """Russian number formatting (decimal comma); «скрыто» for a suppressed (NA) value.
+    """Russian number formatting (``workbench.formatting``); «скрыто» for a suppressed (NA) value.
 
     >>> number(56.25, 1, " %"), number(None)
-    ('56,2 %', 'скрыто')
+    ('56,3 %', 'скрыто')
     """
-    if x is None or pd.isna(x):
-        return MARK
-    text = f"{float(x):,.{digits}f}".replace(",", "\u202f").replace(".", ",")
-    return text + suffix
+    return fmt.number(x, digits, na=MARK) + (suffix if not fmt.is_missing(x) else "")
 
 
 def share(x) -> str:
     """A 0–1 share as a Russian percent. ``share(0.125)`` → ``'12,5 %'``."""
-    return number(None if x is None or pd.isna(x) else 100 * float(x), 1, "\u00a0%")
+    return fmt.share(x, na=MARK)
 
 
 def message_html(text: str, error: bool = False) -> str:

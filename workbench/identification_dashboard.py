@@ -48,6 +48,7 @@ from IPython.display import HTML, display
 from scipy import stats
 
 from workbench import identify
+from workbench import formatting as fmt
 from workbench.agreement import ALL_SUBJECTS, agreement_report
 from workbench.objectivity import LEVELS as SIGNAL_LEVELS
 from workbench.objectivity import school_signals, signals
@@ -72,7 +73,7 @@ GROUP_CLASS = {"ШНОР и ШНСУ": "g-shnor", "ШНОР": "g-shnor", "зон
 INDICES = [("social", "ИСБШ (социальное благополучие)"), ("staff", "Кадровый потенциал"),
            ("resources", "Ресурсное обеспечение")]
 HIDDEN_TEXT = "Пояснение скрыто: результаты школы рассчитаны менее чем по {n} участникам."
-MINUS = "\u2212"
+MINUS = fmt.MINUS
 AGREEMENT_SHOWN = ["level", "unit_name", "participants", "without_journal", "with_both", "lowered_share",
                    "confirmed_share", "raised_share", "diff2_share", "sample_size"]
 AGREEMENT_SHARES = ["lowered_share", "confirmed_share", "raised_share", "diff2_share"]
@@ -81,7 +82,7 @@ SIGNAL_SHOWN = ["school_id", "subject", "grade", "level", "signal", "component",
 SIGNAL_NUMBERS = ["n", "effect", "statistic", "p_value", "q_value"]
 OBJECTIVITY_WORDING = ("Признаки — повод внимательнее посмотреть на организацию и проверку работ, а не вывод о "
                        "нарушениях: у каждого признака бывают естественные причины.")
-NBSP = "\u00a0"  # between a number and its unit
+NBSP = fmt.NBSP  # between a number and its unit
 EXTRA_CSS = """
 <style>
 .wb-dash td.g-shnor {color: #c0392b; font-weight: bold;}
@@ -121,13 +122,7 @@ def signed(x, digits: int = 1) -> str:
     >>> signed(-12.34), signed(4.2), signed(0.0, 2), signed(None)
     ('−12,3', '+4,2', '0,00', 'скрыто')
     """
-    if x is None or pd.isna(x):
-        return MARK
-    x = float(x)
-    text = number(abs(x), digits)
-    if round(abs(x), digits) == 0:
-        return text
-    return (MINUS if x < 0 else "+") + text
+    return fmt.number(x, digits, signed=True, na=MARK)
 
 
 def unit_of_headline(headline) -> str:
@@ -418,7 +413,7 @@ def share_text(x) -> str:
     >>> share_text(0.3383).replace(NBSP, " "), share_text(None)
     ('33,8 %', 'скрыто')
     """
-    return MARK if x is None or pd.isna(x) else number(100 * float(x), 1) + "\u00a0%"
+    return fmt.share(x, na=MARK)
 
 
 def q_text(q) -> str:
@@ -427,9 +422,7 @@ def q_text(q) -> str:
     >>> q_text(2e-8).replace(NBSP, " "), q_text(0.0123), q_text(None)
     ('< 0,001', '0,012', 'скрыто')
     """
-    if q is None or pd.isna(q):
-        return MARK
-    return "<\u00a00,001" if q < 0.001 else number(float(q), 3)
+    return fmt.p_value(q, na=MARK)
 
 
 def effect_text(x, unit: str) -> str:
