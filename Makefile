@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 
 # Main job: generate the demo region, import it into the store, run the reports of every municipality.
 run: $(STAMP)
+	bash scripts/ensure_chromium.sh
 	$(BIN)/workbench demo --out $(DEMO) --scale $(SCALE) --seed $(SEED)
 	$(BIN)/workbench import $(DEMO)/raw --store $(STORE) --params params/regions/demo.yaml --replace
 	$(BIN)/workbench run --store $(STORE) $(if $(JOBS),--jobs $(JOBS),)

@@ -55,15 +55,17 @@ rep.table(R.identification_list(flags, typ), "ident_list", f"Список шко
           "Группа каждой школы (ШНОР, зона риска, ШНСУ), сколько критериев выполнено, главный показатель с его "
           "95-процентным интервалом и вероятностью и объяснение в одном предложении.",
           columns=R.FLAGS_RU, count="n", values=["value", "ci_low", "ci_high", "probability"],
-          formats=R.FLAGS_FORMATS)
+          kinds=R.FLAGS_KINDS, body_columns=["name", "group", "criteria_fired", "criteria_required", "headline",
+                                             "value", "ci_low", "ci_high", "probability"], sheet="Список школ")
 
 # %%
-rep.heading("Критерии по каждой школе")
-rep.table(R.criteria_table(criteria, flags), "ident_criteria", "Критерии: значение, порог, запас и годы",
+criteria_rows = R.criteria_table(criteria, flags)
+rep.table(criteria_rows, "ident_criteria", "Критерии: значение, порог, запас и годы",
           "Для каждой школы и каждого критерия методики: значение показателя, порог, запас до порога, годы, в "
-          "которые критерий выполнялся, интервал и вероятность оказаться за порогом.",
+          "которые критерий выполнялся, интервал и вероятность оказаться за порогом. Показатели социального "
+          "контекста (индексы) рассчитаны не по результатам учеников и не скрываются.",
           columns=R.CRITERIA_RU, count="n", values=["value", "margin", "ci_low", "ci_high", "probability"],
-          formats=R.CRITERIA_FORMATS)
+          pupil_rows=criteria_rows["n"].notna(), kinds=R.CRITERIA_KINDS, appendix_only=True, sheet="Критерии по школам")
 
 # %%
 rep.heading("Сравнение методик")
@@ -73,16 +75,16 @@ cmp = identify.compare(results)
 member, member_cols = R.membership_table(cmp["membership"])
 rep.table(member, "ident_membership", "Какие школы выделяет каждая методика",
           "Отметка «✓» — школа выделена как ШНОР по методике (с параметрами по умолчанию); последний столбец — "
-          "сколько методик её выделяют.", columns=member_cols)
+          "сколько методик её выделяют.", columns=member_cols, kinds={"count": "int"}, sheet="Методики по школам")
 rep.table(R.overlap_table(cmp["overlap"]), "ident_overlap", "Совпадение списков методик",
           "Для каждой пары методик: сколько школ выделяет каждая, сколько общих и коэффициент Жаккара (доля общих "
           "школ среди выделенных хотя бы одной из двух; 1 — списки совпадают, 0 — не пересекаются).",
-          columns=R.OVERLAP_RU, formats={"Коэффициент Жаккара": "0.00"})
+          columns=R.OVERLAP_RU, kinds=R.OVERLAP_KINDS, sheet="Совпадение методик")
 dis, dis_cols = R.disagreement_table(cmp["disagreements"])
 if len(dis):
     rep.table(dis, "ident_disagreements", "Школы, по которым методики расходятся, и почему",
               "Школы, выделенные одними методиками и не выделенные другими, с объяснением каждой методики.",
-              columns=dis_cols)
+              columns=dis_cols, appendix_only=True, sheet="Расхождения методик")
 else:
     rep.note("Все методики выделяют одни и те же школы.")
 
@@ -97,7 +99,7 @@ rep.table(mine_typ, "ident_typology", "Типология школ муници�
           "Результат ВПР (русский язык и математика за 3 года) относительно региона, ИСБШ, добавленная ценность с "
           "интервалом и тип школы: ШНСУ, ШНОР, резильентная и другие.",
           columns=R.TYPOLOGY_RU, count="n", values=["result", "ci_low", "ci_high", "value_added", "va_low", "va_high"],
-          formats=R.TYPOLOGY_FORMATS)
+          kinds=R.TYPOLOGY_KINDS, sheet="Типология школ")
 
 # %%
 rep.heading("Школы муниципалитета на фоне региона")

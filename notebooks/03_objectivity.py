@@ -36,14 +36,14 @@ rep.heading(f"Объективность результатов ВПР: {ctx.nam
 rep.note("Ниже — признаки возможной необъективности оценивания, а не выводы о ней: каждый признак показан с "
          "величиной, статистикой, числом участников и q-значением (поправка на множественные сравнения). "
          "Оценивать учителей по результатам ВПР нельзя, поэтому все таблицы заканчиваются уровнем школы.")
-table, cols, formats = R.report_table(report)
+table, cols, kinds = R.report_table(report)
 rep.table(table, "obj_agreement", "Соответствие отметок за выполненную работу и отметок по журналу",
           "Среди участников, у которых есть обе отметки: сколько понизили, подтвердили и повысили отметку по журналу "
           "(«Всего» = 100 %), для школы, муниципалитета и региона рядом; участники без отметки по журналу посчитаны "
           "отдельно; доля расхождений на 2 и более балла.",
           columns=cols, count="with_both", values=[c for c in cols if c not in ("subject_name", "grade", "level",
                                                                                   "unit_name", "sample_size")],
-          formats=formats)
+          kinds=kinds, appendix_only=True, sheet="Соответствие отметок")
 
 # %%
 rep.figure(R.plot_heatmaps(report, ctx.name, ctx.report.min_n), "obj_heatmap",
@@ -56,13 +56,13 @@ rep.heading("Согласованность отметок: статистики
 pupils = st.query("""SELECT subject, grade, mark, journal_mark FROM vpr
                      WHERE year = ? AND municipality = ? AND NOT absent AND mark IS NOT NULL""", [year, municipality])
 stats = R.municipality_statistics(pupils)
-scols, sformats = R.statistics_columns()
+scols, skinds = R.statistics_columns()
 rep.table(stats, "obj_statistics", "Каппа Коэна и критерии симметрии по предметам и классам",
           "Каппа: 1 — полное согласие отметок, 0 — не лучше случайного; критерий Боукера проверяет, одинаково ли часто "
           "ВПР понижает и повышает каждую пару отметок, критерий Стюарта — Максвелла — совпадают ли распределения "
           "отметок (малое p — отметки систематически смещены).",
           columns=scols, count="n", values=[c for c in scols if c not in ("subject_name", "grade", "note")],
-          formats=sformats)
+          kinds=skinds, sheet="Каппа и симметрия")
 
 # %%
 rep.heading("Признаки необъективности")
@@ -75,7 +75,7 @@ rep.table(schools, "obj_schools", "Признаки по школам",
           "перечисляет сработавшие признаки.",
           columns={"school_id": "Код ОО", "unit_name": "Школа", "signals_fired": "Сработало проверок",
                    "rows_fired": "Сработавших строк", "min_q": "Наименьшее q", "summary_ru": "Признаки"},
-          formats={"Наименьшее q": "0.0000"})
+          kinds={"signals_fired": "int", "rows_fired": "int", "min_q": "p"}, sheet="Признаки по школам")
 fired = R.signal_table(sig, names)
 if len(fired):
     rep.table(fired, "obj_signals", "Сработавшие признаки с доказательствами",
@@ -83,7 +83,7 @@ if len(fired):
               "число участников и надёжность по размеру выборки (ФИОКО: от 50 — информативно, 20–49 — грубая оценка, "
               "меньше 20 — ограниченно).",
               columns=R.SIGNAL_COLUMNS, count="n", values=["effect", "statistic", "p_value", "q_value"],
-              formats=R.SIGNAL_FORMATS)
+              kinds=R.SIGNAL_KINDS, sheet="Сработавшие признаки")
 else:
     rep.note("Ни одна проверка не сработала с учётом поправки на множественные сравнения.")
 

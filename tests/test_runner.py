@@ -1,6 +1,7 @@
 """The main job for real: notebooks executed by papermill in real kernels, deliverables opened and checked."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,46 +32,110 @@ def test_every_municipality_gets_its_deliverables(first_run):
     assert (out / "LATEST").read_text() == manifest["run_id"] and (out / "latest").resolve() == run_dir.resolve()
     for code in ("004", "002"):
         d = run_dir / code
-        assert {"report.html", "tables.xlsx", "00_overview.ipynb", "done.json"} <= {p.name for p in d.iterdir()}
+        assert {"report.html", "report.docx", "report.pdf", "tables.xlsx", "00_overview.ipynb", "done.json"} \
+            <= {p.name for p in d.iterdir()}
         assert (d / "figures" / "vs_region.png").stat().st_size > 5000
+        assert manifest["municipalities"][code]["pdf"] is True
     index = (run_dir / "index.html").read_text(encoding="utf-8")
     assert "город Лесосибирск" in index and 'href="004/report.html"' in index and "Готово: 2 из 2" in index
+    assert 'href="004/report.docx"' in index and 'href="004/report.pdf"' in index
     saved = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert saved["data_hash"] == manifest["data_hash"] and saved["notebooks"] == ["00_overview.ipynb", "01_identification.ipynb",
                                                                               "03_objectivity.ipynb", "99_methodology.ipynb"]
 
 
-def test_html_report_has_no_code_and_says_what_it_shows(first_run):
+def _cells(page: str) -> list[list[str]]:
+    """Rows of every table of an HTML page as cell texts (the reader sees these)."""
+    import html as h
+    import re
+
+    rows = re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)
+    return [[h.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, flags=re.S)]
+            for r in rows]
+
+
+def test_html_spravka_reads_as_a_document(first_run, demo_store):
     out, manifest = first_run
     page = (out / manifest["run_id"] / "004" / "report.html").read_text(encoding="utf-8")
-    assert "<title>город Лесосибирск: анализ результатов, 2026 год</title>" in page
-    assert "Содержание" in page and "Таблица. Результаты ВПР муниципалитета и региона" in page
+    assert "<title>город Лесосибирск: результаты ВПР, ШНОР и ШНСУ, объективность оценивания — 2026 год</title>" in page
+    # title block, findings first, then the sections, then the appendix
+    assert page.index("Аналитическая справка") < page.index("Основные выводы") < page.index("Обзор: город Лесосибирск") \
+        < page.index("Идентификация ШНОР и ШНСУ: город Лесосибирск") < page.index("Методика, параметры и источники") \
+        < page.index("<h2>Приложения</h2>")
+    assert "Данные по состоянию на" in page and "Таблица. Результаты ВПР муниципалитета и региона" in page
     assert "Рисунок. Муниципалитет на фоне распределения школ региона" in page
     assert "эвристика по умолчанию (heuristic)" in page and "документ муниципалитета (seed)" in page
-    for code_text in ("start_section", "import ", "rep.table(", "municipality = "):
+    for code_text in ("start_section", "import ", "rep.table(", "municipality = ", 'class="dataframe"', "jp-InputArea"):
         assert code_text not in page
-    assert 'class="jp-InputArea-editor' not in page
+    findings = page[page.index("Основные выводы</h2>"):page.index("Обзор: город Лесосибирск, 2026 год</h2>")]
+    assert 5 <= findings.count("<li>") <= 8 and "ШНОР" in findings
+    # Russian numbers in cells: the municipality's row of participants reads as an integer with a narrow space
+    f = demo_store.query("""SELECT count(*) AS n FROM vpr WHERE municipality = '004' AND year = 2026 AND NOT absent
+                            AND primary_score IS NOT NULL""").n.iloc[0]
+    assert f"{f:,}".replace(",", "\u202f") + " работ" in page
+    rows = _cells(page)
+    shares = [c for r in rows for c in r if c.endswith("\u00a0%")]
+    assert shares and all("," in c and "." not in c for c in shares)
+    assert not any(re.fullmatch(r"-?\d+\.\d+", c) for r in rows for c in r), "a number with a decimal point"
+    # short body tables: nothing in the body longer than 15 rows; the appendix holds the long ones
+    body = page[:page.index("<h2>Приложения</h2>")]
+    for table in re.findall(r"<tbody>(.*?)</tbody>", body, flags=re.S):
+        assert table.count("<tr>") <= 15
+
+
+def test_context_indices_are_never_suppressed(first_run):
+    """Suppression hides values computed from pupils by their count; context indices (no pupils) stay visible."""
+    out, manifest = first_run
+    wb = openpyxl.load_workbook(out / manifest["run_id"] / "004" / "tables.xlsx")
+    sheet = wb["Критерии по школам"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]]
+    context = [r for r in rows if r["Критерий"] and r["Критерий"].startswith("ИСБШ")]
+    assert context and all(isinstance(r["Значение"], float) for r in context)
+
+
+def test_docx_and_pdf_carry_the_same_spravka(first_run):
+    import docx
+
+    out, manifest = first_run
+    d = out / manifest["run_id"] / "004"
+    document = docx.Document(str(d / "report.docx"))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "АНАЛИТИЧЕСКАЯ СПРАВКА" in text and "Основные выводы" in text and "Приложения" in text
+    assert text.index("Основные выводы") < text.index("Приложения")
+    assert len(document.tables) >= 8 and len(document.inline_shapes) >= 3
+    first = document.tables[0]
+    assert [c.text for c in first.rows[0].cells][:2] == ["Код ОО", "Школа"]
+    assert any("\u00a0%" in c.text for row in first.rows[1:] for c in row.cells)
+    pdf = (d / "report.pdf").read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pdf.startswith(b"%PDF") and 5 <= pages <= 120
 
 
 def test_workbook_sheets_headers_and_suppression(first_run, demo_store):
     out, manifest = first_run
     wb = openpyxl.load_workbook(out / manifest["run_id"] / "002" / "tables.xlsx")
-    assert wb.sheetnames[0] == "О документе"
-    sheet = next(wb[n] for n in wb.sheetnames if n.startswith("Школы"))
+    assert wb.sheetnames[:2] == ["Содержание", "О документе"]
+    assert all(len(n) <= 31 for n in wb.sheetnames)
+    toc = wb["Содержание"]
+    links = {c.value: c.hyperlink.location for c in toc["A"][3:] if c.hyperlink}
+    assert set(wb.sheetnames[1:]) == set(links) and all(links[n] == f"'{n}'!A1" for n in links)
+    sheet = wb["Школы"]
     header = [c.value for c in sheet[1]]
     assert header == ["Код ОО", "Школа", "Тип", "Местность", "Обучающихся", "Работ ВПР", "Средний % выполнения", "Доля «2»"]
     assert sheet.freeze_panes == "A2"
+    assert sheet.cell(2, 8).number_format == "0.0%" and sheet.cell(2, 6).number_format == "#,##0"
     # Every school with fewer than 5 works in 2026 is marked, never shown.
     works = demo_store.query("""SELECT school_id, count(*) FILTER (WHERE NOT absent) AS n FROM vpr
                                 WHERE municipality = '002' AND year = 2026 GROUP BY 1""").set_index("school_id").n
-    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]}
     small = [s for s, r in rows.items() if works.get(s, 0) < 5]
     for s in small:
         assert rows[s][5:] == ("скрыто", "скрыто", "скрыто")
     for s, r in rows.items():
         if works.get(s, 0) >= 5:
             assert r[5] == works[s]
-    params = next(wb[n] for n in wb.sheetnames if n.startswith("Параметры"))
+    params = wb["Параметры"]
     assert [c.value for c in params[1]] == ["Раздел", "Параметр", "Значение", "Происхождение", "Источник"]
 
 
@@ -81,10 +146,10 @@ def test_identification_in_deliverables_matches_the_package(first_run, demo_stor
     out, manifest = first_run
     run_dir = out / manifest["run_id"] / "004"
     wb = openpyxl.load_workbook(run_dir / "tables.xlsx")
-    sheet = next(wb[n] for n in wb.sheetnames if n.startswith("Список школ"))
+    sheet = wb["Список школ"]
     header = [c.value for c in sheet[1]]
     assert header[:5] == ["Код ОО", "Школа", "Группа", "Выполнено критериев", "Нужно"] and "Почему" in header
-    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]}
     expected = identify.run_methodology(identify.load_evidence(demo_store, 2026), "lesosibirsk").for_municipality("004")
     assert set(rows) == set(expected.flags.school_id)
     for f in expected.flags.itertuples():
@@ -92,7 +157,7 @@ def test_identification_in_deliverables_matches_the_package(first_run, demo_stor
         assert rows[f.school_id]["Выполнено критериев"] == f.criteria_fired
         assert rows[f.school_id]["Почему"] == f.explanation
     names = set(wb.sheetnames)
-    assert any(n.startswith("Критерии") for n in names) and any(n.startswith("Типология") for n in names)
+    assert {"Критерии по школам", "Типология школ", "Совпадение методик"} <= names
     assert (run_dir / "figures" / "ident_typology_plot.png").stat().st_size > 5000
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "Идентификация ШНОР и ШНСУ: город Лесосибирск, 2026 год" in page and "Сравнение методик" in page
@@ -107,9 +172,9 @@ def test_objectivity_in_deliverables_matches_the_package(first_run, demo_store):
     out, manifest = first_run
     run_dir = out / manifest["run_id"] / "004"
     wb = openpyxl.load_workbook(run_dir / "tables.xlsx")
-    sheet = next(wb[n] for n in wb.sheetnames if n.startswith("Соответствие отметок"))
+    sheet = wb["Соответствие отметок"]
     header = [c.value for c in sheet[1]]
-    rows = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    rows = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]]
     expected = agreement.agreement_report(demo_store, 2026, "004")
     mun = expected[(expected.level == "муниципалитет") & (expected.subject == "все предметы")].iloc[0]
     got = next(r for r in rows if r["Уровень"] == "муниципалитет" and r["Класс"] == "все")
@@ -117,7 +182,7 @@ def test_objectivity_in_deliverables_matches_the_package(first_run, demo_store):
     assert got["Понизили (Отметка < Отметка по журналу)"] == mun.lowered
     assert got["Понизили (Отметка < Отметка по журналу)"] + got["Подтвердили (Отметка = Отметка по журналу)"] \
         + got["Повысили (Отметка > Отметка по журналу)"] == got["Всего"]
-    assert any(n.startswith("Признаки по школам") for n in wb.sheetnames)
+    assert "Признаки по школам" in wb.sheetnames
     assert (run_dir / "figures" / "obj_heatmap.png").stat().st_size > 5000
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "Объективность результатов ВПР: город Лесосибирск, 2026 год" in page and "признаки" in page

@@ -97,10 +97,6 @@ AGREEMENT_COLUMNS_RU: dict[str, str] = {
 }
 """Russian column titles in FIS OKO wording; «Всего» is the number with both marks (= 100 %)."""
 
-AGREEMENT_FORMATS: dict[str, str] = {AGREEMENT_COLUMNS_RU[c]: "0.00%" for c in
-                                     ("lowered_share", "confirmed_share", "raised_share", "diff2_share",
-                                      "lowered_low", "lowered_high", "raised_low", "raised_high")}
-
 STATISTICS_COLUMNS_RU: dict[str, str] = {
     "n": "Есть обе отметки",
     "kappa": "Каппа Коэна",
@@ -253,7 +249,7 @@ def agreement_report(store: Store, year: int, municipality: str, subjects=None, 
     ``mark_agreement``. Counted in DuckDB (one GROUP BY with FILTER per level, grouping sets for the totals),
     shares in pandas. The region is every municipality in the store. Counts are NOT suppressed: pass the
     table through ``workbench.privacy.suppress(count="with_both", ...)`` before it leaves the workbench.
-    Titles: ``AGREEMENT_COLUMNS_RU``; formats: ``AGREEMENT_FORMATS``.
+    Titles: ``AGREEMENT_COLUMNS_RU``.
 
     >>> agreement_report(Store("data/store"), 2026, "004").head()   # doctest: +SKIP
     """

@@ -20,21 +20,22 @@ FLAGS_RU = {"school_id": "Код ОО", "name": "Школа", "group": "Груп
             "criteria_required": "Нужно", "headline": "Главный показатель", "value": "Значение", "n": "Участников",
             "ci_low": "Интервал: от", "ci_high": "Интервал: до", "probability": "Вероятность", "type_ru": "Тип школы",
             "explanation": "Почему"}
-FLAGS_FORMATS = {"Значение": "+0.0;-0.0;0.0", "Интервал: от": "+0.0;-0.0;0.0", "Интервал: до": "+0.0;-0.0;0.0",
-                 "Вероятность": "0%"}
+FLAGS_KINDS = {"criteria_fired": "int", "criteria_required": "int", "value": "signed1", "n": "int",
+               "ci_low": "signed1", "ci_high": "signed1", "probability": "share"}
 CRITERIA_RU = {"school_id": "Код ОО", "name": "Школа", "title": "Критерий", "unit": "Единица", "value": "Значение",
                "threshold": "Порог", "margin": "Запас (значение − порог)", "n": "Участников", "ci_low": "Интервал: от",
                "ci_high": "Интервал: до", "probability": "Вероятность", "years_held": "Годы, когда выполнялся",
                "years_assessed": "Годы с данными", "fired_ru": "Выполнен", "note": "Примечание"}
-CRITERIA_FORMATS = {"Значение": "0.000", "Порог": "0.000", "Запас (значение − порог)": "+0.000;-0.000;0.000",
-                    "Интервал: от": "0.000", "Интервал: до": "0.000", "Вероятность": "0%"}
+CRITERIA_KINDS = {"value": "num2", "threshold": "num2", "margin": "signed2", "n": "int", "ci_low": "num2",
+                  "ci_high": "num2", "probability": "share"}
 TYPOLOGY_RU = {"school_id": "Код ОО", "name": "Школа", "n": "Участников", "result": "Результат ВПР, п.п. к региону",
                "ci_low": "Интервал: от", "ci_high": "Интервал: до", "social_index": "ИСБШ (z, по региону)",
                "value_added": "Добавленная ценность, п.п.", "va_low": "ДЦ: от", "va_high": "ДЦ: до",
                "type_ru": "Тип школы"}
-TYPOLOGY_FORMATS = {c: "+0.0;-0.0;0.0" for c in ("Результат ВПР, п.п. к региону", "Интервал: от", "Интервал: до",
-                                                  "Добавленная ценность, п.п.", "ДЦ: от", "ДЦ: до")} | \
-                   {"ИСБШ (z, по региону)": "+0.00;-0.00;0.00"}
+TYPOLOGY_KINDS = {"n": "int", "result": "pp", "ci_low": "pp", "ci_high": "pp", "social_index": "z",
+                  "value_added": "pp", "va_low": "pp", "va_high": "pp"}
+OVERLAP_KINDS = {"first_count": "int", "second_count": "int", "both": "int", "only_first": "int", "only_second": "int",
+                 "jaccard": "num2"}
 OVERLAP_RU = {"first_ru": "Методика 1", "second_ru": "Методика 2", "first_count": "Выделяет 1", "second_count": "Выделяет 2",
               "both": "Обе", "only_first": "Только 1", "only_second": "Только 2", "jaccard": "Коэффициент Жаккара"}
 TYPE_COLORS = {"shnsu": "#c62828", "shnor": "#ef6c00", "resilient": "#2e7d32", "low": "#f9a825", "context": "#6a1b9a",
@@ -62,10 +63,23 @@ def identification_list(flags: pd.DataFrame, typology: pd.DataFrame) -> pd.DataF
 
 
 def criteria_table(criteria: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
-    """Criteria of the municipality's schools with the school name and a Russian «да/нет»."""
+    """Criteria of the municipality's schools with the school name and a Russian «да/нет»; shares (unit «доля»)
+    are shown as percents (unit «%»), so 0.0047 reads 0.47 %.
+
+    >>> c = pd.DataFrame({"school_id": ["a"], "unit": ["доля"], "value": [0.0047], "threshold": [0.005],
+    ...                   "margin": [-0.0003], "ci_low": [None], "ci_high": [None], "fired": [True]})
+    >>> criteria_table(c, pd.DataFrame({"school_id": ["a"], "name": ["Школа"]})).round(4)[["unit", "value", "fired_ru"]].values.tolist()
+    [['%', 0.47, 'да']]
+    """
     names = flags.set_index("school_id")["name"]
-    return criteria.assign(name=criteria["school_id"].map(names),
-                           fired_ru=np.where(criteria["fired"], "да", "нет")).reset_index(drop=True)
+    out = criteria.assign(name=criteria["school_id"].map(names),
+                          fired_ru=np.where(criteria["fired"], "да", "нет")).reset_index(drop=True)
+    share = out["unit"].eq("доля")
+    for c in ("value", "threshold", "margin", "ci_low", "ci_high"):
+        if c in out:
+            out[c] = out[c].astype("float64").where(~share, 100 * out[c].astype("float64"))
+    out["unit"] = out["unit"].where(~share, "%")
+    return out
 
 
 def membership_table(membership: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:

@@ -545,7 +545,7 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
     bottom ``index_bottom_share`` by ИСБШ (staff and resource deficits reported alongside)."""
     years, subj, ref = ev.window(p.years.value), p.subjects.value, p.reference.value
     mun = ev.schools.set_index("school_id")["municipality"]
-    rows, lvl = [], unc.level.value
+    rows = []
     r = ev.results[ev.results["subject"].isin(subj) & ev.results["year"].isin(years)]
     # 1. bottom share by ЕГЭ, ОГЭ and ВПР together over the window (effect-size units, comparable across tests)
     est = pool(r, ["school_id"], units="sd", same_pupils=len(subj))

@@ -27,7 +27,7 @@ from functools import lru_cache, partial
 from workbench import identify, objectivity, overview
 from workbench.config import load_defaults, load_region
 from workbench.deliverables import data_sources, parameters_table
-from workbench.report import Report
+from workbench.reports.builder import Report
 from workbench.store import Store, fingerprint
 
 # Region-wide computations: name -> function(store, **kwargs) -> DataFrame.
@@ -93,10 +93,12 @@ class SectionContext:
         self.report.table(parameters_table(self.municipality), "parameters", "Параметры и их происхождение",
                           "Каждое правило и порог, применённые в отчёте, с пометкой, откуда взято значение: документ "
                           "муниципалитета, официальный документ, вторичный источник или эвристика по умолчанию.",
-                          columns={c: c for c in ("Раздел", "Параметр", "Значение", "Происхождение", "Источник")})
+                          columns={c: c for c in ("Раздел", "Параметр", "Значение", "Происхождение", "Источник")},
+                          appendix_only=True, sheet="Параметры")
         self.report.table(data_sources(self.store, self.municipality), "sources", "Источники данных",
                           "Входные таблицы хранилища: число строк по муниципалитету, число файлов-источников и "
-                          "время загрузки.", columns={c: c for c in ("Таблица", "Строк", "Файлов-источников", "Загружено")})
+                          "время загрузки.", columns={c: c for c in ("Таблица", "Строк", "Файлов-источников", "Загружено")},
+                          sheet="Источники данных")
 
 
 def start_section(*, municipality: str, year: int, store: str | Path, output_dir: str | Path, cache_dir: str | Path,
@@ -122,6 +124,6 @@ def start_section(*, municipality: str, year: int, store: str | Path, output_dir
     warning = (f"**Внимание: данные неполны.** За {year} год в хранилище нет таблиц: {missing}. Разделы, "
                "которые на них опираются, неполны; показатели по ним не рассчитаны.") if missing else ""
     if warning and rep.order == 0:   # once, at the top of the municipality's first section
-        rep.note(warning)
+        rep.warning(warning)
     return SectionContext(municipality, year, names.get(municipality, municipality), st, rep, Path(cache_dir),
                           fingerprint(st), warning)

@@ -29,14 +29,15 @@ def _grade(g) -> str:
 
 
 def report_table(report: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
-    """The FIS OKO agreement table for publication: rows as in the report, Russian headers, Excel formats."""
+    """The FIS OKO agreement table for publication: rows as in the report, Russian headers, column kinds."""
     from workbench.agreement import AGREEMENT_COLUMNS_RU
 
     out = report.copy()
     out["grade"] = out["grade"].map(_grade)
     cols = {c: AGREEMENT_COLUMNS_RU.get(c, c) for c in REPORT_COLUMNS}
-    formats = {AGREEMENT_COLUMNS_RU[c]: "0.0%" for c in REPORT_COLUMNS if c.endswith("_share")}
-    return out, cols, formats
+    kinds = {c: "share" if c.endswith("_share") else "int" for c in REPORT_COLUMNS
+             if c not in ("subject_name", "grade", "level", "unit_name", "sample_size")}
+    return out, cols, kinds
 
 
 def heat_matrix(report: pd.DataFrame, value: str, min_n: int) -> pd.DataFrame:
@@ -92,9 +93,11 @@ def statistics_columns() -> tuple[dict[str, str], dict[str, str]]:
     from workbench.agreement import STATISTICS_COLUMNS_RU
 
     cols = {"subject_name": "Предмет", "grade": "Класс"} | {c: STATISTICS_COLUMNS_RU.get(c, c) for c in STATISTICS_SHOWN[2:]}
-    formats = {cols[c]: "0.000" for c in STATISTICS_SHOWN if c.startswith("kappa") or c.endswith("_p")}
-    formats |= {cols["bowker"]: "0.0", cols["stuart_maxwell"]: "0.0"}
-    return cols, formats
+    kinds = {c: "num3" for c in STATISTICS_SHOWN if c.startswith("kappa")}
+    kinds |= {c: "p" for c in STATISTICS_SHOWN if c.endswith("_p")}
+    kinds |= {"grade": "text", "n": "int", "bowker": "num1", "stuart_maxwell": "num1", "bowker_df": "int",
+              "stuart_maxwell_df": "int"}
+    return cols, kinds
 
 
 def plot_score_histogram(counts: pd.DataFrame, expected: pd.DataFrame | None, scale: dict, title: str):
@@ -135,8 +138,8 @@ SIGNAL_COLUMNS = {"unit_name": "Школа", "subject_name": "Предмет", "
                   "n": "Участников", "effect": "Величина", "unit": "Единица", "threshold": "Порог", "statistic": "Статистика",
                   "p_value": "p", "q_value": "q (поправка Бенджамини — Хохберга)", "sample_size": "Надёжность",
                   "description_ru": "Описание"}
-SIGNAL_FORMATS = {"Величина": "0.00", "Порог": "0.00", "Статистика": "0.00", "p": "0.0000",
-                  "q (поправка Бенджамини — Хохберга)": "0.0000"}
+SIGNAL_KINDS = {"n": "int", "effect": "num2", "threshold": "num2", "statistic": "num2", "p_value": "p",
+                "q_value": "p"}
 
 
 def signal_table(sig: pd.DataFrame, names: pd.Series) -> pd.DataFrame:

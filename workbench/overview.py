@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from workbench import formatting as fmt
 from workbench.store import Store
 from workbench.vocab import SUBJECTS
 
@@ -140,10 +141,11 @@ def key_figures_text(f: dict, name: str, year: int) -> str:
         return f"В {year} году по муниципалитету «{name}» нет результатов ВПР в хранилище."
     diff = f["mean_pct"] - f["region_mean_pct"]
     side = "выше" if diff > 0 else "ниже"
-    return (f"В {year} году в ВПР участвовали {int(f['participants'])} работ из {int(f['schools'])} школ. "
-            f"Средний процент выполнения — {f['mean_pct']:.1f} % (по региону {f['region_mean_pct']:.1f} %, "
-            f"то есть на {abs(diff):.1f} п.п. {side}); доля отметок «2» — {100 * f['share_2']:.1f} % "
-            f"(по региону {100 * f['region_share_2']:.1f} %).")
+    pct = lambda x: fmt.number(x, 1, unit="%")   # noqa: E731 — percent of maximum, already 0–100
+    return (f"В {year} году в ВПР участвовали {fmt.integer(f['participants'])} работ из {fmt.integer(f['schools'])} "
+            f"школ. Средний процент выполнения — {pct(f['mean_pct'])} (по региону {pct(f['region_mean_pct'])}, "
+            f"то есть на {fmt.number(abs(diff), 1)} п.п. {side}); доля отметок «2» — {fmt.share(f['share_2'])} "
+            f"(по региону {fmt.share(f['region_share_2'])}).")
 
 
 SCHOOLS_COLUMNS = {"school_id": "Код ОО", "name": "Школа", "school_type": "Тип", "settlement": "Местность",
@@ -154,11 +156,14 @@ VS_REGION_COLUMNS = {"subject_name": "Предмет", "grade": "Класс", "s
                      "share_2": "Доля «2»", "region_share_2": "Регион: доля «2»", "share_45": "Доля «4–5»",
                      "region_share_45": "Регион: доля «4–5»", "region_q1": "Регион: Q1 школ, %",
                      "region_median": "Регион: медиана школ, %", "region_q3": "Регион: Q3 школ, %"}
-VS_REGION_FORMATS = {"Средний %": "0.0", "Регион, %": "0.0", "Разница, п.п.": "+0.0;-0.0;0.0", "Доля «2»": "0.0%",
-                     "Регион: доля «2»": "0.0%", "Доля «4–5»": "0.0%", "Регион: доля «4–5»": "0.0%",
-                     "Регион: Q1 школ, %": "0.0", "Регион: медиана школ, %": "0.0", "Регион: Q3 школ, %": "0.0"}
+VS_REGION_KINDS = {"grade": "text", "schools": "int", "participants": "int", "mean_pct": "percent",
+                   "region_mean_pct": "percent", "diff_pct": "pp", "share_2": "share", "region_share_2": "share",
+                   "share_45": "share", "region_share_45": "share", "region_q1": "percent", "region_median": "percent",
+                   "region_q3": "percent"}
+SCHOOLS_KINDS = {"enrolment": "int", "participants": "int", "mean_pct": "percent", "share_2": "share"}
 TREND_COLUMNS = {"subject_name": "Предмет", "grade": "Класс", "year": "Год", "participants": "Работ",
                  "mean_pct": "Муниципалитет, %", "region_mean_pct": "Регион, %"}
+TREND_KINDS = {"grade": "text", "year": "text", "participants": "int", "mean_pct": "percent", "region_mean_pct": "percent"}
 
 
 def plot_vs_region(vs: pd.DataFrame, name: str):
@@ -177,4 +182,32 @@ def plot_vs_region(vs: pd.DataFrame, name: str):
     ax.set_xlabel("Средний процент выполнения работы")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def plot_trend(trend: pd.DataFrame, name: str, min_n: int):
+    """Small multiples: one panel per subject and grade, the municipality's and the region's mean percent by year.
+    Years with fewer participants than ``min_n`` are left out of the municipality's line (suppression)."""
+    import matplotlib.pyplot as plt
+
+    works = trend[["subject_name", "grade"]].drop_duplicates().sort_values(["subject_name", "grade"])
+    n = max(len(works), 1)
+    cols = 4
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 1.9 * rows + 0.6), sharey=True, squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    for ax, (subj, grade) in zip(axes.ravel(), works.itertuples(index=False)):
+        d = trend[(trend.subject_name == subj) & (trend.grade == grade)].sort_values("year")
+        mine = d[d.participants >= min_n]
+        ax.plot(d.year, d.region_mean_pct, color="#90a4ae", lw=1.5, label="регион")
+        ax.plot(mine.year, mine.mean_pct, color="#d84315", marker="o", ms=3, lw=1.5, label=name)
+        ax.set_title(f"{subj}, {grade} кл.", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_xticks(sorted(d.year.unique()))
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("% выполнения", fontsize=8)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig

@@ -77,6 +77,7 @@ class Task:
     key: str
     timeout: int
     notebooks: list[str] = field(default_factory=list)
+    data_as_of: str = ""        # when the store's data were imported, «02.12.2026 11:40»
 
 
 def _execute(nb: Path, out: Path, task: Task, tmp: Path, methodology: str) -> None:
@@ -88,17 +89,44 @@ def _execute(nb: Path, out: Path, task: Task, tmp: Path, methodology: str) -> No
         try:
             pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3", language="python",
                                 cwd=str(tmp), execution_timeout=task.timeout, start_timeout=KERNEL_START_TIMEOUT,
-                                progress_bar=False, log_output=False)
+                                progress_bar=False, log_output=False,
+                                # the kernel's own log (e.g. a warning about TCP transport at every start) is not
+                                # for the console; a failing cell still raises with its traceback
+                                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
             return
         except Exception as e:  # papermill raises several types; only kernel start problems are retried
             if attempt == 2 or not any(s in str(e) for s in KERNEL_START_ERRORS):
                 raise
 
 
+def publish(folder: Path, task: Task, methodology: str) -> dict:
+    """The справка (HTML, DOCX, PDF) and the XLSX workbook from the blocks the notebooks saved in ``folder``.
+    Returns what the manifest records (``pdf``: whether the PDF was made, ``pdf_error`` when not)."""
+    from workbench.reports.docx import write_docx
+    from workbench.reports.document import load_document
+    from workbench.reports.html import write_html
+    from workbench.reports.pdf import PdfUnavailable, write_pdf
+    from workbench.reports.xlsx import write_workbook
+
+    title = f"{task.name}: результаты ВПР, ШНОР и ШНСУ, объективность оценивания — {task.year} год"
+    doc = load_document(folder, title=title, municipality=f"{task.name} (код {task.municipality})", year=task.year,
+                        data_as_of=task.data_as_of)
+    write_html(doc, folder / "report.html")
+    write_docx(doc, folder / "report.docx")
+    write_workbook(doc, folder / "tables.xlsx", about=[
+        ("Документ", title), ("Муниципалитет", f"{task.name} (код {task.municipality})"), ("Год", str(task.year)),
+        ("Данные по состоянию на", task.data_as_of or "—"), ("Методика идентификации", methodology),
+        ("Защита данных", "Таблицы содержат только агрегаты; значения по малым группам скрыты (см. «скрыто»)."),
+        ("Версия", task.key)])
+    try:
+        write_pdf(folder / "report.html", folder / "report.pdf")
+        return {"pdf": True}
+    except PdfUnavailable as e:     # the other formats are published; the manifest and the index say why not
+        return {"pdf": False, "pdf_error": str(e)}
+
+
 def run_municipality(task: Task) -> dict:
     """Run every notebook for one municipality and publish its deliverables atomically. Never raises."""
-    from workbench.deliverables import write_html, write_workbook
-
     t0 = time.perf_counter()
     final = Path(task.run_dir) / task.municipality
     tmp = Path(task.run_dir) / f".{task.municipality}.partial"
@@ -116,13 +144,7 @@ def run_municipality(task: Task) -> dict:
             out = tmp / Path(nb).name
             _execute(Path(nb), out, task, tmp, methodology)
             executed.append(out)
-        title = f"{task.name}: анализ результатов, {task.year} год"
-        write_html(executed, tmp / "report.html", title=title)
-        write_workbook(tmp, tmp / "tables.xlsx", about=[
-            ("Документ", title), ("Муниципалитет", f"{task.name} (код {task.municipality})"), ("Год", str(task.year)),
-            ("Методика идентификации", methodology),
-            ("Защита данных", "Таблицы содержат только агрегаты; значения по малым группам скрыты (см. «скрыто»)."),
-            ("Версия", task.key)])
+        status.update(publish(tmp, task, methodology))
         (tmp / "done.json").write_text(json.dumps({"key": task.key}), encoding="utf-8")
         if final.exists():
             shutil.rmtree(final)
@@ -141,6 +163,8 @@ def warm_cache(store: Store, cache_dir: Path, year: int, data_hash: str) -> None
 
     for name in REGION_COMPUTATIONS:
         region_cached(store, cache_dir, name, data_hash, year=year)
+    if year - 1 in store.status().years("vpr"):    # «Основные выводы» compare the list with the year before
+        region_cached(store, cache_dir, "identification_flags", data_hash, year=year - 1)
 
 
 def _latest(out_root: Path) -> Path | None:
@@ -187,6 +211,8 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
               "неполными (это сказано и в отчётах).", file=sys.stderr)
     out_root = Path(out) if out else OUTPUTS_DIR
     data_hash = fingerprint(st)
+    completed = st.manifest.get("completed", "")
+    data_as_of = dt.datetime.fromisoformat(completed).strftime("%d.%m.%Y %H:%M") if completed else ""
     version, phash = code_version(), params_hash()
     previous = _latest(out_root) if resume else None
     run_dir = previous or out_root / f"{dt.datetime.now():%Y%m%d-%H%M%S}-{year}"
@@ -212,7 +238,8 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
                                                 "skipped": True, "name": names.get(code, code), "key": key}
             continue
         tasks.append(Task(code, names.get(code, code), year, str(st.version_dir), str(run_dir),
-                          str(cache_dir.resolve()), region, key, timeout, [str(p) for p in production_notebooks()]))
+                          str(cache_dir.resolve()), region, key, timeout, [str(p) for p in production_notebooks()],
+                          data_as_of))
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
     manifest["parameters"] = {"municipalities": codes, "year": year, "region": region, "jobs": jobs,
                               "timeout_s": timeout, "resume": resume, "notebook_parameters":

@@ -1,0 +1,131 @@
+"""The справка writers on a hand-built run folder: what the reader sees in HTML, DOCX and XLSX cells."""
+import re
+
+import docx
+import matplotlib
+import openpyxl
+import pandas as pd
+import pytest
+
+from workbench import formatting as fmt
+from workbench.findings import gap_sentence, identification_sentences, support_sentence
+from workbench.reports.builder import Report
+from workbench.reports.docx import write_docx
+from workbench.reports.document import load_document
+from workbench.reports.html import document_html
+from workbench.reports.xlsx import sheet_name, write_workbook
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    rep = Report(tmp_path, section="Обзор", min_n=5, show=False)
+    rep.findings(["Первый вывод.", "Второй вывод."])
+    rep.heading("Школы")
+    schools = pd.DataFrame({"school_id": ["a", "b", "c"], "participants": [1428, 3, 40],
+                            "share_2": [0.1234, 0.5, 0.0], "year": [2026, 2026, 2026]})
+    rep.table(schools, "schools", "Школы муниципалитета", "Доля «2» по школам.",
+              columns={"school_id": "Код ОО", "year": "Год", "participants": "Работ", "share_2": "Доля «2»"},
+              count="participants", values=["share_2"], kinds={"share_2": "share"}, sheet="Школы")
+    long = pd.DataFrame({"k": range(40), "diff": [i - 20.25 for i in range(40)]})
+    rep.table(long, "long", "Длинная таблица: сорок строк и очень длинное название листа", "Сорок строк.",
+              columns={"k": "Номер", "diff": "Разница"}, kinds={"diff": "pp"})
+    crit = pd.DataFrame({"title": ["Доля «2»", "ИСБШ"], "n": [3, None], "value": [0.4, -1.2]})
+    rep.table(crit, "crit", "Критерии", "Один показатель из работ учеников, один — индекс контекста.",
+              columns={"title": "Критерий", "n": "Участников", "value": "Значение"}, count="n", values=["value"],
+              pupil_rows=crit["n"].notna(), kinds={"value": "num2"}, appendix_only=True)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [3, 4])
+    rep.figure(fig, "line", "Линия", "Две точки.")
+    return tmp_path
+
+
+def test_document_orders_findings_body_and_numbered_appendix(folder):
+    doc = load_document(folder, title="Справка", municipality="Город (код 1)", year=2026, data_as_of="01.12.2026 10:00")
+    assert doc.findings == ["Первый вывод.", "Второй вывод."]
+    assert [b["kind"] for b in doc.body] == ["heading", "table", "table", "figure"]
+    assert [(t.key, t.number) for t in doc.appendix] == [("long", "П.1"), ("crit", "П.2")]
+    assert doc.contents() == [(1, "Основные выводы"), (1, "Школы"), (1, "Приложения")]
+
+
+def test_html_cells_are_formatted_suppressed_and_short(folder):
+    page = document_html(load_document(folder, title="Справка", municipality="Город", year=2026))
+    data = page[page.index('<table class="data">'):]   # after the title block
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", data)]
+    # the school table: counts with a narrow space, shares with a comma, the small school hidden, the year a label
+    assert cells[:4] == ["a", "2026", "1\u202f428", "12,3\u00a0%"]
+    assert cells[4:8] == ["b", "2026", "скрыто", "скрыто"] and cells[8:12] == ["c", "2026", "40", "0,0\u00a0%"]
+    assert "Значения, рассчитанные менее чем по 5 участникам, скрыты" in page
+    # the long table: 15 rows in the body, all 40 in the appendix, differences in п.п. with a true minus
+    body, appendix = page.split("<h2>Приложения</h2>")
+    assert body.count("−20,3\u00a0п.п.") == 1 and "Показаны первые 15 строк из 40; полностью — в приложении П.1" in body
+    assert appendix.count("<tr>") == 1 + 40 + 1 + 2 and "+18,8\u00a0п.п." in appendix
+    # the context index keeps its value; the pupil statistic from 3 pupils is hidden
+    crit = appendix[appendix.index("Приложение П.2"):]
+    crit_cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", crit)]
+    assert crit_cells == ["Доля «2»", "скрыто", "скрыто", "ИСБШ", "—", "−1,20"]
+    assert 'src="data:image/png;base64,' in page and "Рисунок. Линия." in page
+    assert "dataframe" not in page
+
+
+def test_docx_is_editable_and_says_the_same(folder, tmp_path):
+    doc = load_document(folder, title="Справка", municipality="Город", year=2026)
+    path = write_docx(doc, tmp_path / "r.docx")
+    d = docx.Document(str(path))
+    text = [p.text for p in d.paragraphs]
+    assert "Основные выводы" in text and "Первый вывод." in text and "Приложения" in text
+    first = d.tables[0]
+    assert [[c.text for c in r.cells] for r in first.rows] == [
+        ["Код ОО", "Год", "Работ", "Доля «2»"], ["a", "2026", "1\u202f428", "12,3\u00a0%"],
+        ["b", "2026", "скрыто", "скрыто"], ["c", "2026", "40", "0,0\u00a0%"]]
+    assert len(d.tables[1].rows) == 16 and len(d.tables[2].rows) == 41   # body 15 rows, appendix all 40
+    assert len(d.inline_shapes) == 1
+
+
+def test_workbook_has_contents_short_sheet_names_and_formats(folder, tmp_path):
+    doc = load_document(folder, title="Справка", municipality="Город", year=2026)
+    path = write_workbook(doc, tmp_path / "t.xlsx", about=[("Документ", "Справка")])
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Содержание", "О документе", "Школы", "Длинная таблица сорок строк и", "Критерии"]
+    sh = wb["Школы"]
+    assert [c.value for c in sh[1]] == ["Код ОО", "Год", "Работ", "Доля «2»"]
+    assert [c.value for c in sh[3]] == ["b", 2026, "скрыто", "скрыто"]
+    assert sh["D2"].value == pytest.approx(0.1234) and sh["D2"].number_format == "0.0%"
+    assert sh["C2"].number_format == "#,##0"
+    assert wb["Длинная таблица сорок строк и"].max_row == 41
+    assert wb["Длинная таблица сорок строк и"]["B2"].number_format == fmt.EXCEL_FORMATS["pp"]
+    toc = wb["Содержание"]
+    assert [c.hyperlink.location for c in toc["A"] if c.hyperlink][1:] == ["'Школы'!A1", "'Длинная таблица сорок строк и'!A1",
+                                                                          "'Критерии'!A1"]
+
+
+def test_sheet_names_cut_at_words_and_unique():
+    used: set[str] = set()
+    names = [sheet_name(t, used) for t in ("Школы", "школы", "Критерии: значение, порог, запас и годы", "А" * 40)]
+    assert names == ["Школы", "школы 2", "Критерии значение порог запас и", "А" * 31]
+    assert all(len(n) <= 31 for n in names)
+
+
+def test_findings_count_and_name_the_schools():
+    flags = pd.DataFrame({"school_id": list("abcde"), "name": ["Школа А", "Школа Б", "Школа В", "Школа Г", "Школа Д"],
+                          "flagged": [True, True, False, False, False], "risk_zone": [False, True, True, False, False],
+                          "shnsu": [False, False, False, True, False]})
+    prev = flags.assign(flagged=[True, False, False, False, True])
+    s = identification_sentences(flags, prev, "Лесосибирск")
+    assert s[0] == "По методике «Лесосибирск» признаки школы с низкими образовательными результатами (ШНОР) выявлены у 2 школ из 5: Школа А, Школа Б."
+    assert s[1] == "Кроме того, в зоне риска — 1 школа (Школа В); в неблагоприятных социальных условиях (ШНСУ) — 1 школа."
+    assert s[2].startswith("По сравнению с предыдущим годом: в списке ШНОР остались 1, добавились 1, вышли из него 1")
+    sig = pd.DataFrame({"school_id": ["a", "b"], "signals_fired": [2, 0]})
+    assert "для 2 школ с признаками ШНОР" in support_sentence(flags, sig) and "в 1 школе" in support_sentence(flags, sig)
+
+
+def test_gap_sentence_is_computed_from_quarters():
+    schools = pd.DataFrame({"participants": [30] * 8 + [2], "mean_pct": [40, 42, 50, 52, 54, 56, 70, 72, 10]})
+    # 8 schools with enough pupils (the one with 2 is left out): bottom two 41,0 %, top two 71,0 %
+    assert gap_sentence(schools, 5) == (
+        "Разрыв в среднем проценте выполнения ВПР между четвертью школ с наиболее высокими (2 школы, 71,0\u00a0%) и "
+        "четвертью с наиболее низкими результатами (41,0\u00a0%) — 30,0 п.п. (все предметы и классы года; оценка по "
+        "наблюдаемым средним завышает разрыв у малых школ).")

@@ -1,0 +1,143 @@
+"""«Основные выводы» of the справка: 5–8 sentences generated from the data, each with its figures.
+
+Findings are worded as signals with their evidence and its limits, never as verdicts: a flag says that a
+school meets a methodology's rule on the data in the store, an objectivity signal that a check fired, and
+the support named is what the data call for, for the department to decide.
+
+Example
+-------
+>>> names_list(["Школа № 1", "Школа № 2", "Школа № 3", "Школа № 4"], shown=2)
+'Школа № 1, Школа № 2 и ещё 2'
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench import formatting as fmt
+
+
+def names_list(names: list[str], shown: int = 5) -> str:
+    """«А, Б и ещё 3»: the first names and how many more."""
+    names = [str(n) for n in names]
+    if len(names) <= shown:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + f" и ещё {len(names) - shown}"
+
+
+def _schools(n: int) -> str:
+    """«1 школа», «3 школы», «5 школ»."""
+    return f"{n} {fmt.plural(n, 'школа', 'школы', 'школ')}"
+
+
+def _of_schools(n: int) -> str:
+    """Genitive, after «у», «для», «из»: «1 школы», «3 школ», «5 школ»."""
+    return f"{n} {fmt.plural(n, 'школы', 'школ', 'школ')}"
+
+
+def identification_sentences(flags: pd.DataFrame, previous: pd.DataFrame | None, title: str) -> list[str]:
+    """How many schools and which are ШНОР, in the risk zone and ШНСУ; change from the year before."""
+    n = len(flags)
+    shnor = flags[flags["flagged"].astype(bool)]
+    risk = flags[flags["risk_zone"].astype(bool) & ~flags["flagged"].astype(bool)]
+    shnsu = flags[flags["shnsu"].astype(bool)]
+    out = []
+    if len(shnor):
+        out.append(f"По методике «{title}» признаки школы с низкими образовательными результатами (ШНОР) выявлены "
+                   f"у {_of_schools(len(shnor))} из {n}: {names_list(shnor['name'].tolist())}.")
+    else:
+        out.append(f"По методике «{title}» ни одна из {n} школ не отнесена к ШНОР на данных хранилища.")
+    tail = []
+    if len(risk):
+        tail.append(f"в зоне риска — {_schools(len(risk))} ({names_list(risk['name'].tolist(), 3)})")
+    if len(shnsu):
+        tail.append(f"в неблагоприятных социальных условиях (ШНСУ) — {_schools(len(shnsu))}")
+    if tail:
+        out.append("Кроме того, " + "; ".join(tail) + ".")
+    if previous is not None and len(previous):
+        before = set(previous.loc[previous["flagged"].astype(bool), "school_id"])
+        now = set(shnor["school_id"])
+        stayed, new, left = len(now & before), len(now - before), len(before - now)
+        out.append(f"По сравнению с предыдущим годом: в списке ШНОР остались {stayed}, добавились {new}, "
+                   f"вышли из него {left} (изменение списка — признак, а не доказательство изменения результатов: "
+                   "у малых школ результат колеблется от года к году).")
+    return out
+
+
+def gap_sentence(schools: pd.DataFrame, min_n: int) -> str | None:
+    """The gap between the quarter of schools with the highest and the quarter with the lowest mean percent."""
+    s = schools[(schools["participants"] >= min_n) & schools["mean_pct"].notna()].sort_values("mean_pct")
+    if len(s) < 8:
+        return (f"Разрыв между сильнейшими и слабейшими школами не оценивается: школ с не менее чем {min_n} "
+                f"участниками — {len(s)}, меньше восьми.") if len(s) else None
+    k = max(2, len(s) // 4)
+    low, high = s["mean_pct"].head(k).mean(), s["mean_pct"].tail(k).mean()
+    return (f"Разрыв в среднем проценте выполнения ВПР между четвертью школ с наиболее высокими ({_schools(k)}, "
+            f"{fmt.number(high, 1, unit='%')}) и четвертью с наиболее низкими результатами ({fmt.number(low, 1, unit='%')}) "
+            f"— {fmt.number(high - low, 1)} п.п. (все предметы и классы года; оценка по наблюдаемым средним завышает "
+            "разрыв у малых школ).")
+
+
+def results_sentence(f: dict) -> str | None:
+    """The municipality against the region in one sentence."""
+    if not f.get("participants"):
+        return None
+    diff = f["mean_pct"] - f["region_mean_pct"]
+    return (f"Средний процент выполнения ВПР — {fmt.number(f['mean_pct'], 1, unit='%')} "
+            f"({fmt.pp(diff)} к региону), доля отметок «2» — {fmt.share(f['share_2'])} "
+            f"(по региону {fmt.share(f['region_share_2'])}); {fmt.integer(f['participants'])} работ из "
+            f"{_of_schools(int(f['schools']))}.")
+
+
+def objectivity_sentence(school_signals: pd.DataFrame, names: pd.Series) -> str:
+    """How many schools show signs of non-objective results, and which."""
+    fired = school_signals[school_signals["signals_fired"].fillna(0) > 0]
+    if fired.empty:
+        return ("Проверки объективности (соответствие отметок ВПР и журнала, распределения баллов) не дали "
+                "признаков с учётом поправки на множественные сравнения.")
+    listed = names_list(fired["school_id"].map(names).fillna(fired["school_id"]).tolist(), 4)
+    return (f"Признаки возможной необъективности результатов ВПР отмечены у {_of_schools(len(fired))}: {listed}; это "
+            "повод проверить организацию и проверку работ, а не вывод о нарушениях.")
+
+
+def support_sentence(flags: pd.DataFrame, school_signals: pd.DataFrame) -> str | None:
+    """What support the data call for."""
+    shnor = int(flags["flagged"].astype(bool).sum())
+    shnsu = int(flags["shnsu"].astype(bool).sum())
+    checks = int((school_signals["signals_fired"].fillna(0) > 0).sum()) if len(school_signals) else 0
+    parts = []
+    if shnor:
+        parts.append(f"адресная программа поддержки для {_of_schools(shnor)} с признаками ШНОР (анализ рисков, "
+                     "партнёрство со школой-лидером, дорожная карта)")
+    if shnsu:
+        parts.append(f"меры компенсации социальных условий для {_of_schools(shnsu)} ШНСУ")
+    if checks:
+        where = "школе" if checks % 10 == 1 and checks % 100 != 11 else "школах"
+        parts.append(f"контроль объективности проведения и проверки ВПР в {checks} {where}")
+    if not parts:
+        return None
+    return "Данные указывают на потребность в следующем: " + "; ".join(parts) + "."
+
+
+def main_findings(ctx, methodology: str) -> list[str]:
+    """The findings of one municipality from the region-wide results the run computed once (read from the cache)."""
+    from workbench import objectivity, overview
+    from workbench.identification_report import methodology_titles
+
+    st, m, year = ctx.store, ctx.municipality, ctx.year
+    region_flags = ctx.region_cached("identification_flags", year=year)
+    flags = region_flags[(region_flags.methodology == methodology) & (region_flags.municipality == m)]
+    previous = None
+    if year - 1 in st.status().years("vpr"):
+        prev = ctx.region_cached("identification_flags", year=year - 1)
+        previous = prev[(prev.methodology == methodology) & (prev.municipality == m)]
+    sig = ctx.region_cached("objectivity_signals", year=year)
+    school_sig = objectivity.school_signals(sig[sig.municipality == m])
+    names = st.query("SELECT school_id, name FROM schools WHERE municipality = ?", [m]).set_index("school_id")["name"]
+    out = [results_sentence(overview.key_figures(st, m, year))]
+    out += identification_sentences(flags, previous, methodology_titles().get(methodology, methodology))
+    out.append(gap_sentence(overview.schools_summary(st, m, year), ctx.report.min_n))
+    out.append(objectivity_sentence(school_sig, names))
+    out.append(support_sentence(flags, school_sig))
+    if ctx.data_warning:
+        out.append("Данные неполны: " + ctx.data_warning.split("**")[-1].strip())
+    return [s for s in out if s]
