@@ -68,6 +68,25 @@ rep.table(criteria_rows, "ident_criteria", "Критерии: значение, 
           pupil_rows=criteria_rows["n"].notna(), kinds=R.CRITERIA_KINDS, appendix_only=True, sheet="Критерии по школам")
 
 # %%
+# «Почему школа в списке»: one card per school of the list, with the inputs the rules read
+from workbench import evidence
+from workbench.config import load_presets
+
+ev = identify.load_evidence(st, year, cells=ctx.region_cached("identification_cells", year=year),
+                            indices=ctx.region_cached("identification_indices", year=year))
+preset = load_presets()[name]
+rule_params = own_params if name == own_name else preset.params
+span, read = getattr(rule_params, "years", None), getattr(rule_params, "subjects", None)
+window = ev.window(span.value if span is not None else 3)
+cards = evidence.listed(flags)
+rep.note(f"Для каждой из {len(cards)} выделенных школ в приложении — карточка «Почему школа в списке»: правило "
+         "методики, значения критериев с порогами и интервалами и исходные результаты школы по годам, предметам "
+         "и классам, по которым флаг можно пересчитать вручную.")
+for _, f in cards.iterrows():
+    inputs = evidence.card_inputs(ev.results, f["school_id"], window, read.value if read is not None else None)
+    rep.evidence_card(evidence.evidence_card(f, criteria, inputs, title, preset.source))
+
+# %%
 rep.heading("Сравнение методик")
 cmp_flags = region_flags[region_flags.municipality == municipality]
 results = {m: identify.Identification(m, "", criteria.iloc[:0], d) for m, d in cmp_flags.groupby("methodology", sort=False)}

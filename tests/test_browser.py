@@ -261,3 +261,71 @@ def test_voila_json_settings():
     assert cfg["VoilaConfiguration"]["template"] == "lab"
     kernels = cfg["MappingKernelManager"]
     assert kernels["cull_idle_timeout"] > 0 and 0 < kernels["cull_interval"] <= kernels["cull_idle_timeout"]
+
+
+# ---------------------------------------------------------------- the one app
+
+@pytest.fixture(scope="module")
+def voila_app(demo_store, tmp_path_factory):
+    """(url, log) of a real Voila serving the one dashboard app on the demo store."""
+    from workbench.serve import NOTEBOOKS
+
+    work = tmp_path_factory.mktemp("voila_app")
+    port = free_port()
+    argv, env = voila_command(NOTEBOOKS["app"], port, store=demo_store.root)
+    log = work / "voila.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(argv, env=env, cwd=work, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_listening(proc, port, log)
+        yield f"http://127.0.0.1:{port}/", log
+    finally:
+        stop_group(proc)
+
+
+def test_app_navigation_keeps_the_selection(voila_app, chromium, demo_store):
+    """One address: the overview renders first, the municipality chosen there is kept in «Идентификация» and
+    «Объективность», and every view shows its content."""
+    from workbench.dashboards.app import TITLE as APP_TITLE
+
+    url, log = voila_app
+    timings = {}
+    page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(UPDATE_TIMEOUT * 1000)
+    start = time.monotonic()
+    page.goto(url, timeout=RENDER_TIMEOUT * 1000, wait_until="domcontentloaded")
+    page.get_by_text(APP_TITLE).first.wait_for(timeout=RENDER_TIMEOUT * 1000)
+    page.locator(".wb-schools table").wait_for(timeout=RENDER_TIMEOUT * 1000)
+    timings["app_first_render_s"] = round(time.monotonic() - start, 2)
+
+    first = selected_label(page, "wb-app-municipality").split(" — ")[0]
+    labels = page.locator(".wb-app-municipality select option").all_inner_texts()
+    label = next(x for x in labels if not x.replace("\u00a0", " ").startswith(first + " "))
+    target = label.replace("\u00a0", " ").split(" — ")[0]
+    start = time.monotonic()
+    page.locator(".wb-app-municipality select").select_option(label=label)
+    school = demo_store.query("SELECT name FROM schools WHERE municipality = ? ORDER BY school_id LIMIT 1", [target]).name[0]
+    page.locator(".wb-schools", has_text=school).wait_for()
+    timings["app_municipality_s"] = round(time.monotonic() - start, 2)
+
+    start = time.monotonic()
+    page.get_by_role("button", name="Идентификация").click()
+    page.locator(".wb-ident-table table").wait_for(timeout=RENDER_TIMEOUT * 1000)   # built in the background
+    timings["app_identification_s"] = round(time.monotonic() - start, 2)
+    assert selected_label(page, "wb-municipality").split(" — ")[0] == target   # the view's own (hidden) selector
+    start = time.monotonic()
+    page.get_by_role("button", name="Объективность").click()
+    page.locator(".wb-objectivity").filter(has_text="признак").first.wait_for()
+    timings["app_objectivity_s"] = round(time.monotonic() - start, 2)
+    assert page.locator(".wb-ident-table").first.is_hidden()
+    start = time.monotonic()
+    page.get_by_role("button", name="Обзор").click()
+    page.locator(".wb-schools", has_text=school).wait_for()
+    timings["app_back_to_overview_s"] = round(time.monotonic() - start, 2)
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body and "не удалось показать" not in body
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app.png"))
+    (ARTIFACTS / "app_timings.json").write_text(json.dumps(timings, indent=1), encoding="utf-8")
+    print("app timings:", timings)
+    page.close()

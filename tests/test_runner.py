@@ -293,3 +293,52 @@ def test_notebooks_are_paired_and_committed_without_outputs():
     params = [c for c in nbformat.read(ROOT / "notebooks" / "00_overview.ipynb", as_version=4).cells
               if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and 'municipality = "004"' in params[0].source
+
+
+def test_evidence_cards_recompute_the_flag(first_run, demo_store):
+    """«Почему школа в списке»: every listed school of Лесосибирск has a card (in the справка and as its own page);
+    the card's criteria give the flag by the rule it prints, and its inputs are the pupils' results recomputed
+    here by hand from the raw ВПР rows."""
+    import pandas as pd
+
+    from workbench import identify
+    from workbench.reports.document import load_blocks, load_card
+
+    out, manifest = first_run
+    d = out / manifest["run_id"] / "004"
+    expected = identify.run_methodology(identify.load_evidence(demo_store, 2026), "lesosibirsk").for_municipality("004")
+    flags = expected.flags.set_index("school_id")
+    listed = set(flags.index[flags.flagged | flags.risk_zone | flags.shnsu])
+    cards = {b["school_id"]: load_card(d, b) for b in load_blocks(d) if b["kind"] == "card"}
+    assert listed and set(cards) == listed
+    assert manifest["municipalities"]["004"]["cards"] == len(listed)
+    page = (d / "report.html").read_text(encoding="utf-8")
+    for sid, card in cards.items():
+        assert (d / "schools" / f"{sid}.html").exists() and (d / "schools" / f"{sid}.pdf").stat().st_size > 5000
+        assert card.title in page
+        criteria, inputs = card.tables
+        main = criteria.data[criteria.data["Роль"] == "критерий ШНОР"]
+        fired = int((main["Выполнен"] == "да").sum())
+        assert len(main) == 7 and set(criteria.data["Роль"]) == {"критерий ШНОР", "контекст (ШНСУ, дефициты)"}
+        required = int(flags.loc[sid, "criteria_required"])
+        assert fired == flags.loc[sid, "criteria_fired"]
+        assert (fired >= required) == bool(flags.loc[sid, "flagged"])
+        assert f"не менее {required} критериев; у школы выполнено {fired} из" in " ".join(card.lines)
+        # inputs by hand: pupils who wrote the work, mean percent of the maximum primary score
+        raw = demo_store.query("""
+            SELECT v.year, v.subject, v.grade, count(*) AS n, avg(100.0 * v.primary_score / s.max_score) AS mean
+            FROM vpr v JOIN mark_scales s USING (year, subject, grade)
+            WHERE v.school_id = ? AND NOT v.absent AND v.primary_score IS NOT NULL AND v.year BETWEEN 2024 AND 2026
+              AND v.subject IN ('rus', 'math')
+            GROUP BY ALL""", [sid])
+        vpr = inputs.data[inputs.data["Оценочная процедура"] == "ВПР"]
+        names = {"Русский язык": "rus", "Математика": "math"}
+        got = pd.DataFrame({"year": vpr["Год"].astype(int), "subject": vpr["Предмет"].map(names),
+                            "grade": vpr["Класс"].astype(int), "n": vpr["Участников"], "mean": vpr["Школа, % (балл)"],
+                            "hidden": inputs.hidden[vpr.index].to_numpy()})
+        merged = raw.merge(got, on=["year", "subject", "grade"], suffixes=("", "_card"))
+        assert len(merged) == len(raw) == len(got)
+        shown = merged[~merged["hidden"]]
+        assert len(shown) and (shown["n"] == shown["n_card"]).all()
+        assert (shown["mean"] - shown["mean_card"]).abs().max() < 1e-9
+        assert merged.loc[merged["hidden"], "n"].lt(5).all()   # only small cells are hidden

@@ -85,9 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--port", type=int, default=8866, help="порт (по умолчанию 8866)")
     b.add_argument("--store", type=Path, default=None, help="папка хранилища (по умолчанию data/store)")
     b.add_argument("--base-url", default="/", help="префикс адреса за обратным прокси, например /shnor/")
-    b.add_argument("--view", default="overview", metavar="{overview,identification}",
-                   help="какую панель открыть: overview — результаты ВПР муниципалитета на фоне региона (по умолчанию); "
-                        "identification — выявление ШНОР и ШНСУ по методикам с карточкой школы")
+    b.add_argument("--view", default="app", metavar="{app,overview,identification}",
+                   help="что открыть: app — одно приложение с разделами «Обзор», «Идентификация», «Объективность» "
+                        "(по умолчанию); overview, identification — отдельные панели")
 
     c = sub.add_parser("params", prog="workbench params", help="проверить файлы параметров",
                        description="Загружает файлы параметров и сообщает о каждой ошибке: файл, ключ, значение, допустимое.")

@@ -104,7 +104,7 @@ def publish(folder: Path, task: Task, methodology: str) -> dict:
     Returns what the manifest records (``pdf``: whether the PDF was made, ``pdf_error`` when not)."""
     from workbench.reports.docx import write_docx
     from workbench.reports.document import load_document
-    from workbench.reports.html import write_html
+    from workbench.reports.html import card_page_html, write_html
     from workbench.reports.pdf import PdfUnavailable, write_pdf
     from workbench.reports.xlsx import write_workbook
 
@@ -118,11 +118,20 @@ def publish(folder: Path, task: Task, methodology: str) -> dict:
         ("Данные по состоянию на", task.data_as_of or "—"), ("Методика идентификации", methodology),
         ("Защита данных", "Таблицы содержат только агрегаты; значения по малым группам скрыты (см. «скрыто»)."),
         ("Версия", task.key)])
+    pages = []
+    if doc.cards:                  # «Почему школа в списке» of each listed school as a page of its own
+        (folder / "schools").mkdir(exist_ok=True)
+        for card in doc.cards:
+            page = folder / "schools" / f"{card.school_id}.html"
+            page.write_text(card_page_html(doc, card), encoding="utf-8")
+            pages.append(page)
     try:
         write_pdf(folder / "report.html", folder / "report.pdf")
-        return {"pdf": True}
+        for page in pages:
+            write_pdf(page, page.with_suffix(".pdf"))
+        return {"pdf": True, "cards": len(pages)}
     except PdfUnavailable as e:     # the other formats are published; the manifest and the index say why not
-        return {"pdf": False, "pdf_error": str(e)}
+        return {"pdf": False, "pdf_error": str(e), "cards": len(pages)}
 
 
 def run_municipality(task: Task) -> dict:

@@ -46,10 +46,12 @@ from pathlib import Path
 from workbench.paths import ROOT
 
 DASHBOARDS_DIR = ROOT / "notebooks" / "dashboards"
-NOTEBOOKS = {"overview": DASHBOARDS_DIR / "overview.ipynb",              # ВПР: муниципалитет на фоне региона
+NOTEBOOKS = {"app": DASHBOARDS_DIR / "app.ipynb",                        # одно приложение: все разделы
+             "overview": DASHBOARDS_DIR / "overview.ipynb",              # ВПР: муниципалитет на фоне региона
              "identification": DASHBOARDS_DIR / "identification.ipynb"}  # выявление ШНОР/ШНСУ по методикам
 NOTEBOOK = NOTEBOOKS["overview"]  # the default view
-VIEW_TITLES = {"overview": "результаты ВПР: муниципалитет на фоне региона",
+VIEW_TITLES = {"app": "приложение: обзор, идентификация ШНОР/ШНСУ, объективность",
+               "overview": "результаты ВПР: муниципалитет на фоне региона",
                "identification": "выявление ШНОР и ШНСУ по методикам, карточка школы"}
 CONFIG_DIR = ROOT  # where voila.json lives
 HOST = "127.0.0.1"
@@ -82,7 +84,7 @@ def voila_command(notebook: Path, port: int, *, base_url: str = "/",
     return argv, env
 
 
-def serve(port: int = 8866, store: Path | None = None, base_url: str = "/", view: str = "overview") -> int:
+def serve(port: int = 8866, store: Path | None = None, base_url: str = "/", view: str = "app") -> int:
     """Run Voila for one dashboard (``view``: a key of :data:`NOTEBOOKS`) until Ctrl+C; returns Voila's exit code.
 
     >>> serve(8866, store=Path("data/store"), view="identification")          # doctest: +SKIP

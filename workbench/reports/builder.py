@@ -102,6 +102,17 @@ class Report:
         shows, the appendix and the XLSX keep every column. ``sheet`` is its XLSX sheet name (≤ 31 characters;
         default: the title shortened at a word).
         """
+        meta = self._save_table(df, key, columns=columns, count=count, values=values, kinds=kinds,
+                                pupil_rows=pupil_rows)
+        block = self._save("table", title=title, sentence=sentence, **meta,
+                           body_rows=None if appendix_only else body_rows, appendix_only=appendix_only,
+                           body_columns=[columns[c] for c in body_columns] if body_columns else None, sheet=sheet)
+        self._show_html(block)
+
+    def _save_table(self, df: pd.DataFrame, key: str, *, columns: dict[str, str], count: str | None = None,
+                    values: list[str] | None = None, kinds: dict[str, str] | None = None,
+                    pupil_rows: pd.Series | None = None) -> dict:
+        """Suppress, rename, save the numeric table with its mask; returns the metadata a block records."""
         key = _slug(key)
         out = df.copy()
         suppressed = pd.Series(False, index=out.index)
@@ -124,11 +135,25 @@ class Report:
         col_kinds = {columns[c]: kinds.get(c) or fmt.infer_kind(out[c]) for c in columns}
         # Saved numeric (NA where hidden) with the mask beside it; formatted only when published.
         data.assign(**{SUPPRESSED: suppressed.to_numpy()}).to_parquet(self.dir / TABLES_DIR / f"{key}.parquet")
-        block = self._save("table", key=key, title=title, sentence=sentence, kinds=col_kinds, hidden_columns=hidden,
-                           suppressed_rows=int(suppressed.sum()), min_n=self.min_n, rows=len(data),
-                           body_rows=None if appendix_only else body_rows, appendix_only=appendix_only,
-                           body_columns=[columns[c] for c in body_columns] if body_columns else None,
-                           sheet=sheet, note=suppression_note(self.min_n) if suppressed.any() else "")
+        return {"key": key, "kinds": col_kinds, "hidden_columns": hidden, "suppressed_rows": int(suppressed.sum()),
+                "min_n": self.min_n, "rows": len(data),
+                "note": suppression_note(self.min_n) if suppressed.any() else ""}
+
+    def evidence_card(self, card) -> None:
+        """«Почему школа в списке» (``workbench.evidence.EvidenceCard``): in the appendix of the справка and as a
+        one-page document of its own. The criteria are pupil statistics only where they have participants."""
+        from workbench import evidence as E
+
+        slug = re.sub(r"[^a-z0-9_]", "_", card.school_id.lower())[:24]
+        crit = self._save_table(card.criteria, f"card_{slug}_criteria", columns=E.CRITERIA_COLUMNS, count="n",
+                                values=["value", "margin", "ci_low", "ci_high", "probability"],
+                                pupil_rows=card.criteria["n"].notna(), kinds=E.CRITERIA_KINDS)
+        inputs = self._save_table(card.inputs, f"card_{slug}_inputs", columns=E.INPUT_COLUMNS, count="n",
+                                  values=["mean", "diff", "share_2"], kinds=E.INPUT_KINDS)
+        block = self._save("card", school_id=card.school_id, name=card.name, title=card.title, group=card.group,
+                           lines=card.lines,
+                           tables=[{**crit, "title": "Критерии методики", "sentence": ""},
+                                   {**inputs, "title": "Исходные результаты школы", "sentence": ""}])
         self._show_html(block)
 
     def figure(self, fig, key: str, title: str, sentence: str) -> None:

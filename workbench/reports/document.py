@@ -85,8 +85,24 @@ def load_table(folder: str | Path, key: str, block: dict | None = None) -> Table
                  block.get("appendix_only", False), block.get("sheet"), block.get("body_columns"))
 
 
+def load_card(folder: str | Path, block: dict) -> Card:
+    return Card(block["school_id"], block["name"], block["title"], block.get("group", ""), block["lines"],
+                [load_table(folder, t["key"], t) for t in block["tables"]])
+
+
 def load_blocks(folder: str | Path) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((Path(folder) / BLOCKS_DIR).glob("*.json"))]
+
+
+@dataclass
+class Card:
+    """«Почему школа в списке» of one school: sentences and two tables (criteria, inputs)."""
+    school_id: str
+    name: str
+    title: str
+    group: str
+    lines: list[str]
+    tables: list[Table]
 
 
 @dataclass
@@ -101,6 +117,7 @@ class Document:
     body: list[dict] = field(default_factory=list)       # blocks in order (tables carry their Table as "table")
     appendix: list[Table] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)    # every table, for the XLSX
+    cards: list[Card] = field(default_factory=list)      # evidence cards, after the appendix tables
 
     def figure_path(self, key: str) -> Path:
         return self.folder / FIGURES_DIR / f"{key}.png"
@@ -109,7 +126,7 @@ class Document:
         """(level, heading) of the body, then the appendix."""
         items = [(1, "Основные выводы")] if self.findings else []
         items += [(b["level"] - 1, b["text"]) for b in self.body if b["kind"] == "heading"]
-        if self.appendix:
+        if self.appendix or self.cards:
             items.append((1, "Приложения"))
         return items
 
@@ -122,6 +139,9 @@ def load_document(folder: str | Path, *, title: str, municipality: str, year: in
     for block in load_blocks(folder):
         if block["kind"] == "findings":
             doc.findings += block["sentences"]
+            continue
+        if block["kind"] == "card":
+            doc.cards.append(load_card(folder, block))
             continue
         if block["kind"] == "table":
             t = load_table(folder, block["key"], block)

@@ -127,6 +127,19 @@ def document_docx(doc: Document):
             _table(d, t)
             if t.note:
                 d.add_paragraph(t.note).runs[0].italic = True
+    if doc.cards:
+        if not doc.appendix:
+            d.add_page_break()
+            d.add_heading("Приложения", level=2)
+        d.add_heading("Почему школа в списке: карточки выделенных школ", level=3)
+        for card in doc.cards:
+            d.add_page_break()
+            d.add_heading(card.title, level=3)
+            for line in card.lines:
+                _runs(d.add_paragraph(), line)
+            for t in card.tables:
+                d.add_paragraph().add_run(t.title).bold = True
+                _table(d, t)
     d.add_paragraph()
     d.add_paragraph("Должность, подпись, расшифровка подписи: ____________________________")
     return d

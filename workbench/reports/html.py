@@ -13,7 +13,7 @@ import html
 import re
 from pathlib import Path
 
-from workbench.reports.document import Document, Table, load_table
+from workbench.reports.document import Card, Document, Table, load_table
 
 CSS = """
 @page { size: A4; margin: 18mm 15mm 18mm 20mm; }
@@ -41,6 +41,8 @@ figure { margin: 8pt 0; page-break-inside: avoid; } figure img { max-width: 100%
 @page landscape { size: A4 landscape; margin: 14mm 12mm; }
 .wide { page: landscape; } .wide table.data { font-size: 7.5pt; }
 @media screen { .wide { overflow-x: auto; } }
+section.card { border-top: 1px solid #c8d1dc; margin-top: 10pt; } section.new-page { page-break-before: always; }
+h4 { font-size: 11.5pt; margin: 10pt 0 4pt; }
 .signature { margin-top: 24pt; font-size: 10pt; color: #555; }
 """
 
@@ -119,9 +121,40 @@ def block_html(folder: Path, block: dict) -> str:
     if kind == "table":
         t = block.get("table") or load_table(folder, block["key"], block)
         return table_html(t.body(), full=t) if t.shortened else table_html(t)
+    if kind == "card":
+        from workbench.reports.document import load_card
+
+        return card_html(load_card(folder, block))
     if kind == "figure":
         return _figure(Path(folder) / "figures" / f"{block['key']}.png", block["title"], block["sentence"])
     raise ValueError(f"unknown block kind {kind!r}")
+
+
+def card_html(card: Card, level: int = 3, new_page: bool = False) -> str:
+    """An evidence card: its title, the rule and how to check it, the criteria, the inputs (``new_page``: printed
+    from the top of a page, as in the справка's appendix)."""
+    parts = [f"<h{level}>{html.escape(card.title)}</h{level}>"]
+    parts += [f"<p>{inline(line)}</p>" for line in card.lines]
+    for t in card.tables:
+        parts.append(f'<p class="caption">{html.escape(t.title)}</p>')
+        parts.append(table_html(t, caption=False))
+    cls = "card new-page" if new_page else "card"
+    return f'<section class="{cls}">' + "\n".join(parts) + "</section>"
+
+
+def page_html(title: str, body: str) -> str:
+    """A standalone page with the справка's style."""
+    return (f'<!doctype html>\n<html lang="ru"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def card_page_html(doc: Document, card: Card) -> str:
+    """One school's card as a page of its own (a director can be sent just this)."""
+    head = (f'<div class="title-block"><div class="kind">Приложение к аналитической справке</div>'
+            f'<h1>{html.escape(card.title)}</h1><table><tr><td>Муниципалитет</td><td>{html.escape(doc.municipality)}'
+            f'</td></tr><tr><td>Год</td><td>{doc.year}</td></tr><tr><td>Дата составления</td><td>{doc.made}</td></tr>'
+            f'<tr><td>Данные по состоянию на</td><td>{html.escape(doc.data_as_of or "—")}</td></tr></table></div>')
+    return page_html(card.title, head + card_html(card, level=2).replace(f"<h2>{html.escape(card.title)}</h2>", "", 1))
 
 
 def document_html(doc: Document) -> str:
@@ -143,10 +176,15 @@ def document_html(doc: Document) -> str:
             parts.append(table_html(t, caption=False, heading=f"<h3>Приложение {t.number}. {html.escape(t.title)}</h3>"
                                                               f'<p class="sentence">{inline(t.sentence)}</p>'))
         parts.append("</div>")
+    if doc.cards:
+        if not doc.appendix:
+            parts.append("<h2>Приложения</h2>")
+        parts.append('<div class="appendix"><h3>Почему школа в списке: карточки выделенных школ</h3>')
+        parts += [card_html(c, level=4, new_page=True) for c in doc.cards]
+        parts.append("</div>")
     parts.append('<p class="signature">Справка подготовлена по данным, загруженным в рабочее место аналитика; '
                  'признаки и флаги — основания для анализа и адресной поддержки, а не оценка работы школ и учителей.</p>')
-    return (f'<!doctype html>\n<html lang="ru"><head><meta charset="utf-8"><title>{html.escape(doc.title)}</title>'
-            f"<style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+    return page_html(doc.title, "\n".join(parts))
 
 
 def write_html(doc: Document, path: Path) -> Path:

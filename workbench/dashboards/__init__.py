@@ -1,0 +1,1 @@
+"""Dashboards for officials: the one Voila app (``app.DashboardApp``) and its views."""
