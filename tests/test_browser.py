@@ -6,6 +6,7 @@ browser downloads are not reachable here). The screenshot lands in ``tests/artif
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -97,12 +98,11 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def voila(demo_store, tmp_path_factory):
-    """(url, log path, seconds to listen) of a real Voila serving the dashboard on the demo store."""
-    work = tmp_path_factory.mktemp("voila")
+@contextlib.contextmanager
+def served(notebook: Path, store: Path, work: Path):
+    """(url, log path, seconds to listen) of a real Voila serving ``notebook`` on ``store``; stopped on exit."""
     port = free_port()
-    argv, env = voila_command(NOTEBOOK, port, store=demo_store.root)
+    argv, env = voila_command(notebook, port, store=store)
     log = work / "voila.log"
     with open(log, "w") as fh:
         # started outside the project root: voila.json must still be found (serve passes its folder)
@@ -113,6 +113,13 @@ def voila(demo_store, tmp_path_factory):
     finally:
         stop_group(proc)
     assert proc.poll() is not None, "voila is still running after teardown"
+
+
+@pytest.fixture(scope="module")
+def voila(demo_store, tmp_path_factory):
+    """The overview dashboard served on the demo store."""
+    with served(NOTEBOOK, demo_store.root, tmp_path_factory.mktemp("voila")) as v:
+        yield v
 
 
 # ---------------------------------------------------------------- helpers
@@ -159,19 +166,37 @@ def participants(store, municipality: str, year: int, subject: str, grade: int) 
               AND v.subject = ? AND v.grade = ?""", [municipality, year, subject, grade]).n[0])
 
 
+def open_dashboard(browser, url: str, ready: list[str], timings: dict, viewport=(1280, 900)):
+    """A new page on ``url`` once the ``ready`` locators are visible; returns (page, seconds of the load).
+
+    Full-suite runs have seen a first Voila kernel never finish (log: kernel started, nothing after; the cause
+    is not found yet, see the issue notes). A second load starts a fresh kernel; the first failure is recorded
+    in ``timings["first_load_timed_out"]`` and printed, so it stays visible."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in (1, 2):
+        page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+        page.set_default_timeout(UPDATE_TIMEOUT * 1000)
+        start = time.monotonic()
+        try:
+            page.goto(url, timeout=RENDER_TIMEOUT * 1000 // 2, wait_until="domcontentloaded")
+            for selector in ready:
+                page.locator(selector).first.wait_for(timeout=RENDER_TIMEOUT * 1000)
+            return page, round(time.monotonic() - start, 2)
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            timings["first_load_timed_out"] = True
+            print(f"WARNING: the first load of {url} did not finish; loading again")
+            page.close()
+
+
 # ---------------------------------------------------------------- the test
 
 def test_dashboard_in_a_real_browser(voila, chromium, demo_store):
     url, log, listen = voila
     timings = {"voila_listen_s": round(listen, 2)}
-    page = chromium.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(UPDATE_TIMEOUT * 1000)
-
-    start = time.monotonic()
-    page.goto(url, timeout=RENDER_TIMEOUT * 1000, wait_until="domcontentloaded")
-    page.get_by_text(TITLE).first.wait_for(timeout=RENDER_TIMEOUT * 1000)
-    page.locator(".wb-schools table").wait_for(timeout=RENDER_TIMEOUT * 1000)
-    timings["first_render_s"] = round(time.monotonic() - start, 2)
+    page, timings["first_render_s"] = open_dashboard(chromium, url, [f"text={TITLE}", ".wb-schools table"], timings)
     assert page.title() == TITLE
 
     # the initial selection, read from the page itself
@@ -267,20 +292,11 @@ def test_voila_json_settings():
 
 @pytest.fixture(scope="module")
 def voila_app(demo_store, tmp_path_factory):
-    """(url, log) of a real Voila serving the one dashboard app on the demo store."""
+    """The one dashboard app served on the demo store."""
     from workbench.serve import NOTEBOOKS
 
-    work = tmp_path_factory.mktemp("voila_app")
-    port = free_port()
-    argv, env = voila_command(NOTEBOOKS["app"], port, store=demo_store.root)
-    log = work / "voila.log"
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(argv, env=env, cwd=work, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_listening(proc, port, log)
-        yield f"http://127.0.0.1:{port}/", log
-    finally:
-        stop_group(proc)
+    with served(NOTEBOOKS["app"], demo_store.root, tmp_path_factory.mktemp("voila_app")) as v:
+        yield v
 
 
 def test_app_navigation_keeps_the_selection(voila_app, chromium, demo_store):
@@ -288,15 +304,10 @@ def test_app_navigation_keeps_the_selection(voila_app, chromium, demo_store):
     «Объективность», and every view shows its content."""
     from workbench.dashboards.app import TITLE as APP_TITLE
 
-    url, log = voila_app
+    url, log, _ = voila_app
     timings = {}
-    page = chromium.new_page(viewport={"width": 1280, "height": 1000})
-    page.set_default_timeout(UPDATE_TIMEOUT * 1000)
-    start = time.monotonic()
-    page.goto(url, timeout=RENDER_TIMEOUT * 1000, wait_until="domcontentloaded")
-    page.get_by_text(APP_TITLE).first.wait_for(timeout=RENDER_TIMEOUT * 1000)
-    page.locator(".wb-schools table").wait_for(timeout=RENDER_TIMEOUT * 1000)
-    timings["app_first_render_s"] = round(time.monotonic() - start, 2)
+    page, timings["app_first_render_s"] = open_dashboard(chromium, url, [f"text={APP_TITLE}", ".wb-schools table"],
+                                                         timings, viewport=(1280, 1000))
 
     first = selected_label(page, "wb-app-municipality").split(" — ")[0]
     labels = page.locator(".wb-app-municipality select option").all_inner_texts()
@@ -315,9 +326,9 @@ def test_app_navigation_keeps_the_selection(voila_app, chromium, demo_store):
     assert selected_label(page, "wb-municipality").split(" — ")[0] == target   # the view's own (hidden) selector
     start = time.monotonic()
     page.get_by_role("button", name="Объективность").click()
+    page.locator(".wb-ident-table").first.wait_for(state="hidden")   # the identification table leaves the page
     page.locator(".wb-objectivity").filter(has_text="признак").first.wait_for()
     timings["app_objectivity_s"] = round(time.monotonic() - start, 2)
-    assert page.locator(".wb-ident-table").first.is_hidden()
     start = time.monotonic()
     page.get_by_role("button", name="Обзор").click()
     page.locator(".wb-schools", has_text=school).wait_for()
