@@ -31,16 +31,16 @@ ctx = start_section(municipality=municipality, year=year, store=store, output_di
 rep, st = ctx.report, ctx.store
 
 # %%
-rep.findings(findings.main_findings(ctx, methodology or methodology_of(municipality)[0]))
+figures = overview.key_figures(st, municipality, year)
+schools = overview.schools_summary(st, municipality, year).sort_values("mean_pct", na_position="last")
+rep.findings(findings.main_findings(ctx, methodology or methodology_of(municipality)[0], figures, schools))
 
 # %%
 rep.heading(f"Обзор: {ctx.name}, {year} год")
-figures = overview.key_figures(st, municipality, year)
 rep.note(overview.key_figures_text(figures, ctx.name, year))
 
 # %%
 rep.heading("Школы и участники ВПР")
-schools = overview.schools_summary(st, municipality, year).sort_values("mean_pct", na_position="last")
 rep.table(schools, "schools", "Школы муниципалитета и участники ВПР",
           "Для каждой школы: тип, местность, число работ ВПР по всем предметам в выбранном году, средний процент "
           "выполнения и доля отметок «2»; школы с более низким результатом — выше.",

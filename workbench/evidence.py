@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from workbench.identification_report import shares_as_percent
 from workbench.vocab import SUBJECTS
 
 CRITERIA_COLUMNS = {"role": "Роль", "title": "Критерий", "unit": "Единица", "value": "Значение", "threshold": "Порог",
@@ -80,15 +81,11 @@ def evidence_card(flag: pd.Series, criteria: pd.DataFrame, inputs: pd.DataFrame,
                   source: str) -> EvidenceCard:
     """The card of one school from its flags row, its criteria rows (``identify`` frames) and its inputs."""
     crit = criteria[criteria["school_id"] == flag["school_id"]].copy()
-    crit["fired_ru"] = crit["fired"].map({True: "да", False: "нет"})
+    crit = shares_as_percent(crit.assign(fired_ru=crit["fired"].map({True: "да", False: "нет"})))
     # context indices (ИСБШ, staff, resources) decide ШНСУ and deficits; they do not count among the criteria
     context = crit["criterion"].astype(str).str.endswith("_index") if "criterion" in crit else pd.Series(False, crit.index)
     crit["role"] = context.map({True: ROLE_CONTEXT, False: ROLE_CRITERION})
     crit = pd.concat([crit[~context], crit[context]])
-    share = crit["unit"].eq("доля")        # shares read as percents: 0.0047 → 0.47 %
-    for c in ("value", "threshold", "margin", "ci_low", "ci_high"):
-        crit[c] = crit[c].astype("float64").where(~share, 100 * crit[c].astype("float64"))
-    crit["unit"] = crit["unit"].where(~share, "%")
     main = crit[crit["role"] == ROLE_CRITERION]
     fired = int(main["fired"].sum())
     required = None if pd.isna(flag.get("criteria_required")) else int(flag["criteria_required"])

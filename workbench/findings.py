@@ -118,9 +118,11 @@ def support_sentence(flags: pd.DataFrame, school_signals: pd.DataFrame) -> str |
     return "Данные указывают на потребность в следующем: " + "; ".join(parts) + "."
 
 
-def main_findings(ctx, methodology: str) -> list[str]:
-    """The findings of one municipality from the region-wide results the run computed once (read from the cache)."""
-    from workbench import objectivity, overview
+def main_findings(ctx, methodology: str, figures: dict, schools: pd.DataFrame) -> list[str]:
+    """The findings of one municipality from the region-wide results the run computed once (read from the cache),
+    its key figures (``overview.key_figures``) and its schools (``overview.schools_summary``) as the overview
+    section shows them."""
+    from workbench import objectivity
     from workbench.identification_report import methodology_titles
 
     st, m, year = ctx.store, ctx.municipality, ctx.year
@@ -133,9 +135,9 @@ def main_findings(ctx, methodology: str) -> list[str]:
     sig = ctx.region_cached("objectivity_signals", year=year)
     school_sig = objectivity.school_signals(sig[sig.municipality == m])
     names = st.query("SELECT school_id, name FROM schools WHERE municipality = ?", [m]).set_index("school_id")["name"]
-    out = [results_sentence(overview.key_figures(st, m, year))]
+    out = [results_sentence(figures)]
     out += identification_sentences(flags, previous, methodology_titles().get(methodology, methodology))
-    out.append(gap_sentence(overview.schools_summary(st, m, year), ctx.report.min_n))
+    out.append(gap_sentence(schools, ctx.report.min_n))
     out.append(objectivity_sentence(school_sig, names))
     out.append(support_sentence(flags, school_sig))
     if ctx.data_warning:

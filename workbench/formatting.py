@@ -18,8 +18,9 @@ from typing import Any
 
 import pandas as pd
 
+from workbench.privacy import MARK as SUPPRESSED   # the word the suppression gate writes
+
 MISSING = "—"
-SUPPRESSED = "скрыто"
 NBSP = "\u00a0"
 THIN = "\u202f"      # narrow no-break space: the thousands separator of Russian typography
 MINUS = "−"

@@ -72,8 +72,13 @@ def criteria_table(criteria: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     [['%', 0.47, 'да']]
     """
     names = flags.set_index("school_id")["name"]
-    out = criteria.assign(name=criteria["school_id"].map(names),
-                          fired_ru=np.where(criteria["fired"], "да", "нет")).reset_index(drop=True)
+    return shares_as_percent(criteria.assign(name=criteria["school_id"].map(names),
+                                             fired_ru=np.where(criteria["fired"], "да", "нет")).reset_index(drop=True))
+
+
+def shares_as_percent(criteria: pd.DataFrame) -> pd.DataFrame:
+    """Criteria rows in the unit «доля» with their values, thresholds, margins and intervals as percents (unit «%»)."""
+    out = criteria.copy()
     share = out["unit"].eq("доля")
     for c in ("value", "threshold", "margin", "ci_low", "ci_high"):
         if c in out:

@@ -19,10 +19,21 @@ import pandas as pd
 MARK = "скрыто"
 
 
-def suppress(df: pd.DataFrame, *, count: str, values: list[str], min_n: int) -> pd.DataFrame:
-    """Hide ``values`` (and the count itself) where ``count`` < ``min_n``; add a boolean ``suppressed``."""
+def suppress(df: pd.DataFrame, *, count: str, values: list[str], min_n: int,
+             pupil_rows: pd.Series | None = None) -> pd.DataFrame:
+    """Hide ``values`` (and the count itself) where ``count`` < ``min_n``; add a boolean ``suppressed``.
+
+    ``pupil_rows`` (boolean by row; default: all) says which rows hold values computed from pupils; the others
+    (context indices, staff data) are never hidden, whatever their count.
+
+    >>> d = pd.DataFrame({"n": [3, None], "v": [0.4, -1.2]})
+    >>> suppress(d, count="n", values=["v"], min_n=5, pupil_rows=d["n"].notna())["v"].tolist()
+    [nan, -1.2]
+    """
     out = df.copy()
     small = out[count].fillna(0).astype(float) < min_n
+    if pupil_rows is not None:
+        small &= pd.Series(pupil_rows, index=out.index).fillna(True).astype(bool)
     for c in values + [count]:
         out[c] = out[c].astype("float64").where(~small, np.nan)
     out["suppressed"] = small.to_numpy()

@@ -117,14 +117,8 @@ class Report:
         out = df.copy()
         suppressed = pd.Series(False, index=out.index)
         if count is not None:
-            hidden_rows = suppress(out, count=count, values=list(values or []), min_n=self.min_n)
-            small = hidden_rows.pop("suppressed")
-            if pupil_rows is not None:
-                keep = ~pd.Series(pupil_rows, index=out.index).fillna(True).astype(bool)
-                small = small & ~keep
-                for c in list(values or []) + [count]:
-                    hidden_rows[c] = hidden_rows[c].where(~keep, out[c].astype("float64"))
-            out, suppressed = hidden_rows, small
+            out = suppress(out, count=count, values=list(values or []), min_n=self.min_n, pupil_rows=pupil_rows)
+            suppressed = out.pop("suppressed")
         data = out[list(columns)].rename(columns=columns).reset_index(drop=True)
         hidden = [columns[c] for c in list(values or []) + ([count] if count else []) if c in columns]
         kinds = dict(kinds or {})
