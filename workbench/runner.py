@@ -263,6 +263,9 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
             bar.set_postfix_str(f"{t.municipality}: {manifest['municipalities'][t.municipality]['status']}")
             bar.update()
     bar.close()
+    from workbench.reports import pdf
+
+    pdf.close()   # a browser this process started itself (a municipality published here, not in a worker)
     manifest["finished"] = dt.datetime.now().isoformat(timespec="seconds")
     _write_json(run_dir / "manifest.json", manifest)
     write_index(run_dir, manifest)

@@ -27,10 +27,11 @@ class PdfUnavailable(RuntimeError):
 
 
 _browser = None
+_playwright = None
 
 
 def _get_browser():
-    global _browser
+    global _browser, _playwright
     if _browser is None:
         if not CHROMIUM.exists():
             raise PdfUnavailable(f"PDF не создан: нет браузера Chromium ({CHROMIUM}); установите его командой "
@@ -43,15 +44,21 @@ def _get_browser():
         except Exception as e:
             pw.stop()
             raise PdfUnavailable(f"PDF не создан: Chromium не запускается ({e})") from e
-
-        def close() -> None:
-            try:
-                _browser.close()
-            finally:
-                pw.stop()
-
+        _playwright = pw
         atexit.register(close)
     return _browser
+
+
+def close() -> None:
+    """Stop this process's browser, if it started one (Playwright's sync API allows one instance per thread)."""
+    global _browser, _playwright
+    if _browser is None:
+        return
+    try:
+        _browser.close()
+    finally:
+        _playwright.stop()
+        _browser = _playwright = None
 
 
 def write_pdf(html_path: Path, path: Path) -> Path:
