@@ -36,9 +36,7 @@ region_criteria = ctx.region_cached("identification_criteria", year=year)
 typ = ctx.region_cached("identification_typology", year=year)
 if name == own_name and own_params != own_preset.params:
     # the municipality overrides its preset's parameters: run it on the region's evidence
-    ev = identify.load_evidence(st, year, cells=ctx.region_cached("identification_cells", year=year),
-                                indices=ctx.region_cached("identification_indices", year=year))
-    res = identify.run_methodology(ev, name, own_params).for_municipality(municipality)
+    res = ctx.results.identification(year, name, own_params).for_municipality(municipality)
     flags, criteria = res.flags, res.criteria
 else:
     flags = region_flags[(region_flags.methodology == name) & (region_flags.municipality == municipality)]
@@ -72,8 +70,7 @@ rep.table(criteria_rows, "ident_criteria", "Критерии: значение, 
 from workbench import evidence
 from workbench.config import load_presets
 
-ev = identify.load_evidence(st, year, cells=ctx.region_cached("identification_cells", year=year),
-                            indices=ctx.region_cached("identification_indices", year=year))
+ev = ctx.results.evidence(year)
 preset = load_presets()[name]
 rule_params = own_params if name == own_name else preset.params
 span, read = getattr(rule_params, "years", None), getattr(rule_params, "subjects", None)

@@ -342,3 +342,23 @@ def test_evidence_cards_recompute_the_flag(first_run, demo_store):
         assert len(shown) and (shown["n"] == shown["n_card"]).all()
         assert (shown["mean"] - shown["mean_card"]).abs().max() < 1e-9
         assert merged.loc[merged["hidden"], "n"].lt(5).all()   # only small cells are hidden
+
+
+def test_dashboards_read_what_the_run_computed(first_run, demo_store):
+    """A dashboard kernel after a run computes nothing region-wide: every methodology, the typology, the trends
+    and the signals come from the run's cache, and equal a fresh computation."""
+    from workbench import identify
+    from workbench.identification_dashboard import IdentificationDashboard
+    from workbench.results import RegionResults
+
+    out, manifest = first_run
+    RegionResults._instances.clear()          # as a new kernel starts
+    dash = IdentificationDashboard(demo_store.root, cache_dir=out / "_cache")
+    for m in ("004", "002"):
+        dash.select(municipality=m)
+        dash.open_school(dash.table().school_id.iloc[0])
+    assert dash.errors == [] and dash.results.computed == []
+    year = manifest["year"]
+    fresh = identify.run_methodology(identify.load_evidence(demo_store, year), dash.methodology.value)
+    cached = dash.result()
+    assert cached.flags[["school_id", "flagged"]].equals(fresh.flags[["school_id", "flagged"]])

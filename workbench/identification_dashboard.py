@@ -16,10 +16,11 @@ every figure comes from :mod:`workbench.identify`. Only school aggregates are sh
 latest year with results) shows its group and which criteria fired, never a number; a criterion or a trend
 year computed from fewer participants is hidden on its own.
 
-Responsiveness: the region-wide evidence, typology and trends are cached per year, methodology results per
-(year, methodology, parameters), the region-wide objectivity
-signals per year and the agreement report per (year, municipality) in the instance (a Voila page has its own kernel: one visit). Switching the
-municipality, a filter or the school then costs milliseconds; a new year costs one evidence load (seconds).
+Responsiveness: the region-wide results (methodologies per year and parameters, typology, trends, objectivity
+signals) come from :class:`workbench.results.RegionResults`: the run computed them, so a kernel only reads
+files, and what no run computed is computed once per store and shared with every later kernel. The agreement
+report is cached per (year, municipality) in the instance (a Voila page has its own kernel: one visit).
+Switching the municipality, a filter or the school then costs milliseconds.
 
 Example
 -------
@@ -45,17 +46,17 @@ import matplotlib.pyplot as plt  # never force a backend here: figures would van
 import numpy as np
 import pandas as pd
 from IPython.display import HTML, display
-from scipy import stats
 
 from workbench import identify
 from workbench import formatting as fmt
 from workbench.agreement import ALL_SUBJECTS, agreement_report
 from workbench.objectivity import LEVELS as SIGNAL_LEVELS
-from workbench.objectivity import school_signals, signals
+from workbench.objectivity import school_signals
 from workbench.config import load_defaults, load_municipality, load_presets, load_region, resolve_methodology
 from workbench.dashboard import (COLORS, CSS, REGION_FILE, message_html, municipality_names, number, resolve_store,
                                  store_problem)
 from workbench.privacy import MARK, suppress, suppression_note
+from workbench.results import TREND_SUBJECTS, RegionResults
 from workbench.store import Store
 from workbench.vocab import SUBJECTS
 
@@ -64,7 +65,6 @@ log = logging.getLogger(__name__)
 TITLE = "Выявление ШНОР и ШНСУ: школы муниципалитета по методикам"
 NO_SCHOOL = ""
 ALL_TYPES = ""
-TREND_SUBJECTS = ("rus", "math")
 OWN_SUFFIX = " — методика муниципалитета"
 GROUP_FILTERS = [("Все", "all"), ("ШНОР", "shnor"), ("Зона риска", "risk"), ("ШНСУ", "shnsu")]
 GROUP_MEMBERS = {"shnor": {"ШНОР", "ШНОР и ШНСУ"}, "risk": {"зона риска"}, "shnsu": {"ШНСУ", "ШНОР и ШНСУ"}}
@@ -205,21 +205,6 @@ def rich_table(header: list[str], rows: list[list], row_classes: list[str] | Non
 
 
 # ---------------------------------------------------------------- data for one selection (pure)
-
-def school_trend(ev: identify.Evidence, subjects=TREND_SUBJECTS, level: float = 0.95) -> pd.DataFrame:
-    """Per school × year: the ВПР result (subjects pooled) relative to the region, п.п., with its interval.
-
-    ``n`` is participants per subject (the same pupils write both subjects: ``same_pupils``), the interval is
-    estimate ± z·se at ``level`` (no shrinkage: this is what the school wrote that year).
-    """
-    v = ev.results[(ev.results["assessment"] == "ВПР") & ev.results["subject"].isin(list(subjects))]
-    t = identify.pool(v, ["school_id", "year"], same_pupils=len(subjects))
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    t["year"] = t["year"].astype(int)
-    t["ci_low"] = t["estimate"] - z * t["se"]
-    t["ci_high"] = t["estimate"] + z * t["se"]
-    return t.sort_values(["school_id", "year"]).reset_index(drop=True)
-
 
 def school_participants(trend: pd.DataFrame, year: int) -> pd.Series:
     """ВПР participants per school (Russian and mathematics) in ``year``, else in its latest earlier year."""
@@ -480,10 +465,12 @@ class IdentificationDashboard:
     >>> dash.methodology.value = "kamensk_uralsky"; dash.table().group.value_counts()   # doctest: +SKIP
     """
 
-    def __init__(self, store: Store | str | Path | None = None, *, min_n: int | None = None):
+    def __init__(self, store: Store | str | Path | None = None, *, min_n: int | None = None,
+                 cache_dir: str | Path | None = None):
         start = time.perf_counter()
         self.store = resolve_store(store)
         self.data = self.store  # one DuckDB connection over the store's compact files, pinned to one version
+        self.results = RegionResults.shared(self.store, cache_dir)
         self.usable, self.store_message = store_problem(self.store)
         defaults = load_defaults()
         self.min_n = defaults.privacy.min_pupils_publication.value if min_n is None else int(min_n)
@@ -787,6 +774,12 @@ class IdentificationDashboard:
     def _selection(self) -> tuple[str | None, int | None, str | None]:
         return self.municipality.value, self.year.value, self.methodology.value
 
+    def _timed(self, name: str, get):
+        start = time.perf_counter()
+        value = get()
+        self.timings[name] = time.perf_counter() - start
+        return value
+
     def _cached(self, key: tuple, compute):
         # a Voila page has its own kernel, so a per-dashboard cache lives as long as one visit
         if key not in self._cache:
@@ -795,9 +788,9 @@ class IdentificationDashboard:
             self.timings[key[0]] = time.perf_counter() - start
         return self._cache[key]
 
+    # region-wide results: read from the run's cache (or computed once per store and shared between kernels)
     def _evidence(self) -> identify.Evidence:
-        y = self.year.value
-        return self._cached(("evidence", y), lambda: identify.load_evidence(self.data, y))
+        return self.results.evidence(self.year.value)
 
     def _params(self, municipality: str, name: str):
         """The municipality's overrides for its own methodology, the preset's parameters for any other."""
@@ -805,22 +798,16 @@ class IdentificationDashboard:
         return params if name == own and params is not None else self.presets[name].params
 
     def _result(self, name: str, params) -> identify.Identification:
-        y = self.year.value
-        key = ("methodology", y, name, params.model_dump_json())
-        return self._cached(key, lambda: identify.run_methodology(self._evidence(), name, params, self.unc))
+        return self._timed("methodology", lambda: self.results.identification(self.year.value, name, params, self.unc))
 
     def _typology(self) -> pd.DataFrame:
-        y = self.year.value
-        return self._cached(("typology", y), lambda: identify.typology(self._evidence(), self.typ, self.unc))
+        return self._timed("typology", lambda: self.results.typology(self.year.value))
 
     def _trend(self) -> pd.DataFrame:
-        y = self.year.value
-        return self._cached(("trend", y), lambda: school_trend(self._evidence(), level=self.unc.level.value))
+        return self._timed("trend", lambda: self.results.trend(self.year.value, self.unc.level.value))
 
     def _signals(self) -> pd.DataFrame:
-        y = self.year.value
-        # the plain store: signals build a temporary table on their own connection
-        return self._cached(("signals", y), lambda: signals(self.store, y))
+        return self._timed("signals", lambda: self.results.signals(self.year.value))
 
     def _agreement(self) -> pd.DataFrame:
         m, y, _name = self._selection()
@@ -1012,6 +999,7 @@ class IdentificationDashboard:
             f'<div class="wb-expl">{html.escape(str(row["explanation"]))}</div>'
             f'{self._criteria_html()}</div>')
         subjects = ", ".join(SUBJECTS.get(s, s).lower() for s in TREND_SUBJECTS)
+        self.side_html.value = self._side_html(hidden, subjects)   # before the figure, which takes longest to draw
         if self._card_trend.empty:
             self._show_in(self.trend_out, HTML(message_html("У школы нет результатов ВПР за эти годы.")))
         elif self._card_trend["suppressed"].all():
@@ -1021,7 +1009,6 @@ class IdentificationDashboard:
         else:
             title = f"ВПР ({subjects}): разница со средним по региону"
             self._show_in(self.trend_out, trend_figure(self._card_trend, title, self.unc.level.value))
-        self.side_html.value = self._side_html(hidden, subjects)
         self.timings["card"] = time.perf_counter() - start
 
     def _render_card(self) -> None:

@@ -893,27 +893,3 @@ def region_indices(store, year: int) -> pd.DataFrame:
     region_spec = social.model_copy(update={"reference": social.reference.model_copy(update={"value": "region"})})
     indices["social_index_region"] = compute_index(indices, region_spec)["index"].to_numpy()
     return indices
-
-
-_REGION_RUNS: dict[tuple, dict[str, pd.DataFrame]] = {}
-
-
-def region_identification(store, year: int, part: str = "flags") -> pd.DataFrame:
-    """Every preset with its default parameters and the typology over the whole region, for the cache.
-
-    ``part``: ``cells``, ``indices`` (the evidence's inputs), ``flags``, ``criteria`` or ``typology``. All parts
-    come from one run, kept in memory for the calling process, so warming the cache reads the store and runs the
-    methodologies once.
-    """
-    from workbench.store import fingerprint
-
-    key = (str(store.root), fingerprint(store), year)
-    if key not in _REGION_RUNS:
-        cells, indices = vpr_cells(store, year), region_indices(store, year)
-        ev = load_evidence(store, year, cells=cells, indices=indices)
-        runs = run_all(ev)
-        _REGION_RUNS.clear()
-        _REGION_RUNS[key] = {"cells": cells, "indices": indices, "flags": pd.concat([r.flags for r in runs.values()], ignore_index=True),
-                             "criteria": pd.concat([r.criteria for r in runs.values()], ignore_index=True),
-                             "typology": typology(ev)}
-    return _REGION_RUNS[key][part]

@@ -1,8 +1,8 @@
 """The first call of every production notebook: validated parameters, the store, the report, the cache.
 
 Papermill only warns about unknown parameters, so the package validates them here. Region-wide
-computations that every municipality needs are cached by the store's fingerprint and their arguments:
-the runner warms the cache once per run, each notebook then reads it.
+results that every municipality needs come from ``workbench.results`` (cached by the store's fingerprint and
+their arguments): the runner warms the cache once per run, each notebook then reads it.
 
 Example
 -------
@@ -12,66 +12,17 @@ Example
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
-from functools import lru_cache, partial
-
-from workbench import identify, objectivity, overview
 from workbench.config import load_defaults, load_region
 from workbench.deliverables import data_sources, parameters_table
 from workbench.reports.builder import Report
+from workbench.results import RegionResults
 from workbench.store import Store, fingerprint
-
-# Region-wide computations: name -> function(store, **kwargs) -> DataFrame.
-REGION_COMPUTATIONS: dict[str, Callable[..., pd.DataFrame]] = {
-    "region_reference": overview.region_reference,
-    "identification_cells": partial(identify.region_identification, part="cells"),
-    "identification_indices": partial(identify.region_identification, part="indices"),
-    "identification_flags": partial(identify.region_identification, part="flags"),
-    "identification_criteria": partial(identify.region_identification, part="criteria"),
-    "identification_typology": partial(identify.region_identification, part="typology"),
-    "objectivity_signals": objectivity.signals,
-}
-
-
-@lru_cache(maxsize=1)
-def computation_version() -> str:
-    """Hash of the package's code and the parameter files: a cached region-wide result is reused only when
-    neither changed (the methodologies read params/*.yaml)."""
-    from workbench.paths import PARAMS_DIR
-
-    h = hashlib.sha1()
-    here = Path(__file__).resolve().parent
-    for p in sorted(list(here.rglob("*.py")) + [p for p in PARAMS_DIR.rglob("*") if p.is_file()]):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()[:10]
-
-
-def cache_path(cache_dir: Path, data_hash: str, name: str, kwargs: dict) -> Path:
-    key = hashlib.sha1(json.dumps([kwargs, computation_version()], sort_keys=True, default=str).encode()).hexdigest()[:10]
-    return Path(cache_dir) / data_hash / f"{name}-{key}.parquet"
-
-
-def region_cached(store: Store, cache_dir: Path, name: str, data_hash: str | None = None, **kwargs) -> pd.DataFrame:
-    """A region-wide result from the cache, computed and written atomically when missing."""
-    path = cache_path(cache_dir, data_hash or fingerprint(store), name, kwargs)
-    if path.exists():
-        return pd.read_parquet(path)
-    df = REGION_COMPUTATIONS[name](store, **kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    df.to_parquet(tmp)
-    tmp.replace(path)
-    return df
 
 
 @dataclass
@@ -85,8 +36,14 @@ class SectionContext:
     data_hash: str
     data_warning: str = ""        # Russian: tables missing for the year (said at the top of the first section)
 
+    @property
+    def results(self) -> RegionResults:
+        """The region-wide results of the store (computed once per run, read by every notebook)."""
+        return RegionResults.shared(self.store, self.cache_dir, self.data_hash)
+
     def region_cached(self, name: str, **kwargs) -> pd.DataFrame:
-        return region_cached(self.store, self.cache_dir, name, self.data_hash, **kwargs)
+        """A region-wide table by name (see ``results.FRAMES``)."""
+        return self.results.frame(name, **kwargs)
 
     def publish_parameters_and_sources(self) -> None:
         """The report's methodology section: parameters with provenance tags, data sources with dates."""

@@ -166,14 +166,26 @@ def run_municipality(task: Task) -> dict:
     return status
 
 
-def warm_cache(store: Store, cache_dir: Path, year: int, data_hash: str) -> None:
-    """Compute the region-wide results every notebook needs, once per run."""
-    from workbench.notebook_support import REGION_COMPUTATIONS, region_cached
+def warm_cache(store: Store, cache_dir: Path, year: int, data_hash: str, municipalities: list[str] = (),
+               region=None) -> None:
+    """Compute the region-wide results every notebook and every dashboard kernel needs, once per run: each
+    methodology on the region (with each municipality's own overriding parameters too), the typology, the
+    trends, the objectivity signals, the reference figures, and the year before's list for «Основные выводы»."""
+    from workbench.deliverables import methodology_of
+    from workbench.results import RegionResults
 
-    for name in REGION_COMPUTATIONS:
-        region_cached(store, cache_dir, name, data_hash, year=year)
-    if year - 1 in store.status().years("vpr"):    # «Основные выводы» compare the list with the year before
-        region_cached(store, cache_dir, "identification_flags", data_hash, year=year - 1)
+    own: dict[str, list] = {}
+    for code in municipalities:
+        try:
+            name, preset, params = methodology_of(code, region)
+        except Exception:   # a broken params file fails that municipality's task alone, with its message
+            continue
+        if params != preset.params and params not in own.setdefault(name, []):
+            own[name].append(params)
+    results = RegionResults.shared(store, cache_dir, data_hash)
+    results.warm(year, own)
+    if year - 1 in store.status().years("vpr"):
+        results.frame("identification_flags", year=year - 1)
 
 
 def _latest(out_root: Path) -> Path | None:
@@ -231,7 +243,7 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
     for stale in run_dir.glob(".*.partial"):  # left by an interrupted run: never published, safe to drop
         shutil.rmtree(stale, ignore_errors=True)
     cache_dir = out_root / "_cache"
-    warm_cache(st, cache_dir, year, data_hash)
+    warm_cache(st, cache_dir, year, data_hash, codes, reg)
     old = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")) if (run_dir / "manifest.json").exists() else {}
     manifest = {"run_id": run_dir.name, "year": year, "store": str(Path(store).resolve()), "data_hash": data_hash,
                 "store_version": st.version, "missing_tables": gaps,
