@@ -57,3 +57,32 @@ def test_unusable_store_is_said(tmp_path):
     app = A.DashboardApp(tmp_path / "empty", background=False)
     assert "загрузки" in app.status.value or "пуст" in app.status.value.lower()
     assert app.views == {}
+
+
+def test_the_overview_never_waits_for_a_view_built_in_the_background(demo_store, monkeypatch):
+    """While the identification view is still being built (tens of seconds on a store no run has computed),
+    the official changes the municipality in the overview: the overview follows at once."""
+    import threading
+
+    import workbench.identification_dashboard as I
+
+    release, started = threading.Event(), threading.Event()
+    real = I.IdentificationDashboard
+
+    def slow(*a, **k):
+        started.set()
+        release.wait(60)
+        return real(*a, **k)
+
+    monkeypatch.setattr(I, "IdentificationDashboard", slow)
+    app = A.DashboardApp(demo_store)              # starts the background build
+    assert started.wait(30)
+    other = _codes(app.municipality)[1]
+    done = threading.Event()
+    threading.Thread(target=lambda: (app.select(municipality=other), done.set()), daemon=True).start()
+    try:
+        assert done.wait(20), "the overview waited for the identification view being built"
+        assert app.views["overview"].municipality.value == other and app.errors == []
+    finally:
+        release.set()
+        app._building.join(60)

@@ -103,6 +103,7 @@ def served(notebook: Path, store: Path, work: Path):
     """(url, log path, seconds to listen) of a real Voila serving ``notebook`` on ``store``; stopped on exit."""
     port = free_port()
     argv, env = voila_command(notebook, port, store=store)
+    env["WORKBENCH_CACHE"] = str(work / "cache")   # the region-wide results this server's kernels share
     log = work / "voila.log"
     with open(log, "w") as fh:
         # started outside the project root: voila.json must still be found (serve passes its folder)
@@ -284,6 +285,8 @@ def test_voila_json_settings():
     assert cfg["Voila"] == {"ip": "127.0.0.1", "open_browser": False}
     assert cfg["VoilaConfiguration"]["show_tracebacks"] is False
     assert cfg["VoilaConfiguration"]["template"] == "lab"
+    # one kernel is kept with the app already rendered: the official's page opens without a kernel start
+    assert cfg["VoilaConfiguration"]["preheat_kernel"] is True and cfg["VoilaConfiguration"]["default_pool_size"] == 1
     kernels = cfg["MappingKernelManager"]
     assert kernels["cull_idle_timeout"] > 0 and 0 < kernels["cull_interval"] <= kernels["cull_idle_timeout"]
 
@@ -308,6 +311,7 @@ def test_app_navigation_keeps_the_selection(voila_app, chromium, demo_store):
     timings = {}
     page, timings["app_first_render_s"] = open_dashboard(chromium, url, [f"text={APP_TITLE}", ".wb-schools table"],
                                                          timings, viewport=(1280, 1000))
+    assert "Using pre-heated kernel" in log.read_text(errors="replace")   # voila.json's preheat is in force
 
     first = selected_label(page, "wb-app-municipality").split(" — ")[0]
     labels = page.locator(".wb-app-municipality select option").all_inner_texts()

@@ -34,6 +34,7 @@ from workbench import formatting as fmt
 from workbench.config import load_defaults, load_region
 from workbench.paths import DATA_DIR
 from workbench.privacy import MARK, suppress, suppression_note
+from workbench.results import RegionResults
 from workbench.store import Store
 from workbench.vocab import SUBJECTS
 
@@ -568,7 +569,10 @@ class OverviewDashboard:
         if self._missing():
             self.figures_html.value = message_html(self._missing())
             return
-        vs = self._cached(("vs", m, y), lambda: overview.results_vs_region(self.data, m, y))
+        # the region's figures from the run's cache, every municipality's in one query per year: a switch reads
+        vs = self._cached(("vs", m, y), lambda: overview.results_vs_region(
+            self.data, m, y, reference=RegionResults.shared(self.store).region_reference(y),
+            results=self._cached(("municipalities", y), lambda: overview.municipality_results(self.data, None, y))))
         self._figures = selection_figures(vs, s, g, self.min_n)
         self.figures_html.value = self._figures_html(self._figures, s, g, y)
 

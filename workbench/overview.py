@@ -69,21 +69,28 @@ def region_reference(store: Store, year: int) -> pd.DataFrame:
     return store.query(sql, [year])
 
 
-def municipality_results(store: Store, municipality: str, year: int) -> pd.DataFrame:
-    """The municipality's pupils by subject and grade: schools, participants, mean percent, shares of marks."""
+def municipality_results(store: Store, municipality: str | None, year: int) -> pd.DataFrame:
+    """The municipality's pupils by subject and grade: schools, participants, mean percent, shares of marks
+    (``municipality=None``: every municipality at once, with a ``municipality`` column)."""
+    one = municipality is not None
     sql = f"""
-        WITH w AS ({_WORKS} AND v.year = ? AND v.municipality = ?)
-        SELECT subject, grade, count(DISTINCT school_id) AS schools, count(*) AS participants,
-               avg(pct) AS mean_pct, avg((mark = 2)::DOUBLE) AS share_2, avg((mark >= 4)::DOUBLE) AS share_45
-        FROM w GROUP BY ALL ORDER BY subject, grade"""
-    return store.query(sql, [year, municipality])
+        WITH w AS ({_WORKS} AND v.year = ?{" AND v.municipality = ?" if one else ""})
+        SELECT {"" if one else "municipality, "}subject, grade, count(DISTINCT school_id) AS schools,
+               count(*) AS participants, avg(pct) AS mean_pct, avg((mark = 2)::DOUBLE) AS share_2,
+               avg((mark >= 4)::DOUBLE) AS share_45
+        FROM w GROUP BY ALL ORDER BY {"" if one else "municipality, "}subject, grade"""
+    return store.query(sql, [year, municipality] if one else [year])
 
 
-def results_vs_region(store: Store, municipality: str, year: int, reference: pd.DataFrame | None = None) -> pd.DataFrame:
+def results_vs_region(store: Store, municipality: str, year: int, reference: pd.DataFrame | None = None,
+                      results: pd.DataFrame | None = None) -> pd.DataFrame:
     """By subject and grade: the municipality against the region (``reference`` from ``region_reference``),
-    with the quartiles of the region's school means, so a reader sees where the municipality sits."""
+    with the quartiles of the region's school means, so a reader sees where the municipality sits.
+    ``results``: every municipality's ``municipality_results`` of the year, when the caller holds them."""
     ref = region_reference(store, year) if reference is None else reference
-    out = municipality_results(store, municipality, year).merge(ref, on=["subject", "grade"], how="left")
+    mine = (municipality_results(store, municipality, year) if results is None else
+            results[results["municipality"] == municipality].drop(columns="municipality").reset_index(drop=True))
+    out = mine.merge(ref, on=["subject", "grade"], how="left")
     out["diff_pct"] = out["mean_pct"] - out["region_mean_pct"]
     out.insert(0, "subject_name", out["subject"].map(SUBJECTS).fillna(out["subject"]))
     return out

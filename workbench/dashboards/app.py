@@ -91,6 +91,8 @@ class DashboardApp:
 
     def _build(self, name: str) -> object:
         """Build a view's dashboard once (thread-safe); its own municipality and year selectors are hidden."""
+        if name in self.views:   # without the lock: a view already built never waits for one being built
+            return self.views[name]
         with self._lock:
             if name in self.views:
                 return self.views[name]

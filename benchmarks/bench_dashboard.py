@@ -1,0 +1,126 @@
+"""Benchmark of the dashboard app as an official meets it: Voila (with ``voila.json``, so a preheated kernel)
+and Debian's Chromium. Prints figures; asserts nothing.
+
+For each visit it prints the seconds from opening the address to the overview's school table, from choosing
+another municipality to its schools in the table, and from each navigation button to its view. The first
+visit takes the preheated kernel (the app already rendered); a second visit, right after, shows what a
+colleague opening the address meanwhile waits for (the pool is being refilled).
+
+    .venv/bin/python benchmarks/bench_dashboard.py --store data/store [--cache outputs/_cache] [--visits 2]
+
+``--cache`` is the run's cache of region-wide results (default: where ``workbench run`` writes); an empty
+folder shows a store that no run has computed yet (``--cache /tmp/empty-cache``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, step: float = 0.2) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def visit(browser, url: str, store) -> dict[str, float]:
+    from workbench.dashboards.app import TITLE
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(300_000)
+    out = {}
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_text(TITLE).first.wait_for()
+    page.locator(".wb-schools table").wait_for()
+    out["первое открытие"] = time.perf_counter() - t0
+    select = page.locator(".wb-app-municipality select")
+    current = select.evaluate("el => el.options[el.selectedIndex].text").replace("\u00a0", " ").split(" — ")[0]
+    labels = select.locator("option").all_inner_texts()
+    label = next(x for x in labels if not x.replace("\u00a0", " ").startswith(current + " "))
+    target = label.replace("\u00a0", " ").split(" — ")[0]
+    school = store.query("SELECT name FROM schools WHERE municipality = ? ORDER BY school_id LIMIT 1", [target]).name[0]
+    t0 = time.perf_counter()
+    select.select_option(label=label)
+    page.locator(".wb-schools", has_text=school).wait_for()
+    out["смена муниципалитета"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Идентификация").click()
+    page.locator(".wb-ident-table table").wait_for()
+    out["раздел «Идентификация»"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Объективность").click()
+    page.locator(".wb-ident-table").first.wait_for(state="hidden")
+    page.locator(".wb-objectivity").first.wait_for()
+    out["раздел «Объективность»"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Обзор").click()
+    page.locator(".wb-schools", has_text=school).wait_for()
+    out["назад к «Обзору»"] = time.perf_counter() - t0
+    page.close()
+    return out
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from workbench.results import CACHE_ENV, default_cache_dir
+    from workbench.serve import NOTEBOOKS, voila_command
+    from workbench.store import Store
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--store", type=Path, default=ROOT / "data" / "store")
+    ap.add_argument("--cache", type=Path, default=None, help="the cache of region-wide results (default: the run's)")
+    ap.add_argument("--visits", type=int, default=2)
+    args = ap.parse_args()
+    store = Store(args.store.resolve())
+    port = free_port()
+    argv, env = voila_command(NOTEBOOKS["app"], port, store=args.store.resolve())
+    env[CACHE_ENV] = str((args.cache or default_cache_dir()).resolve())
+    log = Path(tempfile.mkdtemp(prefix="wb-bench-dash-")) / "voila.log"
+    t_start = time.perf_counter()
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        filled = wait_for(lambda: "Kernel pool of" in log.read_text(errors="replace"), 600)
+        print(f"Voila: пул с подготовленным ядром {'готов' if filled else 'НЕ готов'} через "
+              f"{time.perf_counter() - t_start:.1f} с после запуска (кэш: {env[CACHE_ENV]})")
+        time.sleep(3)   # the app's background build of the identification view, as after a quiet minute
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
+            for i in range(args.visits):
+                figures = visit(browser, f"http://127.0.0.1:{port}/", store)
+                print(f"визит {i + 1}: " + "; ".join(f"{k} {v:.2f} с" for k, v in figures.items()))
+            browser.close()
+        hits = len(re.findall("Using pre-heated kernel", log.read_text(errors="replace")))
+        print(f"подготовленных ядер использовано: {hits} из {args.visits} визитов")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+
+
+if __name__ == "__main__":
+    main()
