@@ -87,8 +87,8 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from workbench.results import CACHE_ENV, default_cache_dir
-    from workbench.serve import NOTEBOOKS, voila_command
-    from workbench.store import Store
+    from workbench.dashboards.serve import NOTEBOOKS, voila_command
+    from workbench.data.store import Store
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--store", type=Path, default=ROOT / "data" / "store")

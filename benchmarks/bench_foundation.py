@@ -72,7 +72,7 @@ def floor_seconds(raw: Path) -> tuple[float, float]:
 
 def query_seconds(store_dir: Path, repeat: int = 5) -> dict[str, float]:
     """Best-of-``repeat`` seconds of the queries consumers make on a fresh Store (connection included)."""
-    from workbench.store import Store
+    from workbench.data.store import Store
 
     def best(fn) -> float:
         times = []

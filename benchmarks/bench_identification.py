@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import identify as I
-from workbench.store import Store
+from workbench.data.store import Store
 
 
 def timed(label: str, fn, *args, **kwargs):

@@ -23,8 +23,9 @@ cache_dir = "../outputs/_cache"
 
 # %%
 from workbench.notebook_support import start_section
-from workbench import findings, overview
-from workbench.deliverables import methodology_of
+from workbench import overview
+from workbench.reports import findings
+from workbench.reports.deliverables import methodology_of
 
 ctx = start_section(municipality=municipality, year=year, store=store, output_dir=output_dir,
                     cache_dir=cache_dir, section="Обзор муниципалитета")

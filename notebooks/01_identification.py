@@ -23,8 +23,9 @@ cache_dir = "../outputs/_cache"
 
 # %%
 from workbench.notebook_support import start_section
-from workbench import identify, identification_report as R
-from workbench.deliverables import methodology_of
+from workbench import identify
+from workbench.reports import identification as R
+from workbench.reports.deliverables import methodology_of
 
 ctx = start_section(municipality=municipality, year=year, store=store, output_dir=output_dir,
                     cache_dir=cache_dir, section="Идентификация ШНОР и ШНСУ")
@@ -67,7 +68,7 @@ rep.table(criteria_rows, "ident_criteria", "Критерии: значение, 
 
 # %%
 # «Почему школа в списке»: one card per school of the list, with the inputs the rules read
-from workbench import evidence
+from workbench.reports import evidence
 from workbench.config import load_presets
 
 ev = ctx.results.evidence(year)

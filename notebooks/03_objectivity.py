@@ -23,7 +23,8 @@ cache_dir = "../outputs/_cache"
 
 # %%
 from workbench.notebook_support import start_section
-from workbench import agreement, objectivity, objectivity_report as R
+from workbench import agreement, objectivity
+from workbench.reports import objectivity as R
 
 ctx = start_section(municipality=municipality, year=year, store=store, output_dir=output_dir,
                     cache_dir=cache_dir, section="Объективность результатов ВПР")

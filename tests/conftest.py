@@ -26,7 +26,7 @@ def demo_import(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_store(demo_import):
     """The Store of the small demo region (import must have accepted every row)."""
-    from workbench.store import Store
+    from workbench.data.store import Store
 
     root, _, imp = demo_import
     assert imp.returncode == 0, imp.stdout[-3000:] + imp.stderr[-3000:]

@@ -455,7 +455,7 @@ def test_demo_trend_and_report_agree(demo_store):
 
 
 def test_report_on_a_store_without_vpr(tmp_path):
-    from workbench.store import Store
+    from workbench.data.store import Store
 
     empty = Store(tmp_path)
     assert agreement_report(empty, 2026, "004").empty

@@ -36,7 +36,7 @@ def test_navigation_keeps_the_selection(app):
 
 
 def test_a_failing_view_shows_a_message_and_a_retry(demo_store, monkeypatch):
-    import workbench.identification_dashboard as I
+    import workbench.dashboards.identification as I
 
     app = A.DashboardApp(demo_store, background=False)
     real = I.IdentificationDashboard
@@ -64,7 +64,7 @@ def test_the_overview_never_waits_for_a_view_built_in_the_background(demo_store,
     the official changes the municipality in the overview: the overview follows at once."""
     import threading
 
-    import workbench.identification_dashboard as I
+    import workbench.dashboards.identification as I
 
     release, started = threading.Event(), threading.Event()
     real = I.IdentificationDashboard

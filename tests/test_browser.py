@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.dashboard import TITLE, municipality_names, number
-from workbench.serve import NOTEBOOK, voila_command
+from workbench.dashboards.overview import TITLE, municipality_names, number
+from workbench.dashboards.serve import NOTEBOOK, voila_command
 from workbench.vocab import SUBJECT_BY_LABEL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -296,7 +296,7 @@ def test_voila_json_settings():
 @pytest.fixture(scope="module")
 def voila_app(demo_store, tmp_path_factory):
     """The one dashboard app served on the demo store."""
-    from workbench.serve import NOTEBOOKS
+    from workbench.dashboards.serve import NOTEBOOKS
 
     with served(NOTEBOOKS["app"], demo_store.root, tmp_path_factory.mktemp("voila_app")) as v:
         yield v

@@ -14,7 +14,7 @@ from workbench import context as ctx
 from workbench.config import ParamsError
 from workbench.context import (COMPONENT_TITLES_RU, IndexSpec, bottom_share_flags, compute_index, context_indices,
                                load_indices, school_frame)
-from workbench.store import Store, write_frames
+from workbench.data.store import Store, write_frames
 
 H = {"tag": "heuristic", "source": "тест"}
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workbench import dashboard as dashmod
-from workbench.dashboard import OverviewDashboard
+from workbench.dashboards import overview as dashmod
+from workbench.dashboards.overview import OverviewDashboard
 from workbench.privacy import MARK
 from workbench.vocab import SUBJECTS
 
@@ -172,7 +172,10 @@ def test_store_resolution_and_empty_store(demo_store, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_STORE", str(demo_store.root))
     assert OverviewDashboard().store.root == demo_store.root
     monkeypatch.delenv("WORKBENCH_STORE")
-    assert dashmod.resolve_store().root == dashmod.DATA_DIR / "store"
+    from workbench.dashboards.base import resolve_store
+    from workbench.paths import DATA_DIR
+
+    assert resolve_store().root == DATA_DIR / "store"
     empty = OverviewDashboard(str(tmp_path / "nothing"))
     assert empty.errors == [] and empty.table().empty
     assert "нет ни одной завершённой загрузки" in empty.figures_html.value and "make run" in empty.figures_html.value
@@ -211,12 +214,12 @@ def test_widget_tree_and_russian_labels(dash):
 def test_importing_the_dashboard_keeps_the_inline_backend():
     """Forcing agg would make figures vanish in Voila (CONVENTIONS)."""
     inline = "module://matplotlib_inline.backend_inline"
-    code = "import workbench.dashboard, matplotlib; print(matplotlib.get_backend())"
+    code = "import workbench.dashboards.overview, matplotlib; print(matplotlib.get_backend())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
                          env={**os.environ, "MPLBACKEND": inline})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith(inline)
-    src = (ROOT / "workbench" / "dashboard.py").read_text(encoding="utf-8")
+    src = (ROOT / "workbench" / "dashboards" / "overview.py").read_text(encoding="utf-8")
     assert "matplotlib.use(" not in src and "MPLBACKEND" not in src
 
 

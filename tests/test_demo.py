@@ -25,11 +25,11 @@ from workbench.demo.catalogue import scales_table, tasks_table, work_catalogue
 from workbench.demo.files import style_for
 from workbench.demo.region import EFFECTS, REGION_FILE, DemoBlock, load_region_file
 from workbench.demo.works import MunicipalityModel, agreement, generate_year, plan_missing
-from workbench.exam_protocol import read_exam_protocol, school_exams
-from workbench.fisoko import read_vpr
+from workbench.data.exam_protocol import read_exam_protocol, school_exams
+from workbench.data.fisoko import read_vpr
 from workbench.scales import ScaleBook, load_scales
-from workbench.schemas import TABLES
-from workbench.tables import read_table
+from workbench.data.schemas import TABLES
+from workbench.data.tables import read_table
 
 pytestmark = pytest.mark.slow
 SCALE, SEED = 0.05, 2026
@@ -96,7 +96,7 @@ def protocols(region):
 
 @pytest.fixture(scope="module")
 def readback(region, truth, scales):
-    """Every ВПР export read through workbench.fisoko.read_vpr: (file, rows written, VprRead)."""
+    """Every ВПР export read through workbench.data.fisoko.read_vpr: (file, rows written, VprRead)."""
     out, _ = region
     return [(f, int(n), read_vpr(out / "raw" / f, scales)) for f, n in zip(truth["files"]["file"], truth["files"]["rows"])]
 

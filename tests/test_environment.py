@@ -32,6 +32,6 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_data_dictionary_is_generated_from_schemas():
-    from workbench.schemas import data_dictionary
+    from workbench.data.schemas import data_dictionary
 
     assert (ROOT / "data" / "README.md").read_text(encoding="utf-8") == data_dictionary()

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workbench import exam_protocol as E
-from workbench import problems as P
-from workbench.schemas import TABLES, EXAM_SUBJECTS
+from workbench.data import exam_protocol as E
+from workbench.data import problems as P
+from workbench.data.schemas import TABLES, EXAM_SUBJECTS
 
 HEADER = ["№ п/п", "Фамилия", "Имя", "Отчество", "Серия документа", "Номер документа", "Код ОО", "Класс", "Код ППЭ",
           "Аудитория", "Задания с кратким ответом", "Задания с развёрнутым ответом", "Первичный балл"]

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import vpr_corpus as vc
-from workbench.fisoko import (SOURCE_COLUMNS, VprStyle, meta_from_filename, normalise_header, parse_task_header,
+from workbench.data.fisoko import (SOURCE_COLUMNS, VprStyle, meta_from_filename, normalise_header, parse_task_header,
                               read_vpr, sniff_vpr, subject_code, write_vpr)
-from workbench.problems import PROBLEM_COLUMNS
+from workbench.data.problems import PROBLEM_COLUMNS
 from workbench.scales import ScaleBook, load_scales
-from workbench.schemas import Vpr, VprTasks
+from workbench.data.schemas import Vpr, VprTasks
 
 
 @pytest.fixture(scope="module")

@@ -18,15 +18,15 @@ import pytest
 
 from tests.test_browser import (ARTIFACTS, UPDATE_TIMEOUT, chromium, choose, open_dashboard, served,  # noqa: F401 (fixture)
                                 selected_label)
-from workbench import identification_dashboard as idmod
+from workbench.dashboards import identification as idmod
 from workbench import identify
 from workbench.cli import build_parser, main
 from workbench.config import load_presets
-from workbench.dashboard import municipality_names
-from workbench.deliverables import methodology_of
-from workbench.identification_dashboard import IdentificationDashboard
+from workbench.dashboards.overview import municipality_names
+from workbench.reports.deliverables import methodology_of
+from workbench.dashboards.identification import IdentificationDashboard
 from workbench.privacy import MARK
-from workbench.serve import NOTEBOOK, NOTEBOOKS, voila_command
+from workbench.dashboards.serve import NOTEBOOK, NOTEBOOKS, voila_command
 
 ROOT = Path(__file__).resolve().parent.parent
 M = "004"
@@ -318,7 +318,7 @@ def test_notebook_serve_and_cli():
 
 
 def test_importing_keeps_the_inline_backend():
-    src = (ROOT / "workbench" / "identification_dashboard.py").read_text(encoding="utf-8")
+    src = (ROOT / "workbench" / "dashboards" / "identification.py").read_text(encoding="utf-8")
     assert "matplotlib.use(" not in src and "MPLBACKEND" not in src
 
 

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from tests import vpr_corpus as vc
-from workbench.exam_protocol import write_exam_protocol
-from workbench.fisoko import write_vpr
-from workbench.importing import import_paths
+from workbench.data.exam_protocol import write_exam_protocol
+from workbench.data.fisoko import write_vpr
+from workbench.data.importing import import_paths
 from workbench.scales import ScaleBook, load_scales
-from workbench.store import Store, write_frames
+from workbench.data.store import Store, write_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbench.importing import import_paths
-from workbench.store import Store
+from workbench.data.importing import import_paths
+from workbench.data.store import Store
 
 HEADER = "Год;Код муниципалитета;Код ОО;Учителей;Вакансий;С первой/высшей категорией\n"
 

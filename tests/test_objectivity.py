@@ -434,7 +434,7 @@ def test_null_region_raises_no_more_alarms_than_the_fdr_level(null_region):
     # ~300 tested rows per year (scale 0.05) and 0–5 of ~23 000 (0.02 %) at scale 0.25. Under the complete null
     # BH keeps P(any alarm) ≤ fdr; we assert the share of fired rows ≤ fdr + 0.01 (tolerance for the
     # approximate p-values of small cells) and at most 2 fired rows per year.
-    from workbench.store import Store
+    from workbench.data.store import Store
 
     proc, root = null_region
     assert proc.wait(timeout=900) == 0, (root / "log.txt").read_text(encoding="utf-8")[-3000:]

@@ -1,7 +1,7 @@
 """End to end: a small demo region is generated, imported through the CLI, and queried in the store."""
 import pytest
 
-from workbench.store import Store
+from workbench.data.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_region_wide_tables_keep_file_values_and_municipalities(imported, table)
     assert wrong == 0
     import io
 
-    from workbench.tables import decode_bytes, sniff_sep
+    from workbench.data.tables import decode_bytes, sniff_sep
 
     def read(p):
         if p.suffix == ".xlsx":
@@ -68,7 +68,7 @@ def test_region_wide_tables_keep_file_values_and_municipalities(imported, table)
     share_cols = [c for c in stored.columns if c.startswith("share_") or c == "noko_satisfaction"]
     if share_cols:
         col = share_cols[0]
-        from workbench.schemas import columns_of
+        from workbench.data.schemas import columns_of
 
         title = columns_of(table)[col]["title"]
         file_values = pd.to_numeric(raw[title].str.replace(",", "."), errors="coerce")

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from tests import vpr_corpus as vc
-from workbench import problems as P
-from workbench.fisoko import SOURCE_COLUMNS, VprStyle, read_vpr, similar_to, sniff_vpr, write_vpr
+from workbench.data import problems as P
+from workbench.data.fisoko import SOURCE_COLUMNS, VprStyle, read_vpr, similar_to, sniff_vpr, write_vpr
 from workbench.scales import ScaleBook, load_scales
-from workbench.tables import SUPPORTED_SUFFIXES, UnreadableFile, peek_rows, read_raw, read_table
+from workbench.data.tables import SUPPORTED_SUFFIXES, UnreadableFile, peek_rows, read_raw, read_table
 
 
 @pytest.fixture(scope="module")

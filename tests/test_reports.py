@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from workbench import formatting as fmt
-from workbench.findings import gap_sentence, identification_sentences, support_sentence
+from workbench.reports.findings import gap_sentence, identification_sentences, support_sentence
 from workbench.reports.builder import Report
 from workbench.reports.docx import write_docx
 from workbench.reports.document import load_document

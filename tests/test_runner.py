@@ -348,7 +348,7 @@ def test_dashboards_read_what_the_run_computed(first_run, demo_store):
     """A dashboard kernel after a run computes nothing region-wide: every methodology, the typology, the trends
     and the signals come from the run's cache, and equal a fresh computation."""
     from workbench import identify
-    from workbench.identification_dashboard import IdentificationDashboard
+    from workbench.dashboards.identification import IdentificationDashboard
     from workbench.results import RegionResults
 
     out, manifest = first_run

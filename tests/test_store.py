@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workbench.importing import NOT_DATA_MARKER, import_paths
-from workbench.store import Store, StoreError, fingerprint, write_frames
+from workbench.data.importing import NOT_DATA_MARKER, import_paths
+from workbench.data.store import Store, StoreError, fingerprint, write_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -254,7 +254,7 @@ def test_a_legacy_store_is_refused_with_what_to_do(tmp_path):
 
 
 def test_a_second_import_waits_for_none_and_is_refused_while_one_runs(tmp_path):
-    from workbench.store import store_transaction
+    from workbench.data.store import store_transaction
 
     with store_transaction(tmp_path / "store"):
         status = Store(tmp_path / "store").status()
@@ -289,7 +289,7 @@ def test_a_year_without_a_table_the_sections_need_is_said(tmp_path):
 
 
 def test_parallel_readers_build_the_same_store(tmp_path, monkeypatch):
-    import workbench.importing as imp
+    import workbench.data.importing as imp
 
     region_a(tmp_path / "in")
     region_b(tmp_path / "in")
@@ -303,7 +303,7 @@ def test_parallel_readers_build_the_same_store(tmp_path, monkeypatch):
 
 
 def test_data_sources_of_a_municipality_without_rows_in_a_table(tmp_path):
-    from workbench.deliverables import data_sources
+    from workbench.reports.deliverables import data_sources
 
     s = write_frames(tmp_path / "store", {
         "staff": pd.DataFrame({"year": [2026], "school_id": ["edu004001"], "municipality": ["004"], "teachers": [3]}),

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from workbench.config import TableMapping, load_yaml_model
-from workbench.importing import import_paths
+from workbench.data.importing import import_paths
 from workbench.paths import PARAMS_DIR
-from workbench.store import Store
-from workbench.tables import read_table
+from workbench.data.store import Store
+from workbench.data.tables import read_table
 
 MOSCOW = Path(__file__).resolve().parent / "data" / "moscow_ege_by_school_2015-16.csv"
 MAPPING = PARAMS_DIR / "mappings" / "moscow_open_data_ege.yaml"

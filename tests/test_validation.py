@@ -4,8 +4,8 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from workbench.schemas import TABLES, columns_of
-from workbench.validation import _failure_cases, _rule_schema, validate_table
+from workbench.data.schemas import TABLES, columns_of
+from workbench.data.validation import _failure_cases, _rule_schema, validate_table
 
 
 def _pandera(schema, work) -> set:

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from workbench.store import Store
+from workbench.data.store import Store
 from workbench.uncertainty import sample_size_category, wilson_interval
 from workbench.vocab import MARKS, SUBJECTS
 

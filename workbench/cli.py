@@ -104,7 +104,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_store(args) -> int:
-    from workbench.store import Store
+    from workbench.data.store import Store
 
     status = Store(args.store).status()
     print("\n".join(status.lines_ru()))
@@ -113,9 +113,9 @@ def cmd_store(args) -> int:
 
 def cmd_import(args) -> int:
     from workbench.config import TableMapping, check_mapping, load_region, load_yaml_model
-    from workbench.importing import import_paths
-    from workbench.schemas import TABLES
-    from workbench.store import StoreError
+    from workbench.data.importing import import_paths
+    from workbench.data.schemas import TABLES
+    from workbench.data.store import StoreError
 
     if args.status:
         return cmd_store(args)
@@ -142,7 +142,7 @@ def cmd_import(args) -> int:
             raise ParamsError(args.mapping, errs)
     overrides = {"year": args.year, "subject": args.subject, "grade": args.grade, "school_id": args.school}
     if args.subject:
-        from workbench.fisoko import subject_code
+        from workbench.data.fisoko import subject_code
 
         overrides["subject"] = subject_code(args.subject)
         if overrides["subject"] is None:
@@ -162,7 +162,7 @@ def cmd_import(args) -> int:
 
 def cmd_run(args) -> int:
     from workbench.runner import run
-    from workbench.store import StoreError
+    from workbench.data.store import StoreError
 
     t0 = time.perf_counter()
     try:
@@ -184,7 +184,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_dashboard(args) -> int:
-    from workbench.serve import NOTEBOOKS, serve
+    from workbench.dashboards.serve import NOTEBOOKS, serve
 
     if args.view not in NOTEBOOKS:
         print(f"Ошибка вызова: --view {args.view!r} — неизвестная панель; допустимые: {', '.join(NOTEBOOKS)}",

@@ -156,7 +156,7 @@ class TableMapping(_Strict):
 
 def check_mapping(table: str, mapping: TableMapping) -> list[str]:
     """Russian problems of a mapping whose targets are not columns of ``table`` (empty when fine)."""
-    from workbench.schemas import TABLES, columns_of
+    from workbench.data.schemas import TABLES, columns_of
 
     if table not in TABLES:
         return [f"таблица «{table}» неизвестна; допустимые: {', '.join(TABLES)}"]

@@ -47,7 +47,7 @@ from pydantic import Field, StrictStr, ValidationInfo, field_validator, model_va
 from pydantic_core import PydanticCustomError
 
 from workbench.config import ParamsError, Share, Tagged, _Strict, load_yaml_model
-from workbench.schemas import columns_of
+from workbench.data.schemas import columns_of
 
 INDEX_TABLES: tuple[str, ...] = ("schools", "context", "staff", "resources")
 YEAR_TABLES: tuple[str, ...] = ("context", "staff", "resources")

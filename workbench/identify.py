@@ -18,7 +18,7 @@ itself noise), so flags can be decided on intervals or probabilities (``params/d
 
 Example
 -------
->>> from workbench.store import Store                                   # doctest: +SKIP
+>>> from workbench.data.store import Store                                   # doctest: +SKIP
 >>> ev = load_evidence(Store("data/store"), year=2026)                  # doctest: +SKIP
 >>> res = run_methodology(ev, "kamensk_uralsky")                        # doctest: +SKIP
 >>> res.flags.query("municipality == '005' and flagged")[["name", "explanation"]]   # doctest: +SKIP

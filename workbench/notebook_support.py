@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.config import load_defaults, load_region
-from workbench.deliverables import data_sources, parameters_table
+from workbench.reports.deliverables import data_sources, parameters_table
 from workbench.reports.builder import Report
 from workbench.results import RegionResults
-from workbench.store import Store, fingerprint
+from workbench.data.store import Store, fingerprint
 
 
 @dataclass

@@ -49,7 +49,7 @@ arithmetic is pandas.
 
 Example
 -------
->>> from workbench.store import Store                                  # doctest: +SKIP
+>>> from workbench.data.store import Store                                  # doctest: +SKIP
 >>> sig = signals(Store("data/store"), 2026)                           # doctest: +SKIP
 >>> school_signals(sig.query("municipality == '004'"))                 # doctest: +SKIP
 """

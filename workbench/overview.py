@@ -5,7 +5,7 @@ years) and as shares of marks; the region's distribution of school means gives t
 
 Example
 -------
->>> from workbench.store import Store
+>>> from workbench.data.store import Store
 from workbench.vocab import SUBJECTS
 >>> s = Store("data/store")                      # doctest: +SKIP
 >>> school_results(s, year=2026, subject="math", grade=5).head()   # doctest: +SKIP
@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench import formatting as fmt
-from workbench.store import Store
+from workbench.data.store import Store
 from workbench.vocab import SUBJECTS
 
 _WORKS = """

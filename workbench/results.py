@@ -34,7 +34,7 @@ from typing import Any, Callable
 import pandas as pd
 from scipy import stats
 
-from workbench.store import Store, fingerprint
+from workbench.data.store import Store, fingerprint
 
 log = logging.getLogger(__name__)
 

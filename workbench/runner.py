@@ -30,7 +30,7 @@ from pathlib import Path
 
 from workbench import __version__
 from workbench.paths import OUTPUTS_DIR, PARAMS_DIR, ROOT
-from workbench.store import Store, fingerprint
+from workbench.data.store import Store, fingerprint
 
 NOTEBOOKS_DIR = ROOT / "notebooks"
 KERNEL_START_TIMEOUT = 120
@@ -144,7 +144,7 @@ def run_municipality(task: Task) -> dict:
     status = {"name": task.name, "status": "ok", "error": None, "key": task.key}
     try:
         from workbench.config import load_region
-        from workbench.deliverables import methodology_of
+        from workbench.reports.deliverables import methodology_of
 
         # Resolved here, not in the parent: a broken municipality params file fails this municipality alone.
         methodology = methodology_of(task.municipality, load_region(task.region, check_municipalities=False))[0]
@@ -171,7 +171,7 @@ def warm_cache(store: Store, cache_dir: Path, year: int, data_hash: str, municip
     """Compute the region-wide results every notebook and every dashboard kernel needs, once per run: each
     methodology on the region (with each municipality's own overriding parameters too), the typology, the
     trends, the objectivity signals, the reference figures, and the year before's list for «Основные выводы»."""
-    from workbench.deliverables import methodology_of
+    from workbench.reports.deliverables import methodology_of
     from workbench.results import RegionResults
 
     own: dict[str, list] = {}
@@ -209,7 +209,7 @@ def run(municipalities: list[str] | None = None, *, year: int | None = None, sto
     from tqdm import tqdm
 
     from workbench.config import load_region
-    from workbench.deliverables import write_index
+    from workbench.reports.deliverables import write_index
 
     st = Store(store).require_complete()   # no run on an empty, old-format, or half-imported store
     reg = load_region(region, check_municipalities=False)  # each task checks its own municipality file

@@ -15,8 +15,8 @@
 
 # %%
 # Панель Voila «Выявление ШНОР и ШНСУ: школы муниципалитета по методикам». Вся логика — в
-# workbench/identification_dashboard.py. Запуск: `workbench dashboard --view identification`;
+# workbench/dashboards/identification.py. Запуск: `workbench dashboard --view identification`;
 # хранилище — $WORKBENCH_STORE, иначе data/store.
-from workbench.identification_dashboard import IdentificationDashboard
+from workbench.dashboards.identification import IdentificationDashboard
 
 IdentificationDashboard().widget

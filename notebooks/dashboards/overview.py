@@ -14,8 +14,8 @@
 # ---
 
 # %%
-# Панель Voila «Результаты ВПР: муниципалитет на фоне региона». Вся логика — в workbench/dashboard.py.
+# Панель Voila «Результаты ВПР: муниципалитет на фоне региона». Вся логика — в workbench/dashboards/overview.py.
 # Запуск: `workbench dashboard` или `make dashboard`; хранилище — $WORKBENCH_STORE, иначе data/store.
-from workbench.dashboard import OverviewDashboard
+from workbench.dashboards.overview import OverviewDashboard
 
 OverviewDashboard().widget

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from workbench.dashboard import CSS, OverviewDashboard, message_html, resolve_store, store_problem
-from workbench.store import Store
+from workbench.dashboards.base import CSS, message_html, resolve_store, store_problem
+from workbench.dashboards.overview import OverviewDashboard
+from workbench.data.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class DashboardApp:
             if name == "overview":
                 dash = OverviewDashboard(self.store)
             else:
-                from workbench.identification_dashboard import IdentificationDashboard
+                from workbench.dashboards.identification import IdentificationDashboard
 
                 dash = IdentificationDashboard(self.store)
             for x in (dash.header, dash.municipality, dash.year):

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.fisoko import VprStyle, write_vpr
-from workbench.schemas import columns_of
+from workbench.data.fisoko import VprStyle, write_vpr
+from workbench.data.schemas import columns_of
 
 FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
 
@@ -51,7 +51,7 @@ def style_for(ordinal: int, suffix: str, year: int) -> VprStyle:
 
 
 def write_vpr_file(works: pd.DataFrame, tasks: pd.DataFrame, path: Path, fmt: str, style: VprStyle) -> int:
-    """Write one ВПР export through ``workbench.fisoko.write_vpr``; returns the rows written."""
+    """Write one ВПР export through ``workbench.data.fisoko.write_vpr``; returns the rows written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_vpr(works, tasks, path, fmt, style=style)
     return len(works)

@@ -3,7 +3,7 @@
 For the municipalities and exams of ``PROTOCOL_EXPORTS`` the last year's exam results are written as pupil
 protocols (``raw/exams/protocols/<OGE|EGE>_<year>_<code>.xlsx``) instead of school-level rows of
 ``raw/exams/exams_<year>.csv``: the same simulated pupils (``tables.exam_pupils``), so the school-level rows
-derived from the protocols (``workbench.exam_protocol.school_exams``) equal the rows that moved. Task results
+derived from the protocols (``workbench.data.exam_protocol.school_exams``) equal the rows that moved. Task results
 are drawn given each pupil's primary score (its points spread over the tasks, short-answer points more likely),
 the ЕГЭ primary score is the test score converted back linearly. Names and documents are made up
 (``exam_protocol.fake_person``: «Иванов-Тест», series «0000»).
@@ -28,7 +28,7 @@ from workbench.demo import knobs as K
 from workbench.demo import tables as T
 from workbench.demo.region import rng_for
 from workbench.demo.works import LETTERS, MunicipalityModel
-from workbench.exam_protocol import ProtocolStyle, fake_person, write_exam_protocol
+from workbench.data.exam_protocol import ProtocolStyle, fake_person, write_exam_protocol
 
 # municipality -> (exam, layout style) of its protocols for the region's last year
 PROTOCOL_EXPORTS: dict[str, tuple[tuple[str, ProtocolStyle], ...]] = {

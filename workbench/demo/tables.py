@@ -1,4 +1,4 @@
-"""The non-ВПР tables of the demo region, in canonical columns (``workbench.schemas``), ready to validate.
+"""The non-ВПР tables of the demo region, in canonical columns (``workbench.data.schemas``), ready to validate.
 
 School-year tables (context, staff, resources, outcomes, surveys, exams) come from a municipality's
 ``MunicipalityModel`` so they agree with its ВПР results (same context, school effects, cohorts); the
@@ -25,7 +25,7 @@ from workbench import vocab
 from workbench.demo import knobs as K
 from workbench.demo.region import RegionPlan, rng_for
 from workbench.demo.works import MunicipalityModel, sigmoid
-from workbench.schemas import TABLES
+from workbench.data.schemas import TABLES
 
 AS_OF = dt.date(2026, 5, 15)   # the demo's "today" for roadmap statuses (overdue = deadline before it, not done)
 

@@ -134,9 +134,9 @@ class Report:
                 "note": suppression_note(self.min_n) if suppressed.any() else ""}
 
     def evidence_card(self, card) -> None:
-        """«Почему школа в списке» (``workbench.evidence.EvidenceCard``): in the appendix of the справка and as a
+        """«Почему школа в списке» (``workbench.reports.evidence.EvidenceCard``): in the appendix of the справка and as a
         one-page document of its own. The criteria are pupil statistics only where they have participants."""
-        from workbench import evidence as E
+        from workbench.reports import evidence as E
 
         slug = re.sub(r"[^a-z0-9_]", "_", card.school_id.lower())[:24]
         crit = self._save_table(card.criteria, f"card_{slug}_criteria", columns=E.CRITERIA_COLUMNS, count="n",

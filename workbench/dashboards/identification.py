@@ -1,7 +1,7 @@
 """Voila dashboard: which schools of a municipality a methodology identifies as ШНОР / ШНСУ, and why.
 
 The official picks a municipality, a year and a methodology (by default the municipality's own, with the
-overrides of its params file, as :func:`workbench.deliverables.methodology_of` resolves it); filters by group, school
+overrides of its params file, as :func:`workbench.reports.deliverables.methodology_of` resolves it); filters by group, school
 type (DOMAIN §5 typology) and a part of the school's name; sees how the other methodologies would decide for
 the same schools; and opens a school's card: each criterion with value, threshold, margin, years, interval and
 whether it fired; the ВПР result relative to the region by year with interval bars; the three context indices;
@@ -24,7 +24,7 @@ Switching the municipality, a filter or the school then costs milliseconds.
 
 Example
 -------
->>> from workbench.identification_dashboard import IdentificationDashboard
+>>> from workbench.dashboards.identification import IdentificationDashboard
 >>> dash = IdentificationDashboard("data/store")                                  # doctest: +SKIP
 >>> dash.select(municipality="004", year=2026)      # methodology: the municipality's own   # doctest: +SKIP
 >>> dash.table()[["name", "group", "criteria_fired", "value", "suppressed"]]     # doctest: +SKIP
@@ -38,26 +38,24 @@ from __future__ import annotations
 import html
 import logging
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import ipywidgets as w
 import matplotlib.pyplot as plt  # never force a backend here: figures would vanish in Voila
 import numpy as np
 import pandas as pd
-from IPython.display import HTML, display
+from IPython.display import HTML
 
-from workbench import identify
 from workbench import formatting as fmt
+from workbench import identify
 from workbench.agreement import ALL_SUBJECTS, agreement_report
+from workbench.config import load_defaults, load_municipality, load_presets, load_region, resolve_methodology
+from workbench.dashboards.base import COLORS, CSS, REGION_FILE, View, message_html, municipality_names, number
+from workbench.data.store import Store
 from workbench.objectivity import LEVELS as SIGNAL_LEVELS
 from workbench.objectivity import school_signals
-from workbench.config import load_defaults, load_municipality, load_presets, load_region, resolve_methodology
-from workbench.dashboard import (COLORS, CSS, REGION_FILE, message_html, municipality_names, number, resolve_store,
-                                 store_problem)
 from workbench.privacy import MARK, suppress, suppression_note
-from workbench.results import TREND_SUBJECTS, RegionResults
-from workbench.store import Store
+from workbench.results import TREND_SUBJECTS
 from workbench.vocab import SUBJECTS
 
 log = logging.getLogger(__name__)
@@ -104,8 +102,8 @@ EXTRA_CSS = """
 
 def own_methodology(code: str, region=None) -> tuple[str, object]:
     """(preset name, resolved rule parameters) of a municipality's own methodology: what
-    :func:`workbench.deliverables.methodology_of` returns (a test checks they agree), without importing
-    ``workbench.deliverables``, which pulls nbformat and jsonschema: two seconds of a Voila page's first render.
+    :func:`workbench.reports.deliverables.methodology_of` returns (a test checks they agree), without importing
+    ``workbench.reports.deliverables``, which pulls nbformat and jsonschema: two seconds of a Voila page's first render.
     """
     region = region or load_region(REGION_FILE)
     m = next((m for m in region.municipalities if m.code == code), None)
@@ -458,31 +456,28 @@ def trend_figure(trend: pd.DataFrame, title: str, level: float):
 
 # ---------------------------------------------------------------- the dashboard
 
-class IdentificationDashboard:
+class IdentificationDashboard(View):
     """ШНОР / ШНСУ of a municipality under a methodology: table, comparison of methodologies, school card.
 
     >>> dash = IdentificationDashboard("data/store")                              # doctest: +SKIP
     >>> dash.methodology.value = "kamensk_uralsky"; dash.table().group.value_counts()   # doctest: +SKIP
     """
 
+    SECTIONS = {"data": "данные выбора", "types": "список типов школ", "table": "таблица выявления",
+                "compare": "сравнение методик", "card": "карточка школы", "objectivity": "объективность ВПР",
+                "card_objectivity": "объективность в карточке школы"}
+
     def __init__(self, store: Store | str | Path | None = None, *, min_n: int | None = None,
                  cache_dir: str | Path | None = None):
         start = time.perf_counter()
-        self.store = resolve_store(store)
-        self.data = self.store  # one DuckDB connection over the store's compact files, pinned to one version
-        self.results = RegionResults.shared(self.store, cache_dir)
-        self.usable, self.store_message = store_problem(self.store)
+        super().__init__(store, cache_dir)
         defaults = load_defaults()
         self.min_n = defaults.privacy.min_pupils_publication.value if min_n is None else int(min_n)
         self.unc = defaults.uncertainty
         self.typ = defaults.typology
         self.presets = load_presets()
-        self.errors: list[str] = []          # Russian messages of failed sections (tests and logs read them)
-        self.timings: dict[str, float] = {}  # seconds: first_render, refresh, filter, card, evidence, …
-        self._cache: dict[tuple, object] = {}
         self._own_cache: dict[str, tuple] = {}
         self._region = None
-        self._busy = 0
         self._full = pd.DataFrame()
         self._table = pd.DataFrame()
         self._comparison = pd.DataFrame()
@@ -603,34 +598,25 @@ class IdentificationDashboard:
             x.observe(self._on_filter, names="value")
         self.school.observe(self._on_school, names="value")
 
+    # ------------------------------------------------------------ hooks of View
+    def _shown_text(self) -> str:
+        return (self.table_html.value + self.compare_html.value + self.card_html.value + self.side_html.value
+                + self.objectivity_html.value + self.card_obj_html.value)
+
+    def _section_failed(self, name: str, text: str) -> None:
+        target = {"data": self.table_html, "table": self.table_html, "types": self.table_html,
+                  "compare": self.compare_html, "card": self.card_html, "objectivity": self.objectivity_html,
+                  "card_objectivity": self.card_obj_html}.get(name)
+        if target is not None:
+            target.value = message_html(text, error=True)
+        if name == "card":
+            self._clear_card_body()
+        if name == "objectivity":
+            self._obj_lines = self._obj_schools = pd.DataFrame()
+        if name == "card_objectivity":
+            self._card_agreement = self._card_signals = pd.DataFrame()
+
     # ------------------------------------------------------------ callbacks
-    @contextmanager
-    def _batch(self):
-        """Set several widgets without a refresh per change (one refresh at the end is the caller's)."""
-        self._busy += 1
-        try:
-            yield
-        finally:
-            self._busy -= 1
-
-    @contextmanager
-    def _action(self, timing: str = "action"):
-        """One user action: fresh error list, «Обновление…» while it runs, nothing escapes as a traceback."""
-        start = time.perf_counter()
-        self.errors = []
-        self.status.value = '<span class="wb-note">Обновление…</span>'
-        try:
-            yield
-        except Exception as exc:  # a last guard: sections catch their own errors, this catches the glue
-            log.exception("действие панели не выполнено")
-            self.errors.append(f"Не удалось обновить панель ({type(exc).__name__}). Попробуйте другой выбор; "
-                               "если ошибка повторяется, сообщите администратору.")
-        shown = (self.table_html.value + self.compare_html.value + self.card_html.value + self.side_html.value
-                 + self.objectivity_html.value + self.card_obj_html.value)
-        pending = [e for e in self.errors if e not in shown]
-        self.status.value = message_html(pending[-1], error=True) if pending else ""
-        self.timings[timing] = time.perf_counter() - start
-
     def _on_municipality(self, _change=None) -> None:
         if self._busy:
             return
@@ -766,11 +752,6 @@ class IdentificationDashboard:
         m, y, name = self._selection()
         return None if None in (m, y, name) else self._result(name, self._params(m, name))
 
-    def _repr_mimebundle_(self, **kwargs):
-        # lets a notebook show the dashboard by evaluating the object itself
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    # ------------------------------------------------------------ cached computations
     def _selection(self) -> tuple[str | None, int | None, str | None]:
         return self.municipality.value, self.year.value, self.methodology.value
 
@@ -779,14 +760,6 @@ class IdentificationDashboard:
         value = get()
         self.timings[name] = time.perf_counter() - start
         return value
-
-    def _cached(self, key: tuple, compute):
-        # a Voila page has its own kernel, so a per-dashboard cache lives as long as one visit
-        if key not in self._cache:
-            start = time.perf_counter()
-            self._cache[key] = compute()
-            self.timings[key[0]] = time.perf_counter() - start
-        return self._cache[key]
 
     # region-wide results: read from the run's cache (or computed once per store and shared between kernels)
     def _evidence(self) -> identify.Evidence:
@@ -819,30 +792,6 @@ class IdentificationDashboard:
         return self._cached(("participants", y), lambda: school_participants(self._trend(), y))
 
     # ------------------------------------------------------------ sections
-    def _render(self, name: str, section) -> bool:
-        """Run one section; on failure show a Russian message instead of a traceback (and log the traceback)."""
-        try:
-            section()
-            return True
-        except Exception as exc:  # every failure must reach the user as a message, never as a traceback
-            log.exception("раздел %s панели не построен", name)
-            text = (f"Не удалось построить раздел «{SECTION_NAMES.get(name, name)}» для выбранных значений "
-                    f"({type(exc).__name__}). Попробуйте другой выбор; если ошибка повторяется, "
-                    "сообщите администратору.")
-            self.errors.append(text)
-            target = {"data": self.table_html, "table": self.table_html, "types": self.table_html,
-                      "compare": self.compare_html, "card": self.card_html, "objectivity": self.objectivity_html,
-                      "card_objectivity": self.card_obj_html}.get(name)
-            if target is not None:
-                target.value = message_html(text, error=True)
-            if name == "card":
-                self._clear_card_body()
-            if name == "objectivity":
-                self._obj_lines = self._obj_schools = pd.DataFrame()
-            if name == "card_objectivity":
-                self._card_agreement = self._card_signals = pd.DataFrame()
-            return False
-
     def _refresh_sections(self) -> None:
         start = time.perf_counter()
         if self._render("data", self._load_selection):
@@ -1152,19 +1101,3 @@ class IdentificationDashboard:
     def _clear_card_body(self) -> None:
         self.side_html.value = ""
         self._show_in(self.trend_out, HTML(""))
-
-    # ------------------------------------------------------------ plumbing
-    def _show_in(self, out: w.Output, obj) -> None:
-        """Replace an Output's content with one object; figures are closed so they do not pile up."""
-        try:
-            with out:
-                out.clear_output(wait=True)
-                display(obj)
-        finally:
-            if hasattr(obj, "savefig"):
-                plt.close(obj)
-
-
-SECTION_NAMES = {"data": "данные выбора", "types": "список типов школ", "table": "таблица выявления",
-                 "compare": "сравнение методик", "card": "карточка школы", "objectivity": "объективность ВПР",
-                 "card_objectivity": "объективность в карточке школы"}

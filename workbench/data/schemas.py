@@ -9,7 +9,7 @@ rules, not spelling. ``TABLES`` lists the tables with their Russian title, key a
 Example
 -------
 >>> import pandas as pd
->>> from workbench.schemas import TABLES
+>>> from workbench.data.schemas import TABLES
 >>> TABLES["schools"].key
 ('school_id',)
 """
@@ -391,12 +391,12 @@ def data_dictionary() -> str:
     """The data dictionary (Markdown) of every input table: column, type, allowed values, meaning, source.
 
     ``data/README.md`` is this text; a test keeps them equal (regenerate with
-    ``python -c "from workbench.schemas import data_dictionary; print(data_dictionary(), end='')" > data/README.md``).
+    ``python -c "from workbench.data.schemas import data_dictionary; print(data_dictionary(), end='')" > data/README.md``).
     """
     lines = [
         "# Данные: словарь входных таблиц",
         "",
-        "Сгенерировано из `workbench/schemas.py` (pandera-модели — единственный источник); не править вручную.",
+        "Сгенерировано из `workbench/data/schemas.py` (pandera-модели — единственный источник); не править вручную.",
         "Все коды и идентификаторы — строки (ведущие нули значимы); доли — дроби от 0 до 1; год — календарный год",
         "весенней процедуры. Заголовки файла распознаются по имени столбца, по русскому названию из этой таблицы",
         "или по сопоставлению столбцов муниципалитета (`params/municipalities/*.yaml`, ключ `columns`).",

@@ -56,7 +56,7 @@ RULES: dict[str, tuple[str, str]] = {
     "task_list_mismatch": ("error", "Состав заданий не совпадает с описанием работы: {detail}"),
     "unknown_school": ("error", "Школа «{value}» не найдена в реестре ОО и в параметрах"),
     "absent_with_scores": ("warning", "Участник отмечен отсутствующим, но в строке есть баллы — баллы не учитываются"),
-    # pupil-level ОГЭ/ЕГЭ protocols of regional processing centres (workbench.exam_protocol)
+    # pupil-level ОГЭ/ЕГЭ protocols of regional processing centres (workbench.data.exam_protocol)
     "protocol_block_unresolved": ("error", "Блок протокола (строка заголовка {other}): {detail} — строка не загружена"),
     "short_answers_invalid": ("error", "Задания с кратким ответом «{value}» не разобраны: {detail}"),
     "long_answers_invalid": ("error", "Задания с развёрнутым ответом «{value}» не разобраны: {detail}"),
@@ -72,7 +72,7 @@ RULES: dict[str, tuple[str, str]] = {
     "protocol_row_outside_block": ("error", "Строка похожа на результат участника, но над ней после заголовка блока "
                                             "нет строки с названиями столбцов (как в строке {other}) — "
                                             "строка не загружена"),
-    # file-level outcomes of the importer (workbench.importing)
+    # file-level outcomes of the importer (workbench.data.importing)
     "not_data": ("info", "Не файл данных, не загружается: {detail}"),
     "duplicate_file": ("warning", "Повтор файла, не загружается: {detail}"),
 }

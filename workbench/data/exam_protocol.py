@@ -61,11 +61,11 @@ from typing import Any
 
 import pandas as pd
 
-from workbench import problems as P
+from workbench.data import problems as P
 from workbench import vocab
-from workbench.fisoko import cell_text as _text   # one cell as text, the same for every reader
+from workbench.data.fisoko import cell_text as _text   # one cell as text, the same for every reader
 from workbench.paths import PARAMS_DIR
-from workbench.schemas import EXAM_SUBJECTS, ID_PATTERN, MUNICIPALITY_PATTERN
+from workbench.data.schemas import EXAM_SUBJECTS, ID_PATTERN, MUNICIPALITY_PATTERN
 
 RESULT_COLUMNS = ["year", "municipality", "school_id", "exam", "subject", "exam_date", "class_label", "ppe",
                   "auditorium", "variant", "primary_score", "mark", "test_score", "short_answers", "n_short_correct",
@@ -495,7 +495,7 @@ def _load(path: Path, name: str) -> list[tuple[str | None, list[list[Any]]]]:
     """(sheet name, rows of cell values) of every sheet through ``tables.read_raw`` (python-calamine for
     .xlsx/.xlsm/.xlsb/.xls/.ods with row numbers kept, the CSV decoding of ``decode_bytes``/``sniff_sep``);
     CSV gives one sheet named None. Raises ``tables.UnreadableFile``."""
-    from workbench.tables import read_raw
+    from workbench.data.tables import read_raw
 
     return [(s.sheet, s.rows) for s in read_raw(path, name=name)]
 
@@ -525,7 +525,7 @@ def read_exam_protocol(path: Path, *, name: str | None = None, year: int | None 
     fname = name or path.name
     p = _Problems(fname)
     kw = {"year": int(year) if year is not None else None, "exam": _exam_code(exam)}
-    from workbench.tables import UnreadableFile
+    from workbench.data.tables import UnreadableFile
 
     try:
         sheets = _load(path, fname)

@@ -123,7 +123,7 @@ def main_findings(ctx, methodology: str, figures: dict, schools: pd.DataFrame) -
     its key figures (``overview.key_figures``) and its schools (``overview.schools_summary``) as the overview
     section shows them."""
     from workbench import objectivity
-    from workbench.identification_report import methodology_titles
+    from workbench.reports.identification import methodology_titles
 
     st, m, year = ctx.store, ctx.municipality, ctx.year
     region_flags = ctx.region_cached("identification_flags", year=year)

@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench import problems as P
+from workbench.data import problems as P
 from workbench.config import TableMapping
-from workbench.schemas import columns_of
+from workbench.data.schemas import columns_of
 
 
 

@@ -3,7 +3,7 @@
 Example
 -------
 >>> import pandas as pd
->>> from workbench.tables import _as_dtype
+>>> from workbench.data.tables import _as_dtype
 >>> df = pd.DataFrame({"year": [2024], "municipality": ["004"], "school_id": ["edu004001"],
 ...                    "teachers": [-1], "source_row": [2]})
 >>> probs = validate_table(df, "staff", "s.csv", None)
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from workbench import problems as P
-from workbench.schemas import TABLES, columns_of, describe_check
+from workbench.data import problems as P
+from workbench.data.schemas import TABLES, columns_of, describe_check
 
 
 def _rule_of(check: str) -> tuple[str, str]:

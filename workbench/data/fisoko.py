@@ -83,10 +83,10 @@ import numpy as np
 import pandas as pd
 
 from workbench import vocab
-from workbench.problems import frame, problem
+from workbench.data.problems import frame, problem
 from workbench.scales import ScaleBook
-from workbench.schemas import ID_PATTERN
-from workbench.tables import (TEXT_SUFFIXES, UnreadableFile, check_file, decode_text_file, read_raw,
+from workbench.data.schemas import ID_PATTERN
+from workbench.data.tables import (TEXT_SUFFIXES, UnreadableFile, check_file, decode_text_file, read_raw,
                               similar_header, strip_note)
 
 FORMATS: tuple[str, ...] = ("school_form", "f1", "region_protocol")

@@ -6,7 +6,7 @@ all logic lives here so it can be tested in plain Python. Every table shown pass
 
 Example
 -------
->>> from workbench.dashboard import OverviewDashboard
+>>> from workbench.dashboards.overview import OverviewDashboard
 >>> dash = OverviewDashboard("data/store")                                   # doctest: +SKIP
 >>> dash.select(municipality="004", year=2026, subject="math", grade=5)      # doctest: +SKIP
 >>> dash.table()[["name", "participants", "mean_pct", "suppressed"]]         # doctest: +SKIP
@@ -17,25 +17,21 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import time
-from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 import ipywidgets as w
 import matplotlib
 import matplotlib.pyplot as plt  # never force a backend here: figures would vanish in Voila
 import pandas as pd
-from IPython.display import HTML, display
+from IPython.display import HTML
 
 from workbench import overview
-from workbench import formatting as fmt
-from workbench.config import load_defaults, load_region
-from workbench.paths import DATA_DIR
-from workbench.privacy import MARK, suppress, suppression_note
-from workbench.results import RegionResults
-from workbench.store import Store
+from workbench.config import load_defaults
+from workbench.dashboards.base import (COLORS, CSS, NO_SCHOOL, View, html_table, message_html, municipality_names,
+                                       number, share, work_label)
+from workbench.data.store import Store
+from workbench.privacy import suppress, suppression_note
 from workbench.vocab import SUBJECTS
 
 log = logging.getLogger(__name__)
@@ -44,115 +40,6 @@ HORIZONTAL = {"orientation": "horizontal"} if tuple(map(int, matplotlib.__versio
     else {"vert": False}
 
 TITLE = "Результаты ВПР: муниципалитет на фоне региона"
-NO_SCHOOL = ""
-REGION_FILE = "regions/demo.yaml"
-COLORS = {"school": "#1f5f99", "low": "#c0392b", "mun": "#e08a00", "region": "#7f8c8d", "band": "#dfe6ec"}
-CSS = """
-<style>
-.wb-dash {font-family: 'DejaVu Sans', Arial, sans-serif; color: #1d2733; max-width: 1180px; line-height: 1.4;}
-.wb-dash h2 {margin: 4px 0 2px 0; font-size: 22px;}
-.wb-dash h3 {margin: 14px 0 6px 0; font-size: 17px;}
-.wb-sub {color: #5d6d7e; font-size: 13px; margin-bottom: 6px;}
-.wb-cards {display: flex; gap: 12px; flex-wrap: wrap; margin: 6px 0;}
-.wb-card {border: 1px solid #d5dde5; border-radius: 8px; padding: 8px 14px; min-width: 200px; background: #f8fafc;}
-.wb-card .v {font-size: 24px; font-weight: bold;}
-.wb-card .l {font-size: 12px; color: #5d6d7e;}
-.wb-card .r {font-size: 12px; color: #34495e;}
-.wb-good {color: #1e8449;} .wb-bad {color: #c0392b;}
-table.wb-table {border-collapse: collapse; font-size: 13px; margin: 4px 0;}
-table.wb-table th {background: #eef2f6; text-align: left; padding: 5px 9px; border-bottom: 2px solid #c8d2dc;
-                   white-space: nowrap;}
-table.wb-table td {padding: 4px 9px; border-bottom: 1px solid #e5eaef;}
-table.wb-table td.n {text-align: right; font-variant-numeric: tabular-nums;}
-table.wb-table tr.wb-hidden td {color: #8a96a3; font-style: italic;}
-table.wb-table tr.wb-low td.m {color: #c0392b; font-weight: bold;}
-.wb-note {font-size: 12px; color: #5d6d7e; margin: 2px 0 8px 0;}
-.wb-msg {padding: 10px 14px; border-radius: 6px; background: #fff8e1; border: 1px solid #f0d58c; font-size: 14px;}
-.wb-err {background: #fdecea; border-color: #f5b7b1;}
-</style>
-"""
-
-
-# ---------------------------------------------------------------- small pure helpers
-
-def resolve_store(store: Store | str | Path | None = None) -> Store:
-    """The store to show: an explicit one, else ``$WORKBENCH_STORE``, else ``data/store`` of the project.
-
-    >>> resolve_store("/tmp/x").root.as_posix()
-    '/tmp/x'
-    """
-    if isinstance(store, Store):
-        return store
-    if store is None:
-        store = os.environ.get("WORKBENCH_STORE") or DATA_DIR / "store"
-    return Store(Path(store))
-
-
-def store_problem(store: Store) -> tuple[bool, str | None]:
-    """(usable, Russian message) for a dashboard: a store without a completed import is not usable; an
-    interrupted or running import is said (the page shows the last completed import).
-
-    >>> import tempfile
-    >>> store_problem(Store(tempfile.mkdtemp()))[0]
-    False
-    """
-    status = store.status()
-    usable = status.completed and not status.legacy
-    return usable, status.problem_ru()
-
-
-@lru_cache(maxsize=1)
-def municipality_names() -> dict[str, str]:
-    """Names of the region file's municipalities by code (empty when the file cannot be read).
-
-    >>> municipality_names().get("004")                                      # doctest: +SKIP
-    'город Лесосибирск'
-    """
-    try:
-        return {m.code: m.name for m in load_region(REGION_FILE).municipalities}
-    except Exception:  # a broken params file must not take the dashboard down: codes are shown instead
-        log.warning("не удалось прочитать %s", REGION_FILE, exc_info=True)
-        return {}
-
-
-def number(x, digits: int = 1, suffix: str = "") -> str:
-    """Russian number formatting (``workbench.formatting``); «скрыто» for a suppressed (NA) value.
-
-    >>> number(56.25, 1, " %"), number(None)
-    ('56,3 %', 'скрыто')
-    """
-    return fmt.number(x, digits, na=MARK) + (suffix if not fmt.is_missing(x) else "")
-
-
-def share(x) -> str:
-    """A 0–1 share as a Russian percent. ``share(0.125)`` → ``'12,5 %'``."""
-    return fmt.share(x, na=MARK)
-
-
-def message_html(text: str, error: bool = False) -> str:
-    """A friendly boxed message (yellow; red for errors). ``message_html("Нет данных")``."""
-    cls = "wb-msg wb-err" if error else "wb-msg"
-    return f'<div class="{cls}">{html.escape(text)}</div>'
-
-
-def work_label(subject: str, grade: int, year: int) -> str:
-    """«Математика, 5 класс, 2026 год» for headings and messages."""
-    return f"{SUBJECTS.get(subject, subject)}, {grade} класс, {year} год"
-
-
-def html_table(rows: list[list[str]], header: list[str], numeric_from: int = 1,
-               row_classes: list[str] | None = None) -> str:
-    """A compact HTML table; columns from ``numeric_from`` are right-aligned numbers (already formatted)."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = []
-    for i, row in enumerate(rows):
-        cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
-        cells = "".join(
-            f'<td class="{_cell_class(j, numeric_from)}">{html.escape(str(v))}</td>' for j, v in enumerate(row))
-        body.append(f"<tr{cls}>{cells}</tr>")
-    return f'<table class="wb-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-
-
 # ---------------------------------------------------------------- data for one selection
 
 def schools_table(region_schools: pd.DataFrame, municipality: str, min_n: int) -> pd.DataFrame:
@@ -262,11 +149,6 @@ def history_figure(history: pd.DataFrame, title: str):
     return fig
 
 
-def _cell_class(column: int, numeric_from: int) -> str:
-    """``n`` for number columns, plus ``m`` for the mean (the column after the count) that turns red when low."""
-    return ("n" if column >= numeric_from else "") + (" m" if column == numeric_from + 1 else "")
-
-
 def _diff_html(value, reference, scale: float = 1.0, lower_is_better: bool = False) -> str:
     """« (+4,2)» coloured green when better than the region, red when worse; empty when hidden."""
     if value is None or reference is None or pd.isna(value) or pd.isna(reference):
@@ -283,22 +165,19 @@ def _short(name: str, limit: int = 38) -> str:
 
 # ---------------------------------------------------------------- the dashboard
 
-class OverviewDashboard:
+class OverviewDashboard(View):
     """Municipality overview: key figures, school means against the region, a table of schools, a school card.
 
     >>> dash = OverviewDashboard("data/store")                   # doctest: +SKIP
     >>> dash.subject.value = "rus"; dash.key_figures()["participants"]   # doctest: +SKIP
     """
 
-    def __init__(self, store: Store | str | Path | None = None):
-        self.store = resolve_store(store)
-        self.data = self.store  # one DuckDB connection over the store's compact files, pinned to one version
-        self.usable, self.store_message = store_problem(self.store)
+    SECTIONS = {"grades": "список классов", "data": "данные выбора", "figures": "ключевые показатели",
+                "chart": "график", "table": "таблица школ", "card": "карточка школы", "schools": "список школ"}
+
+    def __init__(self, store: Store | str | Path | None = None, cache_dir: str | Path | None = None):
+        super().__init__(store, cache_dir)
         self.min_n = load_defaults().privacy.min_pupils_publication.value
-        self.errors: list[str] = []          # Russian messages of failed sections (tests and logs read them)
-        self.timings: dict[str, float] = {}  # seconds of the last refresh / card
-        self._cache: dict[tuple, pd.DataFrame] = {}
-        self._busy = 0
         self._table = pd.DataFrame()
         self._figures: dict | None = None
         self._chart: dict = {}
@@ -396,37 +275,23 @@ class OverviewDashboard:
         self.subject.observe(self._on_subject, names="value")
         self.school.observe(self._on_school, names="value")
 
+    # ------------------------------------------------------------ hooks of View
+    def _shown_text(self) -> str:
+        return (self.figures_html.value + self.table_html.value + self.card_html.value
+                + "".join(self._chart_messages))
+
+    def _section_failed(self, name: str, text: str) -> None:
+        target = {"data": self.figures_html, "figures": self.figures_html, "table": self.table_html,
+                  "card": self.card_html, "schools": self.card_html}.get(name)
+        if target is not None:
+            target.value = message_html(text, error=True)
+            if name == "card":
+                self.card_table_html.value = ""
+        elif name == "chart":
+            self._chart_messages.append(text)
+            self._show_in(self.chart_out, HTML(message_html(text, error=True)))
+
     # ------------------------------------------------------------ callbacks
-    @contextmanager
-    def _batch(self):
-        """Set several widgets without a refresh per change (one refresh at the end is the caller's)."""
-        self._busy += 1
-        try:
-            yield
-        finally:
-            self._busy -= 1
-
-    @contextmanager
-    def _action(self):
-        """One user action: fresh error list, «Обновление…» while it runs, nothing escapes as a traceback."""
-        start = time.perf_counter()
-        self.errors = []
-        self.status.value = '<span class="wb-note">Обновление…</span>'
-        try:
-            yield
-        except Exception as exc:  # a last guard: sections catch their own errors, this catches the glue
-            log.exception("действие панели не выполнено")
-            self.errors.append(f"Не удалось обновить панель ({type(exc).__name__}). Попробуйте другой выбор; "
-                               "если ошибка повторяется, сообщите администратору.")
-        self.status.value = message_html(self.errors[-1], error=True) if self.errors and not self._shown_errors() \
-            else ""
-        self.timings["action"] = time.perf_counter() - start
-
-    def _shown_errors(self) -> bool:
-        """True when every error is already shown in its section (the status line then stays empty)."""
-        return all(e in (self.figures_html.value + self.table_html.value + self.card_html.value)
-                   or e in self._chart_messages for e in self.errors)
-
     def _on_selection(self, _change=None) -> None:
         if not self._busy:
             with self._action():
@@ -508,33 +373,6 @@ class OverviewDashboard:
         """The open card's years (suppressed like the main table)."""
         return self._card.copy()
 
-    def _repr_mimebundle_(self, **kwargs):
-        # lets a notebook show the dashboard by evaluating the object itself
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    # ------------------------------------------------------------ sections
-    def _render(self, name: str, section) -> bool:
-        """Run one section; on failure show a Russian message instead of a traceback (and log the traceback)."""
-        try:
-            section()
-            return True
-        except Exception as exc:  # every failure must reach the user as a message, never as a traceback
-            log.exception("раздел %s панели не построен", name)
-            text = (f"Не удалось построить раздел «{SECTION_NAMES.get(name, name)}» для выбранных значений "
-                    f"({type(exc).__name__}). Попробуйте другой выбор; если ошибка повторяется, "
-                    "сообщите администратору.")
-            self.errors.append(text)
-            target = {"data": self.figures_html, "figures": self.figures_html, "table": self.table_html,
-                      "card": self.card_html, "schools": self.card_html}.get(name)
-            if target is not None:
-                target.value = message_html(text, error=True)
-                if name == "card":
-                    self.card_table_html.value = ""
-            elif name == "chart":
-                self._chart_messages.append(text)
-                self._show_in(self.chart_out, HTML(message_html(text, error=True)))
-            return False
-
     def _selection(self) -> tuple[str | None, int | None, str | None, int | None]:
         return self.municipality.value, self.year.value, self.subject.value, self.grade.value
 
@@ -572,7 +410,7 @@ class OverviewDashboard:
             return
         # the region's figures from the run's cache, every municipality's in one query per year: a switch reads
         vs = self._cached(("vs", m, y), lambda: overview.results_vs_region(
-            self.data, m, y, reference=RegionResults.shared(self.store).region_reference(y),
+            self.data, m, y, reference=self.results.region_reference(y),
             results=self._cached(("municipalities", y), lambda: overview.municipality_results(self.data, None, y))))
         self._figures = selection_figures(vs, s, g, self.min_n)
         self.figures_html.value = self._figures_html(self._figures, s, g, y)
@@ -666,26 +504,6 @@ class OverviewDashboard:
         return f'<div class="wb-dash">{table}</div>'
 
     # ------------------------------------------------------------ plumbing
-    def _show_in(self, out: w.Output, obj) -> None:
-        """Replace an Output's content with one object; figures are closed so they do not pile up."""
-        try:
-            with out:
-                out.clear_output(wait=True)
-                display(obj)
-        finally:
-            if hasattr(obj, "savefig"):
-                plt.close(obj)
-
-    def _cached(self, key: tuple, compute) -> pd.DataFrame:
-        # a Voila page has its own kernel, so a per-dashboard cache lives as long as one visit
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
-
     def _query(self, *key, sql: str) -> pd.DataFrame:
         params = [k for k in key[1:] if k is not None]
         return self._cached(key, lambda: self.data.query(sql, params))
-
-
-SECTION_NAMES = {"grades": "список классов", "data": "данные выбора", "figures": "ключевые показатели",
-                 "chart": "график", "table": "таблица школ", "card": "карточка школы", "schools": "список школ"}

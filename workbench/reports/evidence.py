@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from workbench.identification_report import shares_as_percent
+from workbench.reports.identification import shares_as_percent
 from workbench.vocab import SUBJECTS
 
 CRITERIA_COLUMNS = {"role": "Роль", "title": "Критерий", "unit": "Единица", "value": "Значение", "threshold": "Порог",

@@ -7,7 +7,7 @@ Guarantees:
 * per file: rows read = rows accepted + rows quarantined; every problem is reported at once (file as a path
   relative to the import root, sheet, row, column, value, rule, Russian message); a file-level (fatal)
   problem sends all its rows to quarantine;
-* one call is one store transaction (:class:`workbench.store.ImportTransaction`): readers see the store as
+* one call is one store transaction (:class:`workbench.data.store.ImportTransaction`): readers see the store as
   it was before the call or after it, never a mix, even when the process is killed;
 * exit code: 0 all accepted, 1 some rows quarantined, 2 a file could not be read or recognised.
 
@@ -30,19 +30,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench import problems as P
+from workbench.data import problems as P
 from workbench.config import Region, TableMapping, load_municipality
 from workbench.paths import PARAMS_DIR
 from workbench.scales import ScaleBook, load_scales
-from workbench.schemas import TABLES
-from workbench.store import ImportTransaction, Source, Store, store_transaction
-from workbench.tables import SUPPORTED_SUFFIXES, UnreadableFile, is_blank, match_score, peek_rows, read_table
-from workbench.validation import duplicate_keys, validate_table
+from workbench.data.schemas import TABLES
+from workbench.data.store import ImportTransaction, Source, Store, store_transaction
+from workbench.data.tables import SUPPORTED_SUFFIXES, UnreadableFile, is_blank, match_score, peek_rows, read_table
+from workbench.data.validation import duplicate_keys, validate_table
 
 # Reference tables first: the registry gives municipalities to ВПР rows, scales recompute marks.
 ORDER = ["schools", "mark_scales", "vpr_tasks"]
 # A pupil-level ОГЭ/ЕГЭ protocol of a regional processing centre: stored in exam_results, and the school-level
-# exams rows are derived from its accepted rows (workbench.exam_protocol).
+# exams rows are derived from its accepted rows (workbench.data.exam_protocol).
 PROTOCOL = "exam_protocol"
 # A folder holding this file was written by the workbench itself (the demo's truth, run outputs, the store):
 # its files are reported as not data and never imported.
@@ -184,8 +184,8 @@ def candidate_mappings(region: Region | None) -> list[tuple[str, TableMapping | 
 def classify(path: Path, candidates) -> tuple[str | None, TableMapping | None]:
     """Which table a file holds: a ВПР export by its signature, else the best header match (all required).
 
-    Raises :class:`workbench.tables.UnreadableFile` for a file no reader can open."""
-    from workbench import exam_protocol, fisoko
+    Raises :class:`workbench.data.tables.UnreadableFile` for a file no reader can open."""
+    from workbench.data import exam_protocol, fisoko
 
     rows = [r for r in peek_rows(path) if r and not all(is_blank(v) for v in r)]
     if fisoko.sniff_vpr(path):
@@ -344,7 +344,7 @@ class Importer:
         stager.quarantine(b.table, quarantined, sid)
         notes = list(b.notes)
         if b.protocol and len(accepted):
-            from workbench.exam_protocol import school_exams
+            from workbench.data.exam_protocol import school_exams
 
             derived = school_exams(accepted).assign(source_file=b.name, source_sheet=None,
                                                     source_row=pd.array([pd.NA], dtype="Int64")[0])
@@ -369,7 +369,7 @@ class Importer:
             self.tasks = pd.concat([self.tasks, accepted], ignore_index=True)
 
     def _read_vpr(self, path: Path, name: str) -> "_Parsed":
-        from workbench import fisoko
+        from workbench.data import fisoko
 
         r = fisoko.read_vpr(path, self.scales, name=name, **self.overrides)
         frame, probs = self._with_municipality(r.works, r.problems, name)
@@ -378,7 +378,7 @@ class Importer:
         return _Parsed(path, name, "vpr", frame, probs, r.format, r.rows_read, {})
 
     def _read_protocol(self, path: Path, name: str) -> "_Parsed":
-        from workbench.exam_protocol import read_exam_protocol
+        from workbench.data.exam_protocol import read_exam_protocol
 
         r = read_exam_protocol(path, name=name, year=self.overrides.get("year"))
         frame, probs = self._with_municipality(r.results, r.problems, name)
@@ -458,7 +458,7 @@ def _classify_chunk(files: list[Path], region: Region | None) -> list[tuple[str 
 
 def _process_chunk(importer: Importer, chunk: list, folder: str, prefix: str):
     """A reader process's task: read, check and stage one chunk; returns the outcomes and staged parts."""
-    from workbench.store import Stager
+    from workbench.data.store import Stager
 
     stager = Stager(Path(folder), prefix)
     done = importer.process(chunk, stager)
