@@ -284,7 +284,7 @@ def test_voila_json_settings():
     cfg = json.loads((ROOT / "voila.json").read_text(encoding="utf-8"))
     assert cfg["Voila"] == {"ip": "127.0.0.1", "open_browser": False}
     assert cfg["VoilaConfiguration"]["show_tracebacks"] is False
-    assert cfg["VoilaConfiguration"]["template"] == "lab"
+    assert cfg["VoilaConfiguration"]["template"] == "workbench"     # lab + the watchdog of a page that never opens
     # one kernel is kept with the app already rendered: the official's page opens without a kernel start
     assert cfg["VoilaConfiguration"]["preheat_kernel"] is True and cfg["VoilaConfiguration"]["default_pool_size"] == 1
     kernels = cfg["MappingKernelManager"]
@@ -344,3 +344,29 @@ def test_app_navigation_keeps_the_selection(voila_app, chromium, demo_store):
     (ARTIFACTS / "app_timings.json").write_text(json.dumps(timings, indent=1), encoding="utf-8")
     print("app timings:", timings)
     page.close()
+
+
+
+@pytest.mark.parametrize("code, said", [("import os\nos._exit(1)", "остановилась, не построив панель"),
+                                        ("import time\ntime.sleep(600)", "За 5 с программа на сервере не ответила")],
+                         ids=["kernel dies", "kernel hangs"])
+def test_a_page_that_cannot_open_says_so_with_a_retry(chromium, demo_store, tmp_path, code, said):
+    """A dashboard whose kernel dies or hangs before anything renders: the page says so in Russian with
+    «Повторить» (the project's Voila template), never an endless spinner."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["workbench"] = {"render_timeout_s": 5}
+    path = tmp_path / "cannot_open.ipynb"
+    nbformat.write(nb, path)
+    with served(path, demo_store.root, tmp_path) as (url, log, _):
+        page = chromium.new_page()
+        page.goto(url, timeout=RENDER_TIMEOUT * 1000, wait_until="commit")   # a hung page never finishes loading
+        box = page.locator(".wb-open-failed")
+        box.wait_for(timeout=RENDER_TIMEOUT * 1000)
+        text = box.inner_text()
+        assert "Панель не открылась" in text and said in text, text
+        assert page.get_by_role("button", name="Повторить").is_visible()
+        assert not page.locator("#rendered_cells").is_visible()    # Voila's English notice is not shown
+        page.close()

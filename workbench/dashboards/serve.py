@@ -19,6 +19,13 @@ What Voila 0.5.13 does with that file (checked on this machine with real runs):
   only «There was an error when executing cell»; the dashboard itself turns its own errors into Russian messages.
 * ``--Voila.port_retries=0``: a busy port is an error instead of a silent move to another port.
 * ``MPLBACKEND`` is removed from the kernel's environment: a forced ``agg`` backend makes figures vanish.
+* ``VoilaConfiguration.preheat_kernel`` with ``default_pool_size: 1``: one kernel is kept with the app already
+  rendered, so an official's page opens without a kernel start (2–3 s on the scale-1 store; the log says
+  ``Using pre-heated kernel``); the pool is refilled ``VoilaKernelManager.fill_delay`` (5 s) after a visit.
+* Template ``workbench`` (``jupyter/voila/templates/workbench`` beside this module, on ``JUPYTER_PATH``): the
+  lab template plus a watchdog. A page whose dashboard has not appeared within 60 s (a kernel that died,
+  hung or never answered) shows «Панель не открылась» with a «Повторить» button instead of an endless
+  spinner; Voila's error page says the same in Russian.
 
 Exposing the dashboard beyond this machine: keep Voila on 127.0.0.1 and put an authenticating reverse proxy in
 front (e.g. nginx with ``auth_basic`` or the organisation's SSO via ``auth_request``, TLS on the proxy), start
@@ -54,6 +61,7 @@ VIEW_TITLES = {"app": "приложение: обзор, идентификац�
                "overview": "результаты ВПР: муниципалитет на фоне региона",
                "identification": "выявление ШНОР и ШНСУ по методикам, карточка школы"}
 CONFIG_DIR = ROOT  # where voila.json lives
+TEMPLATES_DIR = Path(__file__).resolve().parent / "jupyter"   # voila/templates/workbench/ inside
 HOST = "127.0.0.1"
 
 
@@ -78,6 +86,8 @@ def voila_command(notebook: Path, port: int, *, base_url: str = "/",
             f"--Voila.config_file_paths={CONFIG_DIR}"]
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)  # the kernel must pick the inline backend, or figures vanish
+    # the project's Voila template («workbench» in voila.json) lives in the package, found through JUPYTER_PATH
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATES_DIR), env.get("JUPYTER_PATH", "")) if p)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     if store is not None:
         env["WORKBENCH_STORE"] = str(Path(store).resolve())
