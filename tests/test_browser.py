@@ -170,9 +170,10 @@ def participants(store, municipality: str, year: int, subject: str, grade: int) 
 def open_dashboard(browser, url: str, ready: list[str], timings: dict, viewport=(1280, 900)):
     """A new page on ``url`` once the ``ready`` locators are visible; returns (page, seconds of the load).
 
-    Full-suite runs have seen a first Voila kernel never finish (log: kernel started, nothing after; the cause
-    is not found yet, see the issue notes). A second load starts a fresh kernel; the first failure is recorded
-    in ``timings["first_load_timed_out"]`` and printed, so it stays visible."""
+    Full-suite runs before the preheated pool of ``voila.json`` saw a first Voila kernel never finish (log:
+    kernel started, nothing after; the cause is not found, see the issue notes; not seen since the pool). A
+    second load takes a fresh kernel; the first failure is recorded in ``timings["first_load_timed_out"]`` and
+    printed, so it stays visible."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for attempt in (1, 2):
