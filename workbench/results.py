@@ -51,13 +51,16 @@ def default_cache_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def computation_version() -> str:
-    """Hash of the package's code, the parameter files and the pandas and Python versions: a cached result is
-    reused only when none of them changed (the methodologies read ``params/*.yaml``; pickles depend on pandas)."""
+    """Hash of the package's computing code (all but ``dashboards/`` and ``reports/``), the parameter files and
+    the pandas and Python versions: a cached result is reused only when none of them changed (the methodologies
+    read ``params/*.yaml``; pickles depend on pandas)."""
     from workbench.paths import PARAMS_DIR
 
     h = hashlib.sha1(f"{pd.__version__} {sys.version_info[:2]}".encode())
     here = Path(__file__).resolve().parent
-    for p in sorted(list(here.rglob("*.py")) + [p for p in PARAMS_DIR.rglob("*") if p.is_file()]):
+    # the views and the writers only show results: a change there keeps the cache
+    code = [p for p in here.rglob("*.py") if p.relative_to(here).parts[0] not in ("dashboards", "reports")]
+    for p in sorted(code + [p for p in PARAMS_DIR.rglob("*") if p.is_file()]):
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:10]

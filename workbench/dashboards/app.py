@@ -48,7 +48,8 @@ class DashboardApp:
         self.errors: list[str] = []            # Russian messages (tests and logs read them)
         self.timings: dict[str, float] = {}    # seconds: first_render, switch_<view>, build_<view>
         self.views: dict[str, object] = {}     # "overview" → OverviewDashboard, "identification" → IdentificationDashboard
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()          # building a dashboard
+        self._showing = threading.RLock()      # showing a view: the background build's call and the official's
         self._building: threading.Thread | None = None
         self._syncing = False
         self.nav = w.ToggleButtons(options=[(t, k) for k, t in VIEWS.items()], value=view,
@@ -143,7 +144,12 @@ class DashboardApp:
             self._show(view)
 
     def _show(self, view: str) -> None:
-        """Show a view with the current selection (builds it if needed)."""
+        """Show a view with the current selection (builds it if needed); one call at a time, so a view finished
+        in the background and the official's click never refresh the same dashboard together."""
+        with self._showing:
+            self._show_now(view)
+
+    def _show_now(self, view: str) -> None:
         t0 = time.perf_counter()
         self.retry.layout.display = "none"
         name = self._dashboard_of(view)
