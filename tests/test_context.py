@@ -215,8 +215,13 @@ def test_bottom_share_nan_and_ties():
     idx = pd.Series([np.nan, -1.0, 0.0, 0.5, -0.5, 1.0, 2.0, 3.0, 4.0])   # 8 non-NaN → k = 2
     flags = bottom_share_flags(idx, 0.25)
     assert flags.tolist() == [False, True, False, False, True, False, False, False, False]
-    tied = pd.Series([-1.0, -0.5, -0.5, 0.0, 1.0, 2.0, 3.0, 4.0])          # tie at the boundary: both flagged
-    assert bottom_share_flags(tied, 0.25).tolist() == [True, True, True] + [False] * 5
+    # a tie across the boundary: taking both would exceed the share (3 of 8 > 25 %), so neither is taken
+    tied = pd.Series([-1.0, -0.5, -0.5, 0.0, 1.0, 2.0, 3.0, 4.0])
+    assert bottom_share_flags(tied, 0.25).tolist() == [True] + [False] * 7
+    # a tie that fits inside the share is taken whole
+    assert bottom_share_flags(pd.Series([-1.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0]), 0.25).tolist() == [True, True] + [False] * 6
+    # every school the same (all textbooks new): nobody is in the bottom quarter
+    assert not bottom_share_flags(pd.Series([1.0] * 8), 0.25).any()
     assert not bottom_share_flags(pd.Series([1.0, 2.0, 3.0]), 0.25).any()   # ⌊0.75⌋ = 0
     assert not bottom_share_flags(pd.Series([np.nan, np.nan]), 0.25).any()
 
@@ -347,3 +352,15 @@ def test_demo_missing_context_row_uses_previous_year(demo_import, demo_store):
         f = school_frame(demo_store, int(r.year)).set_index("school_id")
         used = f.loc[r.school_id, f"{r.table}_year"]
         assert pd.isna(used) or int(r.year) - 2 <= used < int(r.year), (r.school_id, r.table, used)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([-2.0, -1.0, 0.0, 0.5, 1.0, np.nan]), min_size=0, max_size=40),
+       st.sampled_from([0.1, 0.25, 0.5]))
+def test_bottom_share_never_exceeds_the_share_and_takes_whole_ties(values, share):
+    x = pd.Series(values, dtype=float)
+    flags = bottom_share_flags(x, share)
+    assert flags.sum() <= np.floor(share * x.notna().sum() + 1e-9)
+    assert not flags[x.isna()].any()
+    if flags.any():   # everything below a flagged school is flagged, and so is everything tied with it
+        assert (flags | ~(x <= x[flags].max())).all()

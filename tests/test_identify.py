@@ -349,3 +349,14 @@ def test_demo_resilient_and_deprived_schools_are_typed(demo_runs):
     deprived = set(truth.loc[truth.deprived, "school_id"])
     shnsu = set(runs["lesosibirsk"].flags.loc[runs["lesosibirsk"].flags.shnsu, "school_id"])
     assert deprived <= shnsu
+
+
+def test_bottom_share_by_the_point_rule_never_takes_a_tie_beyond_the_share():
+    """«Нижние 25 %» with ties: every school the same flags nobody; a tie across the boundary is left out."""
+    same = pd.DataFrame({"estimate": [50.0] * 8, "se": [2.0] * 8, "n": [30] * 8})
+    assert not I.judge(same, unc("point"), share=0.25)["fired"].any()
+    tied = pd.DataFrame({"estimate": [10.0, 20.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0], "se": 2.0, "n": 30})
+    v = I.judge(tied, unc("point"), share=0.25)
+    assert v["fired"].tolist() == [True] + [False] * 7 and v["threshold"].iloc[0] == 10.0
+    fits = tied.assign(estimate=[10.0, 10.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0])
+    assert I.judge(fits, unc("point"), share=0.25)["fired"].tolist() == [True, True] + [False] * 6

@@ -280,13 +280,16 @@ def compute_index(frame: pd.DataFrame, spec: IndexSpec, reference_col: str = "mu
 def bottom_share_flags(index: pd.Series, share: float) -> pd.Series:
     """True for the bottom ``share`` of the non-NaN values of ``index``; NaN → False.
 
-    k = ⌊share × n⌋ schools (n = non-NaN values; never more than the share, so with fewer than 1/share
-    schools none is flagged); a school is flagged when its rank with ties at the minimum is ≤ k, so schools
-    tied at the boundary are all flagged (the count may exceed k) and the result does not depend on row
-    order. The caller reports schools whose index is NaN.
+    k = ⌊share × n⌋ schools (n = non-NaN values; with fewer than 1/share schools none is flagged). A school is
+    flagged when at most k schools have a value at or below its own (its rank with ties at the maximum is ≤ k):
+    never more than the share, and a tie is taken whole or not at all, so a tie across the boundary is left
+    out and, when every school has the same value (all textbooks new), nobody is in the bottom share. The result
+    does not depend on row order. The caller reports schools whose index is NaN.
 
     >>> bottom_share_flags(pd.Series([0.5, -1.0, None, 0.0, -1.0]), 0.5).tolist()
     [False, True, False, False, True]
+    >>> bool(bottom_share_flags(pd.Series([1.0] * 8), 0.25).any())
+    False
     """
     if not 0 <= share <= 1:
         raise ValueError(f"доля должна быть от 0 до 1, получено {share}")
@@ -294,7 +297,7 @@ def bottom_share_flags(index: pd.Series, share: float) -> pd.Series:
     k = int(np.floor(share * x.notna().sum() + 1e-9))
     if k == 0:
         return pd.Series(False, index=index.index)
-    return (x.rank(method="min") <= k).fillna(False).astype(bool)
+    return (x.rank(method="max") <= k).fillna(False).astype(bool)
 
 
 def context_indices(store, year: int, book: IndexBook | dict[str, IndexSpec] | None = None, max_age: int = 2,

@@ -229,8 +229,12 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
         eb = U.shrink(y, s, level=unc.level.value)
         if share is not None:
             if unc.decision.value == "point":
+                # the largest value with at most k schools at or below it: a tie is taken whole or not at all,
+                # so the share is never exceeded and equal schools are never all «in the bottom share»
                 k = int(np.floor(share * len(y) + 1e-9))
-                thr = float(np.sort(y.to_numpy())[k - 1]) if k >= 1 else -np.inf
+                at_or_below = y.rank(method="max")
+                inside = y[at_or_below <= k]
+                thr = float(inside.max()) if len(inside) else -np.inf
             else:
                 thr = eb.attrs["mu"] + np.sqrt(eb.attrs["tau2"]) * stats.norm.ppf(share)
         else:
