@@ -165,7 +165,7 @@ def test_lesosibirsk_seven_indicators_by_hand():
     assert c.loc["below_points", "value"] == pytest.approx(-30) and c.loc["below_points", "fired"]
     # continuing: 10/20 = 0.5 < 0.6, margin −0.1
     assert c.loc["continue10", "value"] == pytest.approx(0.5) and c.loc["continue10", "margin"] == pytest.approx(-0.1)
-    # olympiad 0 / (100 pupils × 1 year) ≤ 0.5 %; НОКО 0.30 ≤ 0.40
+    # olympiad 0 participants (one year reported, brought to three: still 0) ≤ 0.5 %; НОКО 0.30 ≤ 0.40
     assert c.loc["olympiad", "fired"] and c.loc["noko", "fired"]
     # quality: municipal share of 4–5 in 2026 = (1 + 3·3)/16 = 10/16; L 1/4 → −0.375 ≤ −0.10
     assert c.loc["quality", "value"] == pytest.approx(0.25 - 10 / 16) and c.loc["quality", "fired"]
@@ -179,6 +179,30 @@ def test_lesosibirsk_seven_indicators_by_hand():
     assert "7 из 7" in f.loc["L", "explanation"]
     # staff deficit reported (O has the lowest staff index) but not a flag
     assert bool(res.criteria.set_index(["school_id", "criterion"]).loc[("O", "staff_index"), "fired"])
+
+
+
+def test_lesosibirsk_olympiad_share_is_over_the_three_years_as_the_seed_writes():
+    """Seed 003 §2.1 п.4: «0,5 % и ниже учащихся за последние 3 года, принимавших участие в олимпиадах» is the
+    share over the three years together, not per year: 7 participants in 2024–26 of 500 pupils is 1,4 % (not
+    0,47 %) and does not fire. A school with fewer years reported is brought to three years and told so."""
+    rows = [pupils(s, y, "rus", 5, [60] * 4) for y in (2024, 2025, 2026) for s in ("P", "Q", "R", "S")]
+    outcomes = pd.DataFrame({"year": [2024, 2025, 2026] * 3 + [2026],
+                             "school_id": ["P"] * 3 + ["Q"] * 3 + ["S"] * 3 + ["R"],
+                             "grade9_graduates": 20, "continued_grade10": 15,
+                             "olympiad_participants": [2, 2, 3, 1, 0, 1, 30, 30, 30, 1], "noko_satisfaction": 0.8})
+    schools = pd.DataFrame({"school_id": ["P", "Q", "R", "S"], "municipality": "001", "name": ["P", "Q", "R", "S"],
+                            "school_type": "СОШ", "settlement": "город", "enrolment": 500, "small_class": False})
+    p = LesosibirskRule(years=T(3), subjects=T(["rus"]), bottom_share=T(0.25), continue_grade10_min=T(0.6),
+                        below_region_points=T(20), olympiad_share_max=T(0.005), noko_satisfaction_max=T(0.4),
+                        quality_deviation=T(0.10), success_deviation=T(0.05), criteria_required=T(3),
+                        index_bottom_share=T(0.25), reference=T("municipality"))
+    res = I.rule_multi_criteria(evidence(rows, outcomes=outcomes, schools=schools), p, unc(), "lesosibirsk")
+    c = res.criteria[res.criteria.criterion == "olympiad"].set_index("school_id")
+    assert c.loc["P", "value"] == pytest.approx(7 / 500) and not c.loc["P", "fired"]        # 1,4 % > 0,5 %
+    assert c.loc["Q", "value"] == pytest.approx(2 / 500) and c.loc["Q", "fired"]            # 0,4 % ≤ 0,5 %
+    assert c.loc["R", "value"] == pytest.approx(1 * 3 / 500) and not c.loc["R", "fired"]    # 1 year → ×3 = 0,6 %
+    assert "за 1 год из 3" in c.loc["R", "note"] and "за 3 года" in c.loc["P", "note"]
 
 
 # ---------------------------------------------------------------- Ekaterinburg: stable low on all levels

@@ -36,6 +36,7 @@ from workbench import uncertainty as U
 from workbench.config import (BelowRegionalMeanRule, BottomPercentileRule, ContextAdjustedRule, LesosibirskRule,
                               RiskGroupRule, StableLowRule, Typology, Uncertainty, load_defaults, load_presets)
 from workbench.context import bottom_share_flags
+from workbench.formatting import plural
 from workbench.vocab import SUBJECTS
 
 ASSESSMENT_GRADES = {"ОГЭ": 9, "ЕГЭ": 11}
@@ -577,16 +578,24 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
     rows.append(_criteria_rows(ev, name, "below_points", f"Средний результат ниже среднего по региону более чем на "
                                f"{p.below_region_points.value:g} баллов (ВПР в % от максимума, ЕГЭ)", "баллов", j3, j3,
                                note=j3["assessment"] + " — " + j3["subject"].map(SUBJECTS).str.lower()))
-    # 4. olympiad participants per pupil over the window; 5. НОКО satisfaction (administrative figures: point rule)
+    # 4. olympiad participants over the window as a share of the pupils, as seed 003 §2.1 п.4 writes it («0,5 % и
+    # ниже учащихся за последние 3 года»): the years together, not per year; a school that reported fewer years
+    # is brought to the window's length, and told so. 5. НОКО satisfaction (administrative figures: point rule)
+    span = int(p.years.value)
     enrol = ev.schools.set_index("school_id")["enrolment"]
     years_with = ev.outcomes[ev.outcomes["year"].isin(years)].groupby("school_id")["olympiad_participants"].count()
-    o4 = o.assign(n=o["school_id"].map(enrol) * o["school_id"].map(years_with))
-    o4["estimate"] = o4["olympiad_participants"] / o4["n"].where(o4["n"] > 0)
+    had = o["school_id"].map(years_with)
+    o4 = o.assign(n=o["school_id"].map(enrol))
+    o4["estimate"] = o4["olympiad_participants"] * span / had.where(had > 0) / o4["n"].where(o4["n"] > 0)
     v4 = pd.DataFrame({"threshold": p.olympiad_share_max.value, "ci_low": np.nan, "ci_high": np.nan,
                        "probability": np.nan, "fired": o4["estimate"] <= p.olympiad_share_max.value}, index=o4.index)
+    years_ru = f"{span} {plural(span, 'год', 'года', 'лет')}"
+    note4 = [f"участников за {years_ru} на одного обучающегося" if h >= span else
+             f"данные за {int(h)} {plural(int(h), 'год', 'года', 'лет')} из {span}, пересчитано на {years_ru}"
+             for h in had.fillna(0)]
     rows.append(_criteria_rows(ev, name, "olympiad", f"Участников олимпиад и конкурсов "
-                               f"{_pct(p.olympiad_share_max.value)} и менее за 3 года", "доля", o4, v4,
-                               note="на одного обучающегося в год"))
+                               f"{_pct(p.olympiad_share_max.value)} и менее за {years_ru}", "доля", o4, v4,
+                               note=pd.Series(note4, index=o4.index)))
     n5 = ev.outcomes[ev.outcomes["year"].isin(years)].groupby("school_id", as_index=False)["noko_satisfaction"].mean()
     n5 = n5.dropna().rename(columns={"noko_satisfaction": "estimate"}).assign(n=np.nan)
     v5 = pd.DataFrame({"threshold": p.noko_satisfaction_max.value, "ci_low": np.nan, "ci_high": np.nan,
