@@ -182,6 +182,30 @@ def test_lesosibirsk_seven_indicators_by_hand():
 
 
 
+def test_lesosibirsk_counts_only_the_criteria_it_could_assess():
+    """A school without outcome data (grade 9 graduates, olympiads, НОКО) can be assessed on 4 of the 7 criteria:
+    its explanation says «из 4 оценённых» and names what is missing, never «из 7»."""
+    rows = []
+    for y in (2024, 2025, 2026):
+        rows.append(pupils("L", y, "rus", 5, [20] * 4, [2, 2, 3, 4]))
+        for s in ("M", "N", "O"):
+            rows.append(pupils(s, y, "rus", 5, [60] * 4, [3, 4, 4, 5]))
+    outcomes = pd.DataFrame({"year": 2026, "school_id": ["M", "N", "O"], "grade9_graduates": 20,
+                             "continued_grade10": [15, 16, 17], "olympiad_participants": 5, "noko_satisfaction": 0.8})
+    p = LesosibirskRule(years=T(3), subjects=T(["rus"]), bottom_share=T(0.25), continue_grade10_min=T(0.6),
+                        below_region_points=T(20), olympiad_share_max=T(0.005), noko_satisfaction_max=T(0.4),
+                        quality_deviation=T(0.10), success_deviation=T(0.05), criteria_required=T(3),
+                        index_bottom_share=T(0.25), reference=T("municipality"))
+    res = I.rule_multi_criteria(evidence(rows, outcomes=outcomes), p, unc(), "lesosibirsk")
+    f = res.flags.set_index("school_id")
+    # L: bottom 25 %, 30 points below the region, quality and success below the municipality: 4 of the 4 assessed
+    assert f.loc["L", "flagged"] and f.loc["L", "criteria_fired"] == 4
+    text = f.loc["L", "explanation"]
+    assert "4 из 4 оценённых" in text and "из 7" not in text.split("(")[0], text
+    assert "нет данных" in text and "НОКО" in text, text
+    assert "0 из 7" in f.loc["M", "explanation"] or "ни один из 7" in f.loc["M", "explanation"]
+
+
 def test_lesosibirsk_olympiad_share_is_over_the_three_years_as_the_seed_writes():
     """Seed 003 §2.1 п.4: «0,5 % и ниже учащихся за последние 3 года, принимавших участие в олимпиадах» is the
     share over the three years together, not per year: 7 participants in 2024–26 of 500 pupils is 1,4 % (not

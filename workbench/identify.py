@@ -634,11 +634,21 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
                            in idx else "")
         crit = pd.concat([crit, c], ignore_index=True)
 
+    seven = {"bottom_all": "результаты ЕГЭ, ОГЭ, ВПР", "continue10": "продолжение обучения в 10 классе",
+             "below_points": "разница со средним по региону", "olympiad": "олимпиады и конкурсы", "noko": "НОКО",
+             "quality": "качество обученности", "success": "успеваемость"}
+
     def explain(sid):
         c = crit[(crit["school_id"] == sid) & ~crit["criterion"].str.endswith("_index")]
         on = c[c["fired"]]
         n_on = len(on)
         listed = "; ".join(_describe_criterion(r) for r in on.itertuples())
+        assessed = set(c.loc[c["value"].notna(), "criterion"])
+        missing = [title for key, title in seven.items() if key not in assessed]
+        # «k из 7» only when all seven could be assessed; otherwise out of those assessed, naming what is missing
+        of = "из 7 показателей" if not missing else (
+            f"из {len(assessed)} {plural(len(assessed), 'оценённого', 'оценённых', 'оценённых')} показателей "
+            f"(из 7; нет данных: {', '.join(missing)})")
         extra = []
         if shnsu.get(sid, False):
             extra.append(f"ШНСУ: в нижних {_pct(p.index_bottom_share.value)} по ИСБШ")
@@ -647,10 +657,14 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
         if res.get(sid, False):
             extra.append("дефицит ресурсов")
         tail = (" " + _cap("; ".join(extra)) + ".") if extra else ""
+        need = f"нужно {p.criteria_required.value}"
         if flagged.get(sid, False):
-            return f"Выделена: выполнено {n_on} из 7 показателей (нужно {p.criteria_required.value}) — {listed}.{tail}"
+            return f"Выделена: выполнено {n_on} {of}, {need} — {listed}.{tail}"
         if n_on:
-            return f"Не выделена: выполнено {n_on} из 7 показателей (нужно {p.criteria_required.value}) — {listed}.{tail}"
+            return f"Не выделена: выполнено {n_on} {of}, {need} — {listed}.{tail}"
+        if missing:
+            return f"Не выделена: ни один из {len(assessed)} оценённых показателей не выполнен (из 7; нет данных: " \
+                   f"{', '.join(missing)}).{tail}"
         return f"Не выделена: ни один из 7 показателей не выполнен.{tail}"
 
     expl = pd.Series({sid: explain(sid) for sid in ev.schools["school_id"]})
