@@ -5,7 +5,7 @@ methodology on the whole region, the typology, the schools' trends, the objectiv
 reference figures. Whichever process asks first computes a result and writes it atomically under
 ``<cache>/<store fingerprint>/``; every later process reads it. The run asks first (``runner.warm_cache``), so
 after ``make run`` a dashboard kernel only reads files. The key of each file holds its arguments and the
-computation version (the package's code, ``params/``, pandas and Python), so changed code or parameters are
+computation version (the computing code, ``params/``, pandas and Python), so changed code or parameters are
 never served an old result. Tables are parquet; a methodology's outcome (tables and notes) is a pickle, which
 only this program writes and reads, inside its own output folder.
 
