@@ -176,6 +176,15 @@ class View:
         self._cache: dict[tuple, object] = {}
         self._busy = 0
 
+    def _header(self, title: str, subtitle: str, css: str = CSS) -> w.HTML:
+        """The view's title block; an interrupted or running import is said under it (the page shows the data of
+        the last completed import)."""
+        header = w.HTML(f'{css}<div class="wb-dash"><h2>{title}</h2><div class="wb-sub">{subtitle}</div></div>')
+        if self.usable and self.store_message:
+            header.value += message_html(self.store_message + " Панель показывает данные последней завершённой "
+                                         "загрузки.", error=True)
+        return header
+
     # ------------------------------------------------------------ hooks of a view
     def _shown_text(self) -> str:
         """The text of every section widget: an error shown there is not repeated in the status line."""

@@ -511,12 +511,9 @@ class IdentificationDashboard(View):
         self.school = w.Dropdown(description="Карточка школы:", style=style, layout=w.Layout(width="560px"))
         for name in ("municipality", "year", "methodology", "group", "school_type", "search", "school"):
             getattr(self, name).add_class(f"wb-{name.replace('_', '-')}")  # stable hooks for the browser test
-        self.header = w.HTML(CSS + EXTRA_CSS + f'<div class="wb-dash"><h2>{TITLE}</h2><div class="wb-sub">'
-                             f'Хранилище: {html.escape(str(self.store.root))} · данные только по школам в целом; '
-                             f'числа школ и показателей менее чем по {self.min_n} участникам скрыты</div></div>')
-        if self.usable and self.store_message:   # e.g. an interrupted import: say which data are shown
-            self.header.value += message_html(self.store_message + " Панель показывает данные последней завершённой "
-                                              "загрузки.", error=True)
+        self.header = self._header(TITLE, f'Хранилище: {html.escape(str(self.store.root))} · данные только по школам '
+                                          f'в целом; числа школ и показателей менее чем по {self.min_n} участникам скрыты',
+                                   css=CSS + EXTRA_CSS)
         self.status = w.HTML(layout=wide)
         self.table_html = w.HTML(layout=wide)
         self.compare_html = w.HTML(layout=wide)

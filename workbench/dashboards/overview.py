@@ -28,7 +28,7 @@ from IPython.display import HTML
 
 from workbench import overview
 from workbench.config import load_defaults
-from workbench.dashboards.base import (COLORS, CSS, NO_SCHOOL, View, html_table, message_html, municipality_names,
+from workbench.dashboards.base import (COLORS, NO_SCHOOL, View, html_table, message_html, municipality_names,
                                        number, share, work_label)
 from workbench.data.store import Store
 from workbench.privacy import suppress, suppression_note
@@ -199,12 +199,8 @@ class OverviewDashboard(View):
         self.school = w.Dropdown(description="Карточка школы:", style=style, layout=w.Layout(width="560px"))
         for name in ("municipality", "year", "subject", "grade", "school"):
             getattr(self, name).add_class(f"wb-{name}")  # stable hooks for the browser test
-        self.header = w.HTML(CSS + f'<div class="wb-dash"><h2>{TITLE}</h2><div class="wb-sub">Хранилище: '
-                             f'{html.escape(str(self.store.root))} · ячейки менее чем по {self.min_n} участникам '
-                             f'скрыты</div></div>')
-        if self.usable and self.store_message:   # e.g. an interrupted import: say which data are shown
-            self.header.value += message_html(self.store_message + " Панель показывает данные последней завершённой "
-                                              "загрузки.", error=True)
+        self.header = self._header(TITLE, f'Хранилище: {html.escape(str(self.store.root))} · ячейки менее чем по '
+                                          f'{self.min_n} участникам скрыты')
         self.status = w.HTML(layout=wide)
         self.figures_html = w.HTML(layout=wide)
         self.chart_out = w.Output(layout=wide)
