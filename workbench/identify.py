@@ -646,9 +646,9 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
         assessed = set(c.loc[c["value"].notna(), "criterion"])
         missing = [title for key, title in seven.items() if key not in assessed]
         # «k из 7» only when all seven could be assessed; otherwise out of those assessed, naming what is missing
+        gap = f"(из 7; нет данных: {', '.join(missing)})"
         of = "из 7 показателей" if not missing else (
-            f"из {len(assessed)} {plural(len(assessed), 'оценённого', 'оценённых', 'оценённых')} показателей "
-            f"(из 7; нет данных: {', '.join(missing)})")
+            f"из {len(assessed)} {plural(len(assessed), 'оценённого', 'оценённых', 'оценённых')} показателей {gap}")
         extra = []
         if shnsu.get(sid, False):
             extra.append(f"ШНСУ: в нижних {_pct(p.index_bottom_share.value)} по ИСБШ")
@@ -663,8 +663,7 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
         if n_on:
             return f"Не выделена: выполнено {n_on} {of}, {need} — {listed}.{tail}"
         if missing:
-            return f"Не выделена: ни один из {len(assessed)} оценённых показателей не выполнен (из 7; нет данных: " \
-                   f"{', '.join(missing)}).{tail}"
+            return f"Не выделена: ни один из {len(assessed)} оценённых показателей не выполнен {gap}.{tail}"
         return f"Не выделена: ни один из 7 показателей не выполнен.{tail}"
 
     expl = pd.Series({sid: explain(sid) for sid in ev.schools["school_id"]})
