@@ -187,9 +187,9 @@ def classify(path: Path, candidates) -> tuple[str | None, TableMapping | None]:
     Raises :class:`workbench.data.tables.UnreadableFile` for a file no reader can open."""
     from workbench.data import exam_protocol, fisoko
 
-    rows = [r for r in peek_rows(path) if r and not all(is_blank(v) for v in r)]
-    if fisoko.sniff_vpr(path):
+    if fisoko.sniff_vpr(path):   # first: most files are ВПР exports, and the sniff already read their head
         return "vpr", None
+    rows = [r for r in peek_rows(path) if r and not all(is_blank(v) for v in r)]
     if exam_protocol.sniff_exam_protocol(rows):
         return PROTOCOL, None
     # All required columns present; then the table that recognises most headers; on a tie the standard

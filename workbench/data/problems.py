@@ -91,6 +91,11 @@ def problem(file: str, sheet: str | None, row: int | None, column: str | None, v
 
 def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """Problems as a DataFrame with the standard columns (empty frame when there are none)."""
+    if not records:   # the common case, called per file: a copy of one prepared empty frame
+        return _EMPTY.copy()
     df = pd.DataFrame.from_records(records, columns=PROBLEM_COLUMNS)
     df["row"] = df["row"].astype("Int64")
     return df
+
+
+_EMPTY = pd.DataFrame.from_records([], columns=PROBLEM_COLUMNS).astype({"row": "Int64"})
