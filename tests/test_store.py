@@ -127,6 +127,22 @@ def test_write_frames_and_pinned_readers(tmp_path):
     assert pinned.pinned and pinned.version == s1.version and pinned.root == tmp_path
 
 
+def test_merged_files_keep_every_row_sorted_even_when_two_codes_share_a_file_name(tmp_path):
+    # «0 1» and «0_1» both become 0_1.parquet: the commit's one sorted read must keep both codes' rows
+    write_frames(tmp_path, {"staff": pd.DataFrame({"year": [2025, 2024, 2024, 2024],
+                                                   "municipality": ["0 1", "02", "0_1", "0 1"],
+                                                   "school_id": ["s2", "s9", "s3", "s1"], "teachers": [1, 2, 3, 4]})})
+    s = write_frames(tmp_path, {"staff": pd.DataFrame({"year": [2024], "municipality": ["0_1"],
+                                                       "school_id": ["s5"], "teachers": [5]})})
+    got = s.read("staff", "0_1")
+    assert got[["year", "municipality", "school_id"]].values.tolist() == [
+        [2024, "0 1", "s1"], [2024, "0_1", "s3"], [2024, "0_1", "s5"], [2025, "0 1", "s2"]]   # merged, sorted
+    info = s.status().tables["staff"]
+    assert info["rows"] == 5 and info["files"]["0_1.parquet"]["municipalities"] == ["0 1", "0_1"]
+    assert info["files"]["02.parquet"] == {"rows": 1, "columns": info["columns"], "years": [2024],
+                                           "municipalities": ["02"]}
+
+
 # ---------------------------------------------------------------- every file is imported or reported
 
 def test_every_file_is_imported_or_reported_with_a_reason(tmp_path):

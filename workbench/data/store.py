@@ -40,18 +40,22 @@ import datetime as dt
 import errno
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import re
 import shutil
 import signal
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 FORMAT = 2                      # layout version written into every manifest
@@ -60,10 +64,8 @@ ALL = "_all"                    # file name of a table without a municipality co
 KEEP_VERSIONS = 2               # the current one and the one before (readers may still hold it)
 SORT_COLUMNS = ("year", "subject", "grade", "school_id")
 STAGE_ROWS = 200_000            # accepted rows buffered per table before they are staged as parquet
-STAGE_ROW_GROUP = 8_192         # rows per row group of a staged part (a municipality's rows are found by statistics)
-
-
-_NO_FILTER = "\x00all"         # merge all staged rows (quarantine, tables without municipalities); survives pickling
+MERGE_BATCH_ROWS = 100_000       # rows per batch of the sorted read that writes a table's files
+MERGE_ROW_GROUP = 100_000        # rows per row group of a store file
 
 
 # Tables the report's sections read for its year (vpr is required; without the others sections are incomplete).
@@ -380,7 +382,6 @@ class Staged:
     parts: dict[tuple[str, str], list[Path]] = field(default_factory=dict)
     qparts: dict[str, list[Path]] = field(default_factory=dict)
     source_files: dict[str, dict[str, list[str]]] = field(default_factory=dict)   # source id -> table -> files
-    codes: dict[tuple[str, str], object] = field(default_factory=dict)   # (table, file) -> municipality code
 
     def update(self, other: "Staged") -> None:
         for k, v in other.parts.items():
@@ -389,7 +390,6 @@ class Staged:
             self.qparts.setdefault(k, []).extend(v)
         for sid, tables in other.source_files.items():
             self.source_files.setdefault(sid, {}).update(tables)
-        self.codes.update(other.codes)
 
 
 class Stager:
@@ -434,19 +434,12 @@ class Stager:
             return
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
         path = self._path(table)
-        if "municipality" in frame.columns:
-            # one part sorted by municipality, small row groups: the merge reads a municipality's rows by
-            # row-group statistics instead of this process splitting the frame into many small files
-            frame = frame.sort_values("municipality", kind="stable", ignore_index=True)
-            codes = frame["municipality"].drop_duplicates().tolist()
-        else:
-            codes = [None]
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="lz4",
-                       row_group_size=STAGE_ROW_GROUP)
-        for code in codes:
-            name = file_name(code) if "municipality" in frame.columns else f"{ALL}.parquet"
+        # one part of many municipalities: the commit sorts each table once and splits it into their files
+        names = ({file_name(m) for m in frame["municipality"].unique()} if "municipality" in frame.columns
+                 else {f"{ALL}.parquet"})
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="lz4")
+        for name in names:
             self.staged.parts.setdefault((table, name), []).append(path)
-            self.staged.codes[(table, name)] = code if "municipality" in frame.columns else _NO_FILTER
         _checkpoint("staged")
 
     def quarantine(self, table: str, frame: pd.DataFrame, source_id: str) -> None:
@@ -569,31 +562,32 @@ class ImportTransaction:
             names_by_table.setdefault(t, set()).add(name)
         touched = {(t, n) for s in self.removed for t, ns in bm.get("sources", {}).get(s, {}).get("tables", {}).items()
                    for n in ns}
-        jobs: list[tuple] = []              # merges to run: (table, file, args of _merge)
+        jobs: dict[str, list[tuple[str, Path | None]]] = {}   # table -> files to merge: (name, old file or None)
         files_of: dict[str, dict[str, dict]] = {t: {} for t in names_by_table}
         for t, names in sorted(names_by_table.items()):
             old = bm.get("tables", {}).get(t, {"files": {}})
             for name in sorted(names):
-                dst = new / "tables" / t / name
                 src = base.version_dir / "tables" / t / name if name in old["files"] else None
-                staged = staged_all.parts.get((t, name), [])
-                if src is not None and not staged and (t, name) not in touched:
-                    _link_or_copy(src, dst)
+                if src is not None and (t, name) not in staged_all.parts and (t, name) not in touched:
+                    _link_or_copy(src, new / "tables" / t / name)
                     files_of[t][name] = old["files"][name]
                     continue
-                jobs.append((t, name, ([src] if src else [], staged, dst, bool(src and (t, name) in touched),
-                                       staged_all.codes.get((t, name), _NO_FILTER))))
-        # municipality files are independent: merge two at a time (DuckDB releases the GIL while it works)
+                jobs.setdefault(t, []).append((name, src))
+        # one sorted read per table, written out file by file; the largest table first, the others beside it
+        # in a second thread (DuckDB and parquet compression release the GIL)
         from concurrent.futures import ThreadPoolExecutor
 
-        def run(job):
+        def run(t: str) -> tuple[str, dict[str, dict]]:
+            staged = sorted({p for (tt, _), ps in staged_all.parts.items() if tt == t for p in ps})
+            old = [src for _, src in jobs[t] if src is not None]
             with con.cursor() as cur:
-                return job[0], job[1], self._merge(cur, *job[2])
+                return t, self._merge_table(cur, old, staged, new / "tables" / t)
 
+        size = {t: sum(p.stat().st_size for (tt, _), ps in staged_all.parts.items() if tt == t for p in set(ps))
+                for t in jobs}
         with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as threads:
-            for t, name, stats in threads.map(run, jobs):
-                if stats:
-                    files_of[t][name] = stats
+            for t, stats in threads.map(run, sorted(jobs, key=lambda t: -size[t])):
+                files_of[t].update(stats)
         for t, files in files_of.items():
             files = dict(sorted(files.items()))
             if files:
@@ -643,44 +637,90 @@ class ImportTransaction:
         self._collect_versions()
         return Store(self.root)
 
-    def _merge(self, con, old: list[Path], staged: list[Path], dst: Path, filter_old: bool,
-               code: object = _NO_FILTER) -> dict | None:
-        """Write ``dst`` = old rows (minus removed sources) + staged rows of municipality ``code``, sorted;
-        return its statistics. Staged parts hold many municipalities: their rows are selected by ``code``."""
+    def _union(self, old: list[Path], staged: list[Path]) -> str:
+        """SQL of old rows (minus the removed sources) and staged rows, by column name."""
         parts = []
         if old:
-            cond = f" WHERE source_id NOT IN ({', '.join(repr(s) for s in sorted(self.removed))})" \
-                if filter_old and self.removed else ""
+            cond = f" WHERE source_id NOT IN ({', '.join(repr(s) for s in sorted(self.removed))})" if self.removed else ""
             parts.append(f"SELECT * FROM read_parquet({_sql_list(old)}, union_by_name=true){cond}")
         if staged:
-            where = ("" if code == _NO_FILTER else " WHERE municipality IS NULL" if code is None or pd.isna(code)
-                     else " WHERE municipality = '" + str(code).replace("'", "''") + "'")
-            parts.append(f"SELECT * FROM read_parquet({_sql_list(sorted(set(staged)))}, union_by_name=true){where}")
-        sql = " UNION ALL BY NAME ".join(parts)
+            parts.append(f"SELECT * FROM read_parquet({_sql_list(staged)}, union_by_name=true)")
+        return " UNION ALL BY NAME ".join(parts)
+
+    def _merge_table(self, con, old: list[Path], staged: list[Path], folder: Path,
+                     single: str | None = None) -> dict[str, dict]:
+        """Write a table's files into ``folder`` from its old files (minus removed sources) and staged parts:
+        one file per municipality (or all rows into ``<single>.parquet``), rows sorted by ``SORT_COLUMNS``;
+        return each written file's statistics by file name.
+
+        One sorted read streams through in batches (DuckDB spills the sort to disk) and each file is written
+        as soon as its rows are complete, two at a time: memory is bounded by a few municipalities' rows,
+        and no part is read once per municipality."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        sql = self._union(old, staged)
         cols = [r[0] for r in con.execute(f"DESCRIBE {sql}").fetchall()]
-        order = [c for c in SORT_COLUMNS if c in cols]
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY (SELECT * FROM ({sql}){' ORDER BY ' + ', '.join(order) if order else ''}) TO '{dst}' "
-                    "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)")
-        years = "list(DISTINCT year ORDER BY year) FILTER (year IS NOT NULL)" if "year" in cols else "NULL"
-        munis = ("list(DISTINCT municipality ORDER BY municipality) FILTER (municipality IS NOT NULL)"
-                 if "municipality" in cols else "NULL")
-        n, ys, ms = con.execute(f"SELECT count(*), {years}, {munis} FROM read_parquet('{dst}')").fetchone()
-        if not n:
-            dst.unlink()
-            return None
-        stats = {"rows": int(n), "columns": cols}
-        if "year" in cols:
-            stats["years"] = [int(y) for y in ys or []]
-        if "municipality" in cols:
-            stats["municipalities"] = list(ms or [])
-        return stats
+        by_muni = "municipality" in cols and single is None
+        if by_muni:
+            codes = [r[0] for r in con.execute(f"SELECT DISTINCT municipality FROM ({sql})").fetchall()]
+            # rows of one file must be consecutive in the sort: by the code itself when it is the file name
+            plain = all(c is not None and file_name(c) == f"{c}.parquet" for c in codes)
+            key = ("CAST(municipality AS VARCHAR)" if plain else
+                   "CASE WHEN municipality IS NULL THEN '_na' ELSE regexp_replace(CAST(municipality AS VARCHAR), "
+                   f"'{SAFE.pattern}', '_', 'g') END")
+        else:
+            key = f"'{single or ALL}'"
+        order = ["__file"] + [f'"{c}"' for c in SORT_COLUMNS if c in cols]
+        reader = con.sql(f"SELECT *, {key} AS __file FROM ({sql}) ORDER BY {', '.join(order)}"
+                         ).to_arrow_reader(MERGE_BATCH_ROWS)
+        keep = list(range(len(cols)))
+        schema = pa.schema([reader.schema.field(i) for i in keep])
+        folder.mkdir(parents=True, exist_ok=True)
+
+        def write(name: str, pieces: list[pa.RecordBatch]) -> tuple[str, dict]:
+            table = pa.Table.from_batches(pieces, schema)
+            pq.write_table(table, folder / name, compression="zstd", row_group_size=MERGE_ROW_GROUP)
+            stats: dict = {"rows": table.num_rows, "columns": cols}
+            if "year" in cols:
+                stats["years"] = sorted(int(y) for y in pc.unique(table["year"]).to_pylist() if y is not None)
+            if "municipality" in cols and not single:
+                stats["municipalities"] = sorted(m for m in pc.unique(table["municipality"]).to_pylist() if m is not None)
+            return name, stats
+
+        out: dict[str, dict] = {}
+        with ThreadPoolExecutor(max_workers=2) as writers:     # parquet encoding releases the GIL
+            futures: deque = deque()
+            name, pieces = None, []
+
+            def submit() -> None:
+                futures.append(writers.submit(write, name, pieces))
+                if len(futures) > 3:            # bounded memory: a few files in flight
+                    out.update([futures.popleft().result()])
+
+            for batch in reader:
+                files = batch.column(len(cols)).to_numpy(zero_copy_only=False)
+                cuts = [0, *(np.flatnonzero(files[1:] != files[:-1]) + 1).tolist(), len(files)]
+                batch = batch.select(keep)
+                for a, b in itertools.pairwise(cuts):
+                    if f"{files[a]}.parquet" != name:
+                        if pieces:
+                            submit()
+                        name, pieces = f"{files[a]}.parquet", []
+                    pieces.append(batch.slice(a, b - a))
+            if pieces:
+                submit()
+            out.update(f.result() for f in futures)
+        return out
+
+    def _merge(self, con, old: list[Path], staged: list[Path], dst: Path) -> dict | None:
+        """Write ``dst`` = old rows (minus removed sources) + staged rows, sorted; return its statistics."""
+        return self._merge_table(con, old, staged, dst.parent, single=dst.stem).get(dst.name)
 
     def _merge_quarantine(self, con, new: Path, bm: dict, qparts: dict[str, list[Path]]) -> dict[str, int]:
         out: dict[str, int] = {}
         for t in sorted(set(bm.get("quarantine", {})) | set(qparts)):
             old = [self.base.version_dir / "quarantine" / f"{t}.parquet"] if bm.get("quarantine", {}).get(t) else []
-            stats = self._merge(con, old, qparts.get(t, []), new / "quarantine" / f"{t}.parquet", True)
+            stats = self._merge(con, old, qparts.get(t, []), new / "quarantine" / f"{t}.parquet")
             if stats:
                 out[t] = stats["rows"]
         return out
