@@ -385,3 +385,24 @@ def test_unreadable_and_headerless_files(tmp_path, book):
     registry.write_text("school_id;name\nedu000001;СОШ № 1\n", encoding="utf-8")
     read = read_vpr(registry, book)
     assert read.problems["rule"].tolist() == ["no_header"] and read.rows_read == 0
+
+
+# ---------------------------------------------------------------- the fast CSV grid equals the general one
+
+_CELL = st.sampled_from(["", "1", " 2 ", "X", "-", "edu004001", "7А", "\xa0Ж\xa0", "Отметка", "01234", "1,5", "н/а"])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.lists(_CELL, min_size=0, max_size=6), min_size=1, max_size=12),
+       sep=st.sampled_from([";", ",", "\t"]), crlf=st.booleans())
+def test_arrow_csv_grid_equals_the_pandas_grid(rows, sep, crlf):
+    # Arrow reads unquoted exports (most of an import's rows); lines with fewer fields (title block, blank
+    # lines, short rows) go back to their place: every cell must be where pandas' parser puts it
+    from workbench.data.fisoko import _csv_codes_arrow, _csv_codes_pandas
+
+    text = ("\r\n" if crlf else "\n").join(sep.join(r) for r in rows) + "\n"
+    width = max(line.count(sep) for line in text.splitlines()) + 1
+    fast = _csv_codes_arrow(text, sep, width)
+    codes, values = _csv_codes_pandas(text, sep, width)
+    assert fast is not None
+    assert fast[1][fast[0]].tolist() == values[codes].tolist()

@@ -347,6 +347,48 @@ class _Sheet:
     name: str | None              # None for CSV
     cells: np.ndarray             # 2-D object array of stripped str; grid row i is user row i + 1
     numeric: np.ndarray | None    # xlsx: True where the cell held a number (ids stored as numbers)
+    codes: np.ndarray | None = None    # cells == values[codes]: the parsers work once per distinct text
+    values: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.codes is None:
+            codes, uniques = pd.factorize(self.cells.ravel(), use_na_sentinel=False)
+            self.codes, self.values = codes.reshape(self.cells.shape), np.asarray(uniques, dtype=object)
+
+    def text(self, rows: np.ndarray, cols) -> "_Text":
+        """Cells of ``rows`` × ``cols`` (one column index or a list) with their distinct texts."""
+        sub = self.codes[np.ix_(rows, cols)] if isinstance(cols, list) else self.codes[rows, cols]
+        codes, uniques = pd.factorize(sub.ravel())
+        values = self.values[uniques]
+        return _Text(values[codes].reshape(sub.shape), codes.reshape(sub.shape), values)
+
+
+@dataclass
+class _Text:
+    """Text cells of a column or block with each distinct text once: ``cells == values[codes]``.
+
+    The cell parsers below work per distinct text: a column of 100,000 scores repeats a handful of values."""
+    cells: np.ndarray
+    codes: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, cells: "np.ndarray | _Text") -> "_Text":
+        if isinstance(cells, _Text):
+            return cells
+        codes, uniques = pd.factorize(cells.ravel(), use_na_sentinel=False)
+        return cls(cells, codes.reshape(cells.shape), np.asarray(uniques, dtype=object))
+
+    def per_value(self, func, dtype=object) -> np.ndarray:
+        """``func`` applied to each distinct text, spread over the cells."""
+        out = np.empty(len(self.values), dtype=dtype)
+        out[:] = [func(v) for v in self.values]
+        return out[self.codes]
+
+
+def _strip(values) -> np.ndarray:
+    """Cell texts as the readers compare them: no-break spaces as spaces, outer blanks removed."""
+    return np.array([v.replace("\xa0", " ").strip() if isinstance(v, str) else "" for v in values], dtype=object)
 
 
 def _grid(rows: list[list[str]], width: int) -> np.ndarray:
@@ -398,6 +440,10 @@ def _sniff_sep(lines: list[str]) -> str:
     return best
 
 
+# Line breaks str.splitlines() knows and the CSV parsers do not: with one of them a text line is not a record.
+_ODD_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def _load_csv(path: Path) -> list[_Sheet]:
     text = decode_text_file(path.read_bytes(), path.suffix)
     if not text.strip(" \t\r\n;,\ufeff"):
@@ -405,15 +451,70 @@ def _load_csv(path: Path) -> list[_Sheet]:
     lines = text.splitlines()
     sep = _sniff_sep(lines)
     width = max(line.count(sep) for line in lines) + 1   # an upper bound (quoted separators count too)
+    coded = None if '"' in text or _ODD_BREAKS.search(text) else _csv_codes_arrow(text, sep, width)
+    codes, values = coded if coded is not None else _csv_codes_pandas(text, sep, width)
+    return [_Sheet(None, values[codes], None, codes, values)]
+
+
+def _csv_codes_pandas(text: str, sep: str, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, stripped distinct texts) of the grid, by pandas' C parser (quoted fields, any line breaks)."""
     # skip_blank_lines=False keeps grid row i on line i + 1; every cell stays text (leading zeros).
     df = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), dtype=object,
                      keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c")
-    raw = df.to_numpy(dtype=object)
-    # Stripped once per distinct text (scores, classes and marks repeat); a missing field becomes ''.
-    codes, uniques = pd.factorize(raw.ravel(), use_na_sentinel=True)
-    stripped = np.array([u.replace("\xa0", " ").strip() if isinstance(u, str) else "" for u in uniques] + [""],
-                        dtype=object)
-    return [_Sheet(None, stripped[codes].reshape(raw.shape), None)]
+    codes, uniques = pd.factorize(df.to_numpy(dtype=object).ravel(), use_na_sentinel=True)
+    values = np.append(_strip(uniques), "")        # a missing field (code -1) takes the trailing ''
+    return codes.reshape(df.shape), values
+
+
+def _csv_codes_arrow(text: str, sep: str, width: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The same grid by Arrow's CSV reader, each column dictionary-encoded as it is parsed (several times
+    faster). Only for text without quotes, where a line is a record: lines with fewer fields (the title
+    block, a short row) are split by the csv module and put back at their line. None if Arrow fails."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    short: dict[int, list[str]] = {}
+
+    def keep_short(row) -> str:
+        if row.number is None or row.actual_columns > width:
+            raise ValueError("record without a line number")
+        short[row.number - 1] = next(csv.reader([row.text], delimiter=sep), [])
+        return "skip"
+
+    names = [f"c{j}" for j in range(width)]
+    try:
+        table = pcsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 28),
+            parse_options=pcsv.ParseOptions(delimiter=sep, quote_char=False, double_quote=False, escape_char=False,
+                                            newlines_in_values=False, ignore_empty_lines=False,
+                                            invalid_row_handler=keep_short),
+            convert_options=pcsv.ConvertOptions(column_types={c: pa.dictionary(pa.int32(), pa.string()) for c in names},
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False,
+                                                null_values=[], check_utf8=False))
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    n = table.num_rows + len(short)
+    codes = np.empty((n, width), dtype=np.int64)
+    full = np.ones(n, dtype=bool)
+    full[list(short)] = False
+    parts, offset = [], 0
+    for j, column in enumerate(table.columns):
+        column = column.unify_dictionaries() if column.num_chunks > 1 else column
+        chunks = column.chunks
+        values = chunks[0].dictionary if chunks else pa.array([], type=pa.string())
+        index = (np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks]) if chunks
+                 else np.zeros(0, dtype=np.int64))
+        codes[full, j] = index + offset
+        # as _strip() does, in Arrow: no-break spaces as spaces, outer blanks removed
+        values = pc.utf8_trim_whitespace(pc.replace_substring(values, "\xa0", " "))
+        parts.append(values.to_numpy(zero_copy_only=False).astype(object))
+        offset += len(values)
+    rest = [v for r in short.values() for v in r[:width] + [""] * (width - len(r))]
+    codes[~full] = (np.arange(len(rest)) + offset).reshape(-1, width) if rest else codes[~full]
+    parts.append(_strip(rest))
+    return codes, np.concatenate(parts) if parts else np.array([], dtype=object)
 
 
 def _load(path: Path, name: str) -> list[_Sheet]:
@@ -548,9 +649,7 @@ def _numbers(cells: np.ndarray) -> np.ndarray:
     >>> _numbers(np.array([["1", "2,5", "X", ""], [" 3 ", "1 000", "1_0", "2"]], dtype=object)).tolist()
     [[1.0, 2.5, nan, nan], [3.0, 1000.0, nan, 2.0]]
     """
-    codes, uniques = pd.factorize(cells.ravel(), use_na_sentinel=True)
-    values = np.array([_number(u) for u in uniques] + [np.nan], dtype=float)
-    return values[codes].reshape(cells.shape)    # code -1 (a missing cell) takes the trailing NaN
+    return _Text.of(cells).per_value(_number, float)
 
 
 def _number(text: Any) -> float:
@@ -570,26 +669,26 @@ def _number(text: Any) -> float:
         return np.nan
 
 
-def _isin(cells: np.ndarray, values) -> np.ndarray:
-    return pd.Series(cells.ravel(), dtype=object).isin(list(values)).to_numpy(dtype=bool).reshape(cells.shape)
+def _isin(cells: np.ndarray | _Text, values) -> np.ndarray:
+    values = set(values)
+    return _Text.of(cells).per_value(lambda v: v in values, bool)
 
 
-def _map_unique(cells: np.ndarray, func) -> np.ndarray:
+def _map_unique(cells: np.ndarray | _Text, func) -> np.ndarray:
     """func applied once per distinct value (columns repeat a few values: variants, sexes, classes)."""
-    codes, uniques = pd.factorize(cells.ravel(), use_na_sentinel=False)
-    mapped = np.empty(len(uniques), dtype=object)
-    mapped[:] = [func(v) for v in uniques]
-    return mapped[codes].reshape(cells.shape)
+    return _Text.of(cells).per_value(func)
 
 
-def _fullmatch(cells: np.ndarray, pattern: str) -> np.ndarray:
-    """Which text cells match ``pattern`` as a whole (one compiled regex pass, in Arrow's C++)."""
+def _fullmatch(cells: np.ndarray | _Text, pattern: str) -> np.ndarray:
+    """Which text cells match ``pattern`` as a whole (one compiled regex pass over the distinct texts, in
+    Arrow's C++)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    t = _Text.of(cells)
     anchored = f"^(?:{pattern.removeprefix('^').removesuffix('$')})$"
-    return pc.match_substring_regex(pa.array(cells.ravel(), type=pa.string()), anchored).to_numpy(
-        zero_copy_only=False).reshape(cells.shape)
+    matched = pc.match_substring_regex(pa.array(t.values, type=pa.string()), anchored).to_numpy(zero_copy_only=False)
+    return matched.astype(bool)[t.codes]
 
 
 def _is_int(x: np.ndarray) -> np.ndarray:
@@ -904,8 +1003,8 @@ def _read_rows(sheet: _Sheet, layout: _Layout, meta: dict, p: _Problems, scales:
     idx = _data_rows(sheet, layout, p)
     n, rows = len(idx), idx + 1
 
-    def text(col: _Col) -> np.ndarray:
-        return sheet.cells[idx, col.index]
+    def text(col: _Col) -> _Text:
+        return sheet.text(idx, col.index)
 
     def numeric(col: _Col) -> np.ndarray:
         return sheet.numeric[idx, col.index] if sheet.numeric is not None else np.zeros(n, dtype=bool)
@@ -927,16 +1026,16 @@ def _read_rows(sheet: _Sheet, layout: _Layout, meta: dict, p: _Problems, scales:
         out["journal_mark"] = _parse_mark(col, text(col), rows, p, np.zeros(n, dtype=bool))
     # Scores are checked only for pupils who wrote the work; an absent pupil's scores are ignored.
     task_cols = layout.of("task")
-    block = sheet.cells[np.ix_(idx, [c.index for c in task_cols])]
+    block = sheet.text(idx, [c.index for c in task_cols])
     scores, task_errors, scored = _parse_tasks(task_cols, block, rows, p, absent)
-    signs = [(scored[:, j], c.header, block[:, j]) for j, c in enumerate(task_cols)]
+    signs = [(scored[:, j], c.header, block.cells[:, j]) for j, c in enumerate(task_cols)]
     for kind, name in (("total", "primary_score_reported"), ("mark", "mark_reported")):
         if layout.of(kind):
             col = layout.of(kind)[0]
             t = text(col)
             parse = _parse_total if kind == "total" else _parse_mark
             out[name] = parse(col, t, rows, p, absent)
-            signs.append(((t != "") & ~_isin(t, _NOT_DONE), col.header, t))
+            signs.append(((t.cells != "") & ~_isin(t, _NOT_DONE), col.header, t.cells))
     _report_absent_with_scores(signs, absent, rows, p)
 
     columns: dict[str, Any] = {}
@@ -989,76 +1088,78 @@ def _parse_variants(cols: list[_Col], text, rows: np.ndarray, p: _Problems, n: i
         is_absent = _map_unique(t, lambda v: bool(re.match(_ABSENT_PAT, normalise_header(v)))).astype(bool)
         x = _numbers(t)
         ok = _is_int(x)
-        p.add_mask((t != "") & ~is_absent & ~ok, rows, col.header, t, "not_an_integer")
+        p.add_mask((t.cells != "") & ~is_absent & ~ok, rows, col.header, t.cells, "not_an_integer")
         bad_range = ok & ((x < 1) | (x > 99))
-        p.add_mask(bad_range, rows, col.header, t, "out_of_range", allowed="1–99")
+        p.add_mask(bad_range, rows, col.header, t.cells, "out_of_range", allowed="1–99")
         ok &= ~bad_range
         if not parts:
             conflict = ok & ~np.isnan(variant) & (variant != x)
-            p.add_mask(conflict, rows, col.header, t, "row_rule", detail="«в двух столбцах «Вариант» разные номера»")
+            p.add_mask(conflict, rows, col.header, t.cells, "row_rule",
+                       detail="«в двух столбцах «Вариант» разные номера»")
         variant = np.where(np.isnan(variant) & ok, x, variant)
         absent |= is_absent
-        absent_all &= is_absent | (t == "")
+        absent_all &= is_absent | (t.cells == "")
     if parts:
         absent &= absent_all
     return absent, _int_array(variant, ~absent)
 
 
-def _parse_id(col: _Col, t: np.ndarray, numeric: np.ndarray, rows, p: _Problems, required: bool,
+def _parse_id(col: _Col, text: _Text, numeric: np.ndarray, rows, p: _Problems, required: bool,
               pattern: str | None):
+    t = text.cells
     empty = t == ""
     p.add_mask(numeric & ~empty, rows, col.header, t, "id_as_number")
     if required:
         p.add_mask(empty, rows, col.header, t, "required_empty")
     if pattern:
-        matches = _fullmatch(t, pattern)
+        matches = _fullmatch(text, pattern)
         allowed = "цифры, например 01234" if pattern == _PARTICIPANT_RE else "буквы, цифры, «_» и «-», например edu004001"
         p.add_mask(~empty & ~matches, rows, col.header, t, "pattern_mismatch", allowed=allowed)
     return _str_array(t)
 
 
-def _parse_sex(col: _Col, t: np.ndarray, rows, p: _Problems):
+def _parse_sex(col: _Col, t: _Text, rows, p: _Problems):
     mapped = _map_unique(t, lambda v: _SEXES.get(normalise_header(v)))
-    p.add_mask((t != "") & pd.isna(mapped), rows, col.header, t, "not_allowed", allowed="М, Ж")
+    p.add_mask((t.cells != "") & pd.isna(mapped), rows, col.header, t.cells, "not_allowed", allowed="М, Ж")
     return _str_array(mapped)
 
 
-def _parse_mark(col: _Col, t: np.ndarray, rows, p: _Problems, skip: np.ndarray):
+def _parse_mark(col: _Col, t: _Text, rows, p: _Problems, skip: np.ndarray):
     """A mark 2..5 (journal or reported); «-», «н/а» mean no mark. Rows in ``skip`` are not checked."""
     x = _numbers(t)
     ok = _is_int(x)
-    blank = (t == "") | _isin(t, _NO_MARK)
-    p.add_mask(~blank & ~ok & ~skip, rows, col.header, t, "not_an_integer")
+    blank = (t.cells == "") | _isin(t, _NO_MARK)
+    p.add_mask(~blank & ~ok & ~skip, rows, col.header, t.cells, "not_an_integer")
     outside = ok & ~np.isin(x, vocab.MARKS)
-    p.add_mask(outside & ~skip, rows, col.header, t, "mark_outside_scale")
+    p.add_mask(outside & ~skip, rows, col.header, t.cells, "mark_outside_scale")
     return _int_array(x, ok & ~outside & ~skip)
 
 
-def _parse_total(col: _Col, t: np.ndarray, rows, p: _Problems, skip: np.ndarray):
+def _parse_total(col: _Col, t: _Text, rows, p: _Problems, skip: np.ndarray):
     x = _numbers(t)
     ok = _is_int(x)
-    blank = (t == "") | _isin(t, _NOT_DONE)
-    p.add_mask(~blank & ~ok & ~skip, rows, col.header, t, "not_an_integer")
+    blank = (t.cells == "") | _isin(t, _NOT_DONE)
+    p.add_mask(~blank & ~ok & ~skip, rows, col.header, t.cells, "not_an_integer")
     negative = ok & (x < 0)
-    p.add_mask(negative & ~skip, rows, col.header, t, "out_of_range", allowed="0 и больше")
+    p.add_mask(negative & ~skip, rows, col.header, t.cells, "out_of_range", allowed="0 и больше")
     return _int_array(x, ok & ~negative & ~skip)
 
 
-def _parse_tasks(cols: list[_Col], block: np.ndarray, rows: np.ndarray, p: _Problems, absent: np.ndarray):
+def _parse_tasks(cols: list[_Col], block: _Text, rows: np.ndarray, p: _Problems, absent: np.ndarray):
     """(scores as floats with NaN, per-row error flags, 'a score is written' flags) of the task block."""
     x = _numbers(block)
     ok = _is_int(x)
-    written = (block != "") & ~_isin(block, _NOT_DONE)
+    written = (block.cells != "") & ~_isin(block, _NOT_DONE)
     maxima = np.array([c.max_score for c in cols], dtype=float)
     present = ~absent[:, None]
     checks = (("not_an_integer", written & ~ok, lambda c: {}),
               ("out_of_range", ok & (x < 0), lambda c: {"allowed": f"0–{c.max_score}"}),
               ("score_above_max", ok & (x > maxima), lambda c: {"allowed": str(c.max_score)}))
-    errors = np.zeros(block.shape, dtype=bool)
+    errors = np.zeros(block.cells.shape, dtype=bool)
     for rule, mask, kw in checks:
         mask = mask & present
         for i, j in np.argwhere(mask):
-            p.add(int(rows[i]), cols[j].header, block[i, j], rule, **kw(cols[j]))
+            p.add(int(rows[i]), cols[j].header, block.cells[i, j], rule, **kw(cols[j]))
         errors |= mask
     scores = np.where(ok & ~errors & present, x, np.nan)
     return scores, errors.any(axis=1), written
