@@ -398,11 +398,12 @@ _CELL = st.sampled_from(["", "1", " 2 ", "X", "-", "edu004001", "7А", "\xa0Ж\x
 def test_arrow_csv_grid_equals_the_pandas_grid(rows, sep, crlf):
     # Arrow reads unquoted exports (most of an import's rows); lines with fewer fields (title block, blank
     # lines, short rows) go back to their place: every cell must be where pandas' parser puts it
-    from workbench.data.fisoko import _csv_codes_arrow, _csv_codes_pandas
+    from workbench.data.fisoko import _csv_codes_arrow, _csv_codes_pandas, _max_fields
 
     text = ("\r\n" if crlf else "\n").join(sep.join(r) for r in rows) + "\n"
     width = max(line.count(sep) for line in text.splitlines()) + 1
-    fast = _csv_codes_arrow(text, sep, width)
+    assert _max_fields(text.encode(), sep) == width
+    fast = _csv_codes_arrow(text.encode(), sep, width)
     codes, values = _csv_codes_pandas(text, sep, width)
     assert fast is not None
     assert fast[1][fast[0]].tolist() == values[codes].tolist()

@@ -440,8 +440,8 @@ def _sniff_sep(lines: list[str]) -> str:
     return best
 
 
-# Line breaks str.splitlines() knows and the CSV parsers do not: with one of them a text line is not a record.
-_ODD_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# Line breaks str.splitlines() knows and the CSV parsers do not (UTF-8): with one of them a line is not a record.
+_ODD_BREAKS = tuple(ch.encode() for ch in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 def _load_csv(path: Path) -> list[_Sheet]:
@@ -450,10 +450,27 @@ def _load_csv(path: Path) -> list[_Sheet]:
         raise UnreadableFile("empty_file", "в файле нет ни одного значения")
     lines = text.splitlines()
     sep = _sniff_sep(lines)
-    width = max(line.count(sep) for line in lines) + 1   # an upper bound (quoted separators count too)
-    coded = None if '"' in text or _ODD_BREAKS.search(text) else _csv_codes_arrow(text, sep, width)
-    codes, values = coded if coded is not None else _csv_codes_pandas(text, sep, width)
+    data = text.encode("utf-8")
+    if b'"' in data or any(br in data for br in _ODD_BREAKS):      # quotes or odd breaks: the general parser
+        width = max(line.count(sep) for line in lines) + 1   # an upper bound (quoted separators count too)
+        codes, values = _csv_codes_pandas(text, sep, width)
+    else:
+        width = _max_fields(data, sep)
+        codes, values = _csv_codes_arrow(data, sep, width) or _csv_codes_pandas(text, sep, width)
     return [_Sheet(None, values[codes], None, codes, values)]
+
+
+def _max_fields(data: bytes, sep: str) -> int:
+    """Fields of the widest line of unquoted UTF-8 text (``sep`` is one ASCII character).
+
+    >>> _max_fields(b"a;b\\r\\n1;2;3\\n\\n4", ";")
+    3
+    """
+    b = np.frombuffer(data, dtype=np.uint8)
+    seps = np.flatnonzero(b == ord(sep))
+    ends = np.append(np.flatnonzero((b == 10) | (b == 13)), len(b))
+    per_line = np.diff(np.searchsorted(seps, ends), prepend=0)     # separators before each line end
+    return int(per_line.max()) + 1
 
 
 def _csv_codes_pandas(text: str, sep: str, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -466,7 +483,7 @@ def _csv_codes_pandas(text: str, sep: str, width: int) -> tuple[np.ndarray, np.n
     return codes.reshape(df.shape), values
 
 
-def _csv_codes_arrow(text: str, sep: str, width: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _csv_codes_arrow(data: bytes, sep: str, width: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The same grid by Arrow's CSV reader, each column dictionary-encoded as it is parsed (several times
     faster). Only for text without quotes, where a line is a record: lines with fewer fields (the title
     block, a short row) are split by the csv module and put back at their line. None if Arrow fails."""
@@ -485,7 +502,7 @@ def _csv_codes_arrow(text: str, sep: str, width: int) -> tuple[np.ndarray, np.nd
     names = [f"c{j}" for j in range(width)]
     try:
         table = pcsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(data),
             read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 28),
             parse_options=pcsv.ParseOptions(delimiter=sep, quote_char=False, double_quote=False, escape_char=False,
                                             newlines_in_values=False, ignore_empty_lines=False,
@@ -1207,7 +1224,9 @@ def _recompute_mark(works: pd.DataFrame, layout: _Layout, task_errors: np.ndarra
         if not layout.of(kind):
             continue
         reported, computed = works[f"{column}_reported"], works[column]
-        differs = (reported.notna() & computed.notna() & (reported != computed)).fillna(False).to_numpy(dtype=bool)
+        r, c = (x.to_numpy(dtype=float, na_value=np.nan) for x in (reported, computed))
+        with np.errstate(invalid="ignore"):
+            differs = ~np.isnan(r) & ~np.isnan(c) & (r != c)
         differs &= ~task_errors & ~absent     # a broken score cell already explains the difference
         for i in np.flatnonzero(differs):
             p.add(int(rows[i]), layout.of(kind)[0].header, reported.iat[i], rule, detail=detail(computed.iat[i]))

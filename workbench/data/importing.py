@@ -28,6 +28,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from workbench.data import problems as P
@@ -208,6 +209,8 @@ def classify(path: Path, candidates) -> tuple[str | None, TableMapping | None]:
 def _split(frame: pd.DataFrame, probs: pd.DataFrame, fatal: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Accepted rows and quarantined rows (with their reasons) of one file."""
     bad = probs[probs.severity.isin(["error", "fatal"]) & probs.row.notna()]
+    if not fatal and bad.empty:      # the common case: no copy of a wide frame
+        return frame, frame.iloc[0:0]
     if fatal:
         reject = pd.Series(True, index=frame.index)
     else:
@@ -323,12 +326,14 @@ class Importer:
         if not ok:
             return batch
         table = batch[0].table
-        combined = pd.concat([batch[i].frame.assign(_item=i) for i in ok], ignore_index=True)
+        frames = [batch[i].frame for i in ok]
+        combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+        combined["_item"] = np.repeat(ok, [len(f) for f in frames])     # which file a row came from
         checked = validate_table(combined, table)
-        for i in ok:
-            b = batch[i]
-            mine = checked[checked["_item"] == i].drop(columns="_item")
-            probs = pd.concat([b.probs, _as_user_sees(mine, b.probs, b.headers)], ignore_index=True)
+        for i, mine in checked.groupby("_item", sort=False):
+            b = batch[int(i)]
+            probs = pd.concat([b.probs, _as_user_sees(mine.drop(columns="_item"), b.probs, b.headers)],
+                              ignore_index=True)
             b.probs = probs.drop_duplicates(["sheet", "row", "column", "value", "rule"])
         return batch
 
@@ -390,11 +395,14 @@ class Importer:
         """Municipality from the school registry where the file does not carry it; unknown schools are errors."""
         if not len(frame):
             return frame, probs
-        codes, uniques = pd.factorize(frame["school_id"])       # map each distinct school once
-        found = pd.array([self.school_muni.get(u) for u in uniques] + [None], dtype="string")
-        known = pd.Series(found[codes], index=frame.index)    # code -1 (no id) picks the trailing None
-        frame = frame.assign(municipality=frame["municipality"].where(frame["municipality"].notna(), known))
+        if frame["municipality"].isna().any():       # region protocols carry it on every row
+            codes, uniques = pd.factorize(frame["school_id"])       # map each distinct school once
+            found = pd.array([self.school_muni.get(u) for u in uniques] + [None], dtype="string")
+            known = pd.Series(found[codes], index=frame.index)    # code -1 (no id) picks the trailing None
+            frame = frame.assign(municipality=frame["municipality"].where(frame["municipality"].notna(), known))
         unknown = frame["municipality"].isna()
+        if not unknown.any():
+            return frame, probs
         extra = [P.problem(name, s, row, "school_id", sid, "unknown_school")
                  for s, row, sid in zip(frame.loc[unknown, "source_sheet"], frame.loc[unknown, "source_row"],
                                         frame.loc[unknown, "school_id"])]
@@ -413,7 +421,7 @@ class Importer:
         """The file's task list (labels, maxima by position) must agree with the imported description."""
         if self.tasks.empty or tasks.empty:
             return P.frame([])
-        y, s, g = tasks[["year", "subject", "grade"]].iloc[0].tolist()
+        y, s, g = tasks["year"].iat[0], tasks["subject"].iat[0], tasks["grade"].iat[0]
         a = self._task_lists().get((int(y), str(s), int(g)))
         if a is None:
             return P.frame([])

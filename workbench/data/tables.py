@@ -31,6 +31,7 @@ import datetime as dt
 import difflib
 import io
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,7 +105,11 @@ def norm_header(text: object) -> str:
     >>> norm_header("Подтвердили / повысили\\nкатегорию:")
     'подтвердили/повысили категорию'
     """
-    s = "" if text is None else _text(text)
+    return _norm_spelling("" if text is None else _text(text))
+
+
+@lru_cache(maxsize=1 << 16)       # headers repeat across files and candidate tables: normalised once
+def _norm_spelling(s: str) -> str:
     s = s.replace("\u00a0", " ").replace("ё", "е").replace("Ё", "Е").lower()
     s = re.sub(r"[«»\"“”]", "", s)
     s = re.sub(r"\s+", " ", s).strip(" .:;")
@@ -126,6 +131,7 @@ def strip_note(h: str) -> str:
     return out
 
 
+@lru_cache(maxsize=1 << 16)
 def bare_header(h: str) -> str:
     """A normalised header without any trailing notes: «Удовлетворенность (ноко)» → «удовлетворенность».
 
