@@ -124,11 +124,15 @@ def validate_table(frame: pd.DataFrame, table: str, file: str | None = None, she
     cols = columns_of(table)
     present = [c for c in cols if c in frame.columns]
     work = frame.reset_index(drop=True)
+    schema = _rule_schema(table)
     for c in cols:
-        if c not in work.columns:
+        # Problems of absent columns are dropped below (the reader reported the column): they are added
+        # empty only for the table's row checks, which may name them. ВПР rows carry task_01..task_13 of
+        # task_01..task_40: 27 empty columns would otherwise be built and checked for nothing.
+        if c not in work.columns and schema.checks:
             work[c] = pd.Series([pd.NA] * len(work), dtype="object")
+    fc = _failure_cases(schema, work[[c for c in cols if c in work.columns]])
     records: list[dict] = []
-    fc = _failure_cases(_rule_schema(table), work[list(cols)])
     if len(fc):
         for rec in fc.itertuples(index=False):
             idx = rec.index
