@@ -1196,10 +1196,15 @@ def _report_duplicates(works: pd.DataFrame, layout: _Layout, p: _Problems) -> No
     cols = layout.of("participant")
     if not cols or works.empty:
         return
-    keys = works[["school_id", "class_label", "participant"]].fillna("\x00")
-    dup = keys.duplicated(keep="first").to_numpy() & works["participant"].notna().to_numpy()
+    # one integer per (school, class, code) from each column's factor codes: duplicated() on it is cheap
+    key = np.zeros(len(works), dtype=np.int64)
+    for c in ("school_id", "class_label", "participant"):
+        codes, uniques = pd.factorize(works[c], use_na_sentinel=True)
+        key = pd.factorize(key * (len(uniques) + 1) + (codes + 1))[0].astype(np.int64)   # stays < rows
+    dup = pd.Series(key).duplicated(keep="first").to_numpy() & works["participant"].notna().to_numpy()
     if not dup.any():
         return
+    keys = works[["school_id", "class_label", "participant"]].fillna("\x00")
     first = works["source_row"].groupby([keys[c] for c in keys.columns]).transform("first")
     for i in np.flatnonzero(dup):
         r = works.iloc[i]

@@ -425,7 +425,8 @@ class Importer:
         a = self._task_lists().get((int(y), str(s), int(g)))
         if a is None:
             return P.frame([])
-        b = tasks.sort_values("position")[["position", "max_score"]].astype(int).values.tolist()
+        order = np.argsort(tasks["position"].to_numpy(dtype=int), kind="stable")
+        b = np.column_stack([tasks["position"].to_numpy(dtype=int), tasks["max_score"].to_numpy(dtype=int)])[order].tolist()
         if a == b:
             return P.frame([])
         return P.frame([P.problem(fname, None, None, None, None, "task_list_mismatch",
