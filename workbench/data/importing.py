@@ -489,6 +489,8 @@ class _Readers:
             import multiprocessing
 
             self.pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(n):            # spawned on submit: start every process now, not at the first task
+                self.pool.submit(os.getpid)
         self.jobs = n
 
     def __enter__(self) -> "_Readers":
@@ -562,7 +564,7 @@ def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = 
             result.files.append(FileReport(name, None, None, fatal=fatal, status=status,
                                            reason=all_probs[-1].message.iloc[0]))
 
-        todo: list[tuple[Path, str]] = []
+        found: list[tuple[Path, str]] = []
         for f, name in discover(paths):
             why = not_data_reason(f)
             if why:
@@ -572,6 +574,11 @@ def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = 
                 reject(name, "unsupported_format", f"«{f.suffix or 'без расширения'}»; читаются "
                        + ", ".join(sorted(SUPPORTED_SUFFIXES)) + " — сохраните таблицу в одном из них")
                 continue
+            found.append((f, name))
+        # reader processes start now: they import the package while this process hashes the files
+        readers = stack.enter_context(_Readers([f for f, _ in found], jobs))
+        todo: list[tuple[Path, str]] = []
+        for f, name in found:
             h = file_hash(f)
             if h in hashes:
                 reject(name, "duplicate_file", f"то же содержимое, что у «{hashes[h]}»", status="duplicate", fatal=False)
@@ -579,7 +586,6 @@ def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = 
             hashes[h] = name
             importer.hashes[f] = h
             todo.append((f, name))
-        readers = stack.enter_context(_Readers([f for f, _ in todo], jobs))
         kinds = ([(table, None, None)] * len(todo) if table else readers.classify([f for f, _ in todo], region))
         for (f, name), (t, mi, err) in zip(todo, kinds):
             if err:
