@@ -395,7 +395,7 @@ class Staged:
 class Stager:
     """Writes rows of an import into a staging folder as parquet parts (never read before commit).
 
-    Rows are buffered per table and written as one part per municipality every ``STAGE_ROWS`` rows:
+    Rows are buffered per table and written as one part (of many municipalities) every ``STAGE_ROWS`` rows:
     thousands of small exports would otherwise become thousands of tiny files. Reader processes of a
     parallel import each have their own stager (``prefix`` keeps their file names apart).
     """
