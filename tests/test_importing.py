@@ -92,3 +92,27 @@ def test_cli_import_exit_codes_and_russian_summary(tmp_path):
     assert bad.returncode == 2 and "неизвестная таблица; допустимые: schools, vpr" in bad.stderr
     helped = subprocess.run([str(exe), "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "Использование: workbench" in helped.stdout
+
+
+def test_pupils_sent_twice_in_two_vpr_files_are_reported_not_mixed_silently(tmp_path):
+    # the region protocol and a school's own form hold the same pupils of one work: both loaded, one warning
+    # naming both files and how many pupils they share; a work of another school in the same files is not
+    from tests import vpr_corpus as vc
+    from workbench.data.fisoko import write_vpr
+    from workbench.paths import PARAMS_DIR
+    from workbench.scales import ScaleBook, load_scales
+
+    scales = ScaleBook(load_scales(PARAMS_DIR / "mark_scales.csv"))
+    tasks = vc.make_tasks(2024, "math", 5, with_levels=False)
+    works = vc.make_works(tasks, scales, n=10, schools=("edu000001", "edu000002"))
+    (tmp_path / "in" / "school").mkdir(parents=True)
+    write_vpr(works, tasks, tmp_path / "in" / "region_2024_math_5.csv", "region_protocol")
+    mine = works[works.school_id == "edu000001"].head(6)
+    write_vpr(mine, tasks, tmp_path / "in" / "school" / "VPR_2024_math_5_edu000001.xlsx", "school_form")
+    res = import_paths([tmp_path / "in"], tmp_path / "store")
+    shared = res.problems[res.problems.rule == "shared_key"]
+    assert len(shared) == 1, res.problems[["file", "rule", "message"]].to_string()
+    msg = shared.message.iloc[0]
+    assert "таблица vpr, 6 ключей" in msg and "«region_2024_math_5.csv»" in msg
+    assert "«school/VPR_2024_math_5_edu000001.xlsx»" in msg and "2024, edu000001, math, 5" in msg
+    assert int(Store(tmp_path / "store").query("SELECT count(*) FROM vpr").iloc[0, 0]) == 26

@@ -143,6 +143,26 @@ def test_merged_files_keep_every_row_sorted_even_when_two_codes_share_a_file_nam
                                            "municipalities": ["02"]}
 
 
+def test_the_same_keys_in_two_files_are_reported_with_both_files(tmp_path):
+    # the same school-years sent twice (a corrected copy under another name, a region table and a school's
+    # own): both are loaded (which one is right is the user's call) but never mixed in silence
+    a = region_a(tmp_path)
+    import_paths([tmp_path / "a"], tmp_path / "store")
+    again = staff_file(tmp_path / "late" / "staff_002_v2.csv",
+                       [(2024, "002", "edu002001", 99), (2024, "002", "edu002003", 98), (2024, "002", "edu002077", 1)])
+    res = import_paths([again], tmp_path / "store")
+    shared = res.problems[res.problems.rule == "shared_key"]
+    assert len(shared) == 1 and shared.severity.iloc[0] == "warning"
+    msg = shared.message.iloc[0]
+    assert "2 ключ" in msg and "«staff_002.csv»" in msg and "«staff_002_v2.csv»" in msg and "2024, edu002001" in msg
+    assert shared.file.iloc[0] == "staff_002_v2.csv"
+    assert any("staff_002.csv" in n and "staff_002_v2.csv" in n for n in res.notes)
+    assert int(Store(tmp_path / "store").query("SELECT count(*) FROM staff").iloc[0, 0]) == 18   # nothing dropped
+    # a file re-imported under its own path replaces its rows: no shared keys with itself
+    staff_file(a[0], [(2024, "001", "edu001000", 50)])
+    assert "shared_key" not in set(import_paths([a[0]], tmp_path / "store").problems.rule)
+
+
 # ---------------------------------------------------------------- every file is imported or reported
 
 def test_every_file_is_imported_or_reported_with_a_reason(tmp_path):

@@ -35,7 +35,7 @@ from workbench.data import problems as P
 from workbench.config import Region, TableMapping, load_municipality
 from workbench.paths import PARAMS_DIR
 from workbench.scales import ScaleBook, load_scales
-from workbench.data.schemas import TABLES
+from workbench.data.schemas import TABLES, columns_of
 from workbench.data.store import ImportTransaction, Source, Store, store_transaction
 from workbench.data.tables import SUPPORTED_SUFFIXES, UnreadableFile, is_blank, match_score, peek_rows, read_table
 from workbench.data.validation import duplicate_keys, validate_table
@@ -528,6 +528,31 @@ class _Readers:
         return done + [d for i in sorted(results) for d in results[i]]
 
 
+def _plural(n: int, one: str, few: str, many: str) -> str:
+    """Russian plural: 1 ключ, 2 ключа, 5 ключей.
+
+    >>> [_plural(n, "ключ", "ключа", "ключей") for n in (1, 2, 5, 11, 21, 112)]
+    ['ключ', 'ключа', 'ключей', 'ключей', 'ключ', 'ключей']
+    """
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    return few if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else many
+
+
+def _shared_key_problems(tx: ImportTransaction) -> pd.DataFrame:
+    """Warnings for keys that rows of several files share (see ImportTransaction.shared_keys)."""
+    keys = {t: tuple(s.key) for t, s in TABLES.items() if getattr(s, "key", None)}
+    required = {t: {k for k in key if not columns_of(t).get(k, {}).get("nullable", True)} for t, key in keys.items()}
+    out = []
+    for d in tx.shared_keys(keys, required):
+        files = ", ".join(f"«{f}»" for f in d["files"])
+        detail = (f"таблица {d['table']}, {d['keys']} {_plural(d['keys'], 'ключ', 'ключа', 'ключей')} в файлах {files}, "
+                  f"например {d['example']}")
+        out.append(P.problem(d["files"][0], None, None, ", ".join(d["key"]), d["example"], "shared_key",
+                             allowed=", ".join(d["key"]), detail=detail))
+    return P.frame(out)
+
+
 def _replaced_note(replaced: list[Source]) -> str:
     """Russian note naming the earlier imports whose rows a file replaced."""
     if not replaced:
@@ -600,6 +625,10 @@ def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = 
             d.report.replaced = _replaced_note(tx.add_source(d.source))
             result.files.append(d.report)
             all_probs.append(d.problems)
+        shared = _shared_key_problems(tx)
+        if len(shared):
+            all_probs.append(shared)
+            result.notes += [f"ВНИМАНИЕ: {m}." for m in shared.message]
         result.problems = pd.concat(all_probs, ignore_index=True) if all_probs else P.frame([])
         summary = {"files": len(result.files), "imported": sum(f.status == "imported" for f in result.files),
                    "rows_read": sum(f.rows_read for f in result.files), "accepted": sum(f.accepted for f in result.files),

@@ -75,6 +75,8 @@ RULES: dict[str, tuple[str, str]] = {
     # file-level outcomes of the importer (workbench.data.importing)
     "not_data": ("info", "Не файл данных, не загружается: {detail}"),
     "duplicate_file": ("warning", "Повтор файла, не загружается: {detail}"),
+    "shared_key": ("warning", "Одни и те же ключи ({allowed}) в нескольких файлах: {detail}. Загружены строки всех "
+                              "файлов — уберите лишний файл (или исправьте ключи) и загрузите заново"),
 }
 SEVERITIES = ("fatal", "error", "warning", "info")
 

@@ -540,11 +540,63 @@ class ImportTransaction:
         """Parts that reader processes wrote into :attr:`parts_dir`."""
         self._staged.update(staged)
 
+    def _staged_all(self) -> Staged:
+        """Every part of this import, the stager's buffer written out (idempotent)."""
+        self._staged.update(self.stager.finish())
+        return self._staged
+
+    def shared_keys(self, keys: dict[str, tuple[str, ...]],
+                    required: dict[str, set[str]] | None = None) -> list[dict]:
+        """Keys that rows of two or more sources share, one of them at least from this import (the same
+        pupils or school-years sent twice: a corrected copy under another name, a region table and a school's
+        own form). Per table and set of files: ``{"table", "key", "files", "keys", "example"}``, files by their
+        relative paths, this import's first. ``keys`` gives each table's key columns; rows with an empty
+        ``required`` key column are left out. Nothing is dropped: which file is right is the user's call."""
+        staged = self._staged_all()
+        bm = self.base.manifest
+        names = {sid: s["relative"] for sid, s in bm.get("sources", {}).items() if sid not in self.removed}
+        names.update({sid: s.relative for sid, s in self.sources.items()})
+        out: list[dict] = []
+        con = duckdb_connect()
+        try:
+            for t in sorted({t for t, _ in staged.parts} & set(keys)):
+                own = {n for tt, n in staged.parts if tt == t}
+                old_files = bm.get("tables", {}).get(t, {}).get("files", {})
+                old = [self.base.version_dir / "tables" / t / n for n in sorted(own & set(old_files))]
+                parts = sorted({p for (tt, _), ps in staged.parts.items() if tt == t for p in ps})
+                sql = self._union(old, parts)
+                cols = {r[0] for r in con.execute(f"DESCRIBE {sql}").fetchall()}
+                key = [k for k in keys[t] if k in cols]
+                if not key:
+                    continue
+                if "source_file" in key:          # rows keyed by their own file cannot be shared
+                    continue
+                q = ", ".join(f'"{k}"' for k in key)
+                where = " AND ".join(f'"{k}" IS NOT NULL' for k in key if k in (required or {}).get(t, set())) or "TRUE"
+                example = "concat_ws(', ', " + ", ".join(f'CAST("{k}" AS VARCHAR)' for k in key) + ")"
+                # pupils' keys are compared only within the works (year, school, subject, grade) that two
+                # sources share: one cheap pass over the table, then the few shared works
+                coarse = ", ".join(f'"{k}"' for k in key[:4]) if len(key) > 4 else None
+                rows_sql = (f"(SELECT * FROM ({sql}) WHERE {where})" if coarse is None else
+                            f"(SELECT * FROM ({sql}) WHERE {where} AND ({coarse}) IN (SELECT ({coarse}) FROM ({sql}) "
+                            f"WHERE {where} GROUP BY {coarse} HAVING count(DISTINCT source_id) > 1))")
+                rows = con.execute(
+                    f"SELECT ids, count(*), min(example) FROM (SELECT list(DISTINCT source_id ORDER BY source_id) AS ids, "
+                    f"{example} AS example FROM {rows_sql} GROUP BY {q} "
+                    "HAVING count(DISTINCT source_id) > 1) GROUP BY ids ORDER BY 2 DESC").fetchall()
+                for ids, n, ex in rows:
+                    new = [i for i in ids if i in self.sources]
+                    if new:
+                        files = [names.get(i, i) for i in new + [i for i in ids if i not in self.sources]]
+                        out.append({"table": t, "key": key, "files": files, "keys": int(n), "example": ex})
+        finally:
+            con.close()
+        return out
+
     # ---------------------------------------------------------- publishing
     def commit(self, report: pd.DataFrame | None = None, summary: dict | None = None) -> Store:
         """Merge, write the manifest, publish the version; returns the store opened at the new version."""
-        self._staged.update(self.stager.finish())
-        staged_all = self._staged
+        staged_all = self._staged_all()
         for sid, tables in staged_all.source_files.items():
             if sid in self.sources:
                 self.sources[sid].tables.update(tables)
