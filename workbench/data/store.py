@@ -501,6 +501,7 @@ class ImportTransaction:
         self.parts_dir = self.dir / "parts"
         self.stager = Stager(self.parts_dir)
         self._staged = Staged()
+        self._stager_done = False
         self.done = False
 
     def __enter__(self) -> "ImportTransaction":
@@ -541,8 +542,10 @@ class ImportTransaction:
         self._staged.update(staged)
 
     def _staged_all(self) -> Staged:
-        """Every part of this import, the stager's buffer written out (idempotent)."""
-        self._staged.update(self.stager.finish())
+        """Every part of this import, the stager's buffer written out (once: a second call adds nothing)."""
+        if not self._stager_done:
+            self._staged.update(self.stager.finish())
+            self._stager_done = True
         return self._staged
 
     def shared_keys(self, keys: dict[str, tuple[str, ...]],
