@@ -52,3 +52,22 @@ def test_an_unwritable_cache_costs_only_speed(demo_store, tmp_path, year):
     res = RegionResults(demo_store, blocker / "cache")
     typ = res.typology(year)
     assert len(typ) and res.typology(year) is typ and not (blocker / "cache").exists()
+
+
+def test_the_cache_keeps_the_current_store_and_the_two_used_before(tmp_path):
+    # every import of other data is a new fingerprint folder: without pruning outputs/_cache only grows
+    import os
+
+    from workbench.results import prune_cache
+
+    for age, name in enumerate(["aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc", "dddddddddddd", "empty"]):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "typology-0123456789.parquet").write_bytes(b"x")
+        os.utime(tmp_path / name, (1_000_000 - age * 1000,) * 2)     # aaaa… used last, empty first
+    (tmp_path / "notes.txt").write_text("not a cache folder")
+    (tmp_path / "not-a-hash").mkdir()
+    removed = prune_cache(tmp_path, current="empty")        # the current store: kept although oldest
+    assert sorted(p.name for p in removed) == ["cccccccccccc", "dddddddddddd"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["aaaaaaaaaaaa", "bbbbbbbbbbbb", "empty", "not-a-hash",
+                                                          "notes.txt"]
+    assert prune_cache(tmp_path / "missing", current="empty") == []

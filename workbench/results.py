@@ -25,6 +25,8 @@ import json
 import logging
 import os
 import pickle
+import re
+import shutil
 import sys
 import uuid
 from functools import lru_cache
@@ -64,6 +66,34 @@ def computation_version() -> str:
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:10]
+
+
+KEEP_CACHED_STORES = 3       # fingerprint folders kept: the current store's and the two used before it
+_FINGERPRINT = re.compile(r"[0-9a-f]{12}|empty")
+
+
+def prune_cache(cache_dir: Path, current: str, keep: int = KEEP_CACHED_STORES) -> list[Path]:
+    """Remove the cached results of other store fingerprints but the ``keep`` - 1 most recently used; the
+    current one is marked as used now and always kept. Returns the folders removed. A dashboard still open on
+    an older store version computes its results again, it never fails.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); (d / "0123456789ab").mkdir()
+    >>> [p.name for p in prune_cache(d, current="ba9876543210", keep=1)], sorted(p.name for p in d.iterdir())
+    (['0123456789ab'], ['ba9876543210'])
+    """
+    cache_dir = Path(cache_dir)
+    if not cache_dir.is_dir():
+        return []
+    mine = cache_dir / current
+    mine.mkdir(exist_ok=True)
+    os.utime(mine)
+    others = sorted((p for p in cache_dir.iterdir() if p.is_dir() and p != mine and _FINGERPRINT.fullmatch(p.name)),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = others[max(keep - 1, 0):]
+    for p in removed:
+        shutil.rmtree(p, ignore_errors=True)
+    return removed
 
 
 def cache_path(cache_dir: Path, data_hash: str, name: str, kwargs: dict, suffix: str = ".parquet") -> Path:

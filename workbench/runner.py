@@ -172,8 +172,9 @@ def warm_cache(store: Store, cache_dir: Path, year: int, data_hash: str, municip
     methodology on the region (with each municipality's own overriding parameters too), the typology, the
     trends, the objectivity signals, the reference figures, and the year before's list for «Основные выводы»."""
     from workbench.reports.deliverables import methodology_of
-    from workbench.results import RegionResults
+    from workbench.results import RegionResults, prune_cache
 
+    prune_cache(cache_dir, data_hash)        # each import of other data would leave a folder behind
     own: dict[str, list] = {}
     for code in municipalities:
         try:
