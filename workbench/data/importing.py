@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import problems as P
+from workbench.formatting import plural
 from workbench.config import Region, TableMapping, load_municipality
 from workbench.paths import PARAMS_DIR
 from workbench.scales import ScaleBook, load_scales
@@ -425,8 +426,8 @@ class Importer:
         a = self._task_lists().get((int(y), str(s), int(g)))
         if a is None:
             return P.frame([])
-        order = np.argsort(tasks["position"].to_numpy(dtype=int), kind="stable")
-        b = np.column_stack([tasks["position"].to_numpy(dtype=int), tasks["max_score"].to_numpy(dtype=int)])[order].tolist()
+        pairs = tasks[["position", "max_score"]].to_numpy(dtype=int)
+        b = pairs[np.argsort(pairs[:, 0], kind="stable")].tolist()
         if a == b:
             return P.frame([])
         return P.frame([P.problem(fname, None, None, None, None, "task_list_mismatch",
@@ -528,17 +529,6 @@ class _Readers:
         return done + [d for i in sorted(results) for d in results[i]]
 
 
-def _plural(n: int, one: str, few: str, many: str) -> str:
-    """Russian plural: 1 ключ, 2 ключа, 5 ключей.
-
-    >>> [_plural(n, "ключ", "ключа", "ключей") for n in (1, 2, 5, 11, 21, 112)]
-    ['ключ', 'ключа', 'ключей', 'ключей', 'ключ', 'ключей']
-    """
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    return few if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else many
-
-
 def _shared_key_problems(tx: ImportTransaction) -> pd.DataFrame:
     """Warnings for keys that rows of several files share (see ImportTransaction.shared_keys)."""
     keys = {t: tuple(s.key) for t, s in TABLES.items() if getattr(s, "key", None)}
@@ -546,7 +536,7 @@ def _shared_key_problems(tx: ImportTransaction) -> pd.DataFrame:
     out = []
     for d in tx.shared_keys(keys, required):
         files = ", ".join(f"«{f}»" for f in d["files"])
-        detail = (f"таблица {d['table']}, {d['keys']} {_plural(d['keys'], 'ключ', 'ключа', 'ключей')} в файлах {files}, "
+        detail = (f"таблица {d['table']}, {d['keys']} {plural(d['keys'], 'ключ', 'ключа', 'ключей')} в файлах {files}, "
                   f"например {d['example']}")
         out.append(P.problem(d["files"][0], None, None, ", ".join(d["key"]), d["example"], "shared_key",
                              allowed=", ".join(d["key"]), detail=detail))
