@@ -355,10 +355,11 @@ def _summarise_years(judged: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
                                             "threshold", "ci_low", "ci_high", "probability", "fired_last"])
     g = a.groupby(keys)
     last = g.tail(1).set_index(keys)
-    out = pd.DataFrame({
-        "held": g["fired"].sum(), "assessed_years": g.size(),
-        "years_held": g.apply(lambda d: _years(d.loc[d["fired"], "year"].tolist()), include_groups=False),
-        "years_assessed": g.apply(lambda d: _years(d["year"].tolist()), include_groups=False)})
+    year = a["year"].astype(int).astype(str)
+    out = pd.DataFrame({"held": g["fired"].sum(), "assessed_years": g.size(),
+                        "years_assessed": year.groupby([a[k] for k in keys]).agg(", ".join)})
+    held = year[a["fired"]].groupby([a.loc[a["fired"], k] for k in keys]).agg(", ".join)
+    out["years_held"] = held.reindex(out.index).fillna(_years([]))
     out = out.join(last[["estimate", "n", "threshold", "ci_low", "ci_high", "probability", "fired"]]
                    .rename(columns={"fired": "fired_last"}))
     return out.reset_index()
@@ -464,6 +465,7 @@ def rule_below_regional_mean(ev: Evidence, p: BelowRegionalMeanRule, unc: Uncert
     flagged, risk = per["full"].any(), per["risk"].any()
     fired = per["full"].sum()
     lvl = unc.level.value
+    sure = "" if unc.decision.value == "point" else "уверенно "
 
     def explain(sid, d):
         worst = d.sort_values(["full", "held", "estimate", "assessment", "subject"],
@@ -476,7 +478,7 @@ def rule_below_regional_mean(ev: Evidence, p: BelowRegionalMeanRule, unc: Uncert
             return f"Выделена: {k} из {len(d)} результатов ниже среднего по региону каждый из {p.years.value} лет; {ev_s}."
         if d["risk"].any():
             return f"Зона риска: ниже среднего по региону {int(worst.held)} года из {p.years.value}; {ev_s}."
-        return f"Не выделена: ни один результат не был уверенно ниже среднего по региону {p.risk_zone_years.value} года и более; {ev_s}."
+        return f"Не выделена: ни один результат не был {sure}ниже среднего по региону {p.risk_zone_years.value} года и более; {ev_s}."
 
     expl = pd.Series({sid: explain(sid, d) for sid, d in per})
     worst = s.sort_values(["full", "held", "estimate", "assessment", "subject"],
@@ -511,11 +513,13 @@ def rule_mark2_risk_group(ev: Evidence, p: RiskGroupRule, unc: Uncertainty, name
     crit["criterion"] = "share2_" + s["subject"].to_numpy() + "_" + s["grade"].astype(str).to_numpy()
     crit["title"] = "Доля «2» ≥ " + _pct(p.share_mark2_min.value) + ": " + crit["note"]
 
+    fired_now = {sid: d for sid, d in now[now["fired"]].sort_values(["estimate", "subject", "grade"],
+                                                                      ascending=[False, True, True]).groupby("school_id")}
+    sure = "" if unc.decision.value == "point" else "уверенно "
+
     def explain(sid):
         n_now = int(count_now.get(sid, 0))
-        st = s[(s["school_id"] == sid) & s["streak"]]
-        rows = now[(now["school_id"] == sid) & now["fired"]]
-        rows = rows.sort_values(["estimate", "subject", "grade"], ascending=[False, True, True])
+        rows = fired_now.get(sid, now.iloc[:0])
         works = "; ".join(f"{SUBJECTS.get(r.subject, r.subject).lower()}, {r.grade} кл.: «2» у {_pct(r.estimate)}"
                           for r in rows.head(3).itertuples()) + (f" и ещё {len(rows) - 3}" if len(rows) > 3 else "")
         if flagged.get(sid, False):
@@ -523,9 +527,9 @@ def rule_mark2_risk_group(ev: Evidence, p: RiskGroupRule, unc: Uncertainty, name
                     f"{_pct(p.share_mark2_min.value)} в {n_now} работах ({works}), и по той же работе "
                     f"{p.consecutive_years.value} года подряд.")
         if n_now:
-            tail = "" if len(st) else f", но ни одна работа не повторилась {p.consecutive_years.value} года подряд"
+            tail = "" if streak.get(sid, False) else f", но ни одна работа не повторилась {p.consecutive_years.value} года подряд"
             return f"Не выделена: доля «2» не ниже {_pct(p.share_mark2_min.value)} в {n_now} работах ({works}){tail}."
-        return f"Не выделена: в {ev.year} году ни в одной работе доля «2» уверенно не достигает {_pct(p.share_mark2_min.value)}."
+        return f"Не выделена: в {ev.year} году ни в одной работе доля «2» {sure}не достигает {_pct(p.share_mark2_min.value)}."
 
     ids = j["school_id"].unique()
     expl = pd.Series({sid: explain(sid) for sid in ids})
