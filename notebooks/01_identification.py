@@ -26,6 +26,7 @@ from workbench.notebook_support import start_section
 from workbench import identify
 from workbench.reports import identification as R
 from workbench.reports.deliverables import methodology_of
+from workbench.config import load_defaults
 
 ctx = start_section(municipality=municipality, year=year, store=store, output_dir=output_dir,
                     cache_dir=cache_dir, section="Идентификация ШНОР и ШНСУ")
@@ -47,15 +48,15 @@ mine_typ = typ[typ.municipality == municipality]
 
 # %%
 rep.heading(f"Идентификация ШНОР и ШНСУ: {ctx.name}, {year} год")
-rep.note(R.summary_sentence(flags, title, ctx.name) + " Флаг ставится, только если школа с достаточной "
-         "уверенностью находится за порогом: рядом с каждым флагом показаны интервал и вероятность, так что "
-         "маленькая школа не попадает в список из-за случайных колебаний результата.")
+rep.note(R.summary_sentence(flags, title, ctx.name) + " " + R.decision_note(flags, load_defaults().uncertainty))
 rep.table(R.identification_list(flags, typ), "ident_list", f"Список школ по методике «{title}»",
-          "Группа каждой школы (ШНОР, зона риска, ШНСУ), сколько критериев выполнено, главный показатель с его "
-          "95-процентным интервалом и вероятностью и объяснение в одном предложении.",
+          "Группа каждой школы (ШНОР, зона риска, ШНСУ) по методике и с учётом неопределённости, сколько "
+          "критериев выполнено, главный показатель с его 95-процентным интервалом и вероятностью и объяснение в "
+          "одном предложении.",
           columns=R.FLAGS_RU, count="n", values=["value", "ci_low", "ci_high", "probability"],
-          kinds=R.FLAGS_KINDS, body_columns=["name", "group", "criteria_fired", "criteria_required", "headline",
-                                             "value", "ci_low", "ci_high", "probability"], sheet="Список школ")
+          kinds=R.FLAGS_KINDS, body_columns=["name", "group", "group_uncertainty", "criteria_fired", "criteria_required",
+                                             "headline", "value", "ci_low", "ci_high", "probability"],
+          sheet="Список школ")
 
 # %%
 criteria_rows = R.criteria_table(criteria, flags)

@@ -376,14 +376,21 @@ def test_demo_persistently_low_schools_are_recovered(demo_runs):
     planted = set(truth.loc[truth.persistently_low, "school_id"])
     low = planted | set(truth.loc[truth.deprived, "school_id"])
     assert len(planted) >= 3
-    measured = {m: recovery(set(r.flags.loc[r.flags.flagged, "school_id"]), planted, low) for m, r in runs.items()}
-    # bars a little under what was measured on this demo (precision, recall): lesosibirsk 0.75/0.75,
-    # kamensk_uralsky 0.50/0.75 (a loose rule: any result below the mean three years running), context_adjusted
-    # 0.67/0.50; scale-1 figures are in the issue note
-    bars = {"lesosibirsk": (0.6, 0.5), "kamensk_uralsky": (0.4, 0.5), "context_adjusted": (0.6, 0.5)}
-    for m, (p_min, r_min) in bars.items():
-        precision, recall = measured[m]
-        assert precision >= p_min and recall >= r_min, (m, measured[m])
+    def measured(column):
+        return {m: recovery(set(r.flags.loc[r.flags[column], "school_id"]), planted, low) for m, r in runs.items()}
+    # bars a little under what was measured on this demo (precision, recall). The rules as their sources write
+    # them (point decision) are loose: lesosibirsk 0.43/0.75, kamensk_uralsky 0.38/0.75 (any result below the
+    # mean three years running); beside them the uncertainty-adjusted view: lesosibirsk 0.75/0.75,
+    # kamensk_uralsky 0.50/0.75, context_adjusted (its own decision) 0.67/0.50; scale-1 figures are in the
+    # issue notes
+    bars = {"flagged": {"lesosibirsk": (0.35, 0.5), "kamensk_uralsky": (0.3, 0.5), "context_adjusted": (0.6, 0.5)},
+            "flagged_uncertainty": {"lesosibirsk": (0.6, 0.5), "kamensk_uralsky": (0.4, 0.5),
+                                    "context_adjusted": (0.6, 0.5)}}
+    for column, by in bars.items():
+        got = measured(column)
+        for m, (p_min, r_min) in by.items():
+            precision, recall = got[m]
+            assert precision >= p_min and recall >= r_min, (column, m, got[m])
     # results-based rules cannot see a weak school in a well-off intake (edu004006 here: results at the region
     # mean), value added can: every planted school has an interval of value added wholly below zero
     assert (typ.set_index("school_id").loc[sorted(planted), "va_high"] < 0).all()
@@ -408,3 +415,71 @@ def test_bottom_share_by_the_point_rule_never_takes_a_tie_beyond_the_share():
     assert v["fired"].tolist() == [True] + [False] * 7 and v["threshold"].iloc[0] == 10.0
     fits = tied.assign(estimate=[10.0, 10.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0])
     assert I.judge(fits, unc("point"), share=0.25)["fired"].tolist() == [True, True] + [False] * 6
+
+
+# ---------------------------------------------------------------- seed/official rules as written (issue 11 §1)
+
+def _ordinary(y, subj, k2, n=25, pct=None, sid="o", municipality="001"):
+    """n pupils, k2 of them at «2», the others at «3»/«4»; percent scores spread around ``pct``."""
+    pct = pct if pct is not None else 50.0
+    marks = [2] * k2 + [3, 4] * ((n - k2) // 2) + [3] * ((n - k2) % 2)
+    scores = [pct + d for d in np.linspace(-20, 20, n)]
+    return pupils(sid, y, subj, 5, scores, marks, municipality)
+
+
+def official_region():
+    """Ten ordinary schools (25 pupils per work, 3 «2» = 12 %) and R: 9 of 25 at «2» (36 %) on rus 5 and math 5 in
+    2025 and 2026 — the Rosobrnadzor rule as written (≥ 30 % on ≥ 2 works, the same work two years running)."""
+    rows = []
+    for y in (2024, 2025, 2026):
+        for subj in ("rus", "math"):
+            for i in range(10):
+                rows.append(_ordinary(y, subj, 3, sid=f"o{i}"))
+            rows.append(_ordinary(y, subj, 9 if y >= 2025 else 3, sid="R"))
+    return rows
+
+
+def test_official_rosobrnadzor_rule_is_applied_as_written_by_default():
+    """Default parameters (uncertainty decision «probability» in defaults.yaml): the official preset still applies
+    its rule to the point figures; the uncertainty-adjusted view is shown beside it, never instead of it."""
+    res = I.run_methodology(evidence(official_region()), "rosobrnadzor_2025")
+    f = res.flags.set_index("school_id")
+    assert f.loc["R", "flagged"] and f.loc["R", "flagged_rule"] and f.loc["R", "decision"] == "point"
+    assert not f.loc["R", "flagged_uncertainty"]    # 36 % of 25 pupils is not surely ≥ 30 %
+    assert "с учётом неопределённости" in f.loc["R", "explanation"]
+    assert not f.loc[[f"o{i}" for i in range(10)], "flagged"].any()
+
+
+def test_seed_kamensk_rule_flags_a_school_below_the_mean_on_every_work_every_year():
+    """K is 3 points below the others on rus 5 and math 5 in each of three years: below the regional mean on all
+    six works, so ШНОР under seed 004 as written, not only «зона риска»."""
+    rows = []
+    for y in (2024, 2025, 2026):
+        for subj in ("rus", "math"):
+            for i in range(10):
+                rows.append(_ordinary(y, subj, 3, sid=f"o{i}"))
+            rows.append(_ordinary(y, subj, 3, pct=47.0, sid="K"))
+    res = I.run_methodology(evidence(rows), "kamensk_uralsky")
+    f = res.flags.set_index("school_id")
+    assert f.loc["K", "flagged"] and f.loc["K", "group"] == "ШНОР" and not f.loc["K", "risk_zone"]
+    assert not f.loc[[f"o{i}" for i in range(10)], "flagged"].any()
+
+
+def test_heuristic_presets_keep_the_uncertainty_decision_and_show_the_point_rule():
+    presets = load_presets()
+    assert {n: presets[n].params.decision.value for n in presets} == {
+        "lesosibirsk": "point", "kamensk_uralsky": "point", "ekaterinburg": "point", "rosobrnadzor_2025": "point",
+        "bottom_percentile": "probability", "context_adjusted": "probability"}
+    assert all(presets[n].params.decision.tag in ("seed", "official") for n in
+               ("lesosibirsk", "kamensk_uralsky", "ekaterinburg", "rosobrnadzor_2025"))
+    res = I.run_methodology(evidence(decile_region()), "bottom_percentile")
+    f = res.flags
+    assert (f["decision"] == "probability").all() and f["flagged"].equals(f["flagged_uncertainty"])
+
+
+def test_a_preset_decision_can_be_overridden_per_municipality():
+    p = load_presets()["rosobrnadzor_2025"].params
+    strict = p.model_copy(update={"decision": T("probability")})
+    res = I.run_methodology(evidence(official_region()), "rosobrnadzor_2025", strict)
+    f = res.flags.set_index("school_id")
+    assert not f.loc["R", "flagged"] and f.loc["R", "flagged_rule"] and f.loc["R", "decision"] == "probability"

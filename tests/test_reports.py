@@ -122,6 +122,17 @@ def test_findings_count_and_name_the_schools():
     assert "для 2 школ с признаками ШНОР" in support_sentence(flags, sig) and "в 1 школе" in support_sentence(flags, sig)
 
 
+def test_findings_say_how_many_rule_flags_hold_under_uncertainty():
+    flags = pd.DataFrame({"school_id": list("abc"), "name": ["Школа А", "Школа Б", "Школа В"],
+                          "flagged": [True, True, False], "risk_zone": False, "shnsu": False, "decision": "point",
+                          "flagged_uncertainty": [True, False, False]})
+    s = identification_sentences(flags, None, "Рособрнадзор 2025")
+    assert s[1] == ("Флаги поставлены по правилу методики, как оно записано; с учётом статистической неопределённости "
+                    "выделяются 1 из 2, у остальных превышение порога может быть случайным (мало участников или "
+                    "значение у порога).")
+    assert len(identification_sentences(flags.assign(decision="probability"), None, "Р")) == 1
+
+
 def test_gap_sentence_is_computed_from_quarters():
     schools = pd.DataFrame({"participants": [30] * 8 + [2], "mean_pct": [40, 42, 50, 52, 54, 56, 70, 72, 10]})
     # 8 schools with enough pupils (the one with 2 is left out): bottom two 41,0 %, top two 71,0 %

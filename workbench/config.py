@@ -46,7 +46,17 @@ class Tagged(_Strict, Generic[T]):
 
 # ---------------------------------------------------------------- identification presets (DOMAIN §4)
 
-class LesosibirskRule(_Strict):
+Decision = Literal["point", "interval", "probability"]
+
+
+class _Rule(_Strict):
+    """Common to every rule: how its criteria decide. ``decision`` None takes ``uncertainty.decision`` of
+    ``params/defaults.yaml``; seed and official presets set "point" (the rule as its source writes it), and the
+    run shows the uncertainty-adjusted decision beside it (``identify.run_methodology``)."""
+    decision: Tagged[Decision] | None = None
+
+
+class LesosibirskRule(_Rule):
     """Multi-criteria rule of seed 003 §2.1 (7 indicators + three bottom-25% indices)."""
     rule: Literal["multi_criteria"] = "multi_criteria"
     years: Tagged[Annotated[int, Field(ge=1, le=10)]]
@@ -63,7 +73,7 @@ class LesosibirskRule(_Strict):
     reference: Tagged[Literal["region", "municipality"]]
 
 
-class BelowRegionalMeanRule(_Strict):
+class BelowRegionalMeanRule(_Rule):
     """Kamensk-Uralsky rule of seed 004: below the regional mean per subject in each of the last years."""
     rule: Literal["below_regional_mean"] = "below_regional_mean"
     years: Tagged[Annotated[int, Field(ge=1, le=10)]]
@@ -72,7 +82,7 @@ class BelowRegionalMeanRule(_Strict):
     min_participants: Tagged[Annotated[int, Field(ge=0, le=1000)]]
 
 
-class StableLowRule(_Strict):
+class StableLowRule(_Rule):
     """Ekaterinburg description (seed 000) made operational: stable low results on all levels + deprivation."""
     rule: Literal["stable_low_deprivation"] = "stable_low_deprivation"
     years: Tagged[Annotated[int, Field(ge=1, le=10)]]
@@ -84,7 +94,7 @@ class StableLowRule(_Strict):
     reference: Tagged[Literal["region", "municipality"]]
 
 
-class RiskGroupRule(_Strict):
+class RiskGroupRule(_Rule):
     """Rosobrnadzor 2025 supervisory risk group (≥30% «2» on ≥2 assessments, same assessment 2 years running)."""
     rule: Literal["mark2_risk_group"] = "mark2_risk_group"
     share_mark2_min: Tagged[Share]
@@ -92,7 +102,7 @@ class RiskGroupRule(_Strict):
     consecutive_years: Tagged[Annotated[int, Field(ge=1, le=5)]]
 
 
-class BottomPercentileRule(_Strict):
+class BottomPercentileRule(_Rule):
     """Bottom-percentile persistence (heuristic defaults, DOMAIN §4.4)."""
     rule: Literal["bottom_percentile"] = "bottom_percentile"
     percentile: Tagged[Share]
@@ -110,7 +120,7 @@ class BottomPercentileRule(_Strict):
         return self
 
 
-class ContextAdjustedRule(_Strict):
+class ContextAdjustedRule(_Rule):
     """Bottom quartile within clusters of schools with a similar social profile (St Petersburg style)."""
     rule: Literal["context_adjusted"] = "context_adjusted"
     clusters: Tagged[Annotated[int, Field(ge=2, le=20)]]
@@ -119,7 +129,7 @@ class ContextAdjustedRule(_Strict):
     subjects: Tagged[list[SubjectCode]]
 
 
-RULE_MODELS: dict[str, type[_Strict]] = {
+RULE_MODELS: dict[str, type[_Rule]] = {
     m.model_fields["rule"].default: m
     for m in (LesosibirskRule, BelowRegionalMeanRule, StableLowRule, RiskGroupRule, BottomPercentileRule, ContextAdjustedRule)
 }
@@ -185,7 +195,7 @@ class SampleSize(_Strict):
 
 class Uncertainty(_Strict):
     """How sure a flag must be (DOMAIN §4.6): decided on the point estimate, the interval or the probability."""
-    decision: Tagged[Literal["point", "interval", "probability"]]
+    decision: Tagged[Decision]
     min_probability: Tagged[Annotated[float, Field(gt=0.5, lt=1)]]
     level: Tagged[Annotated[float, Field(ge=0.5, lt=1)]]
     min_participants: Tagged[Annotated[int, Field(ge=1, le=1000)]]

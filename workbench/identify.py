@@ -34,7 +34,8 @@ from scipy import stats
 
 from workbench import uncertainty as U
 from workbench.config import (BelowRegionalMeanRule, BottomPercentileRule, ContextAdjustedRule, LesosibirskRule,
-                              RiskGroupRule, StableLowRule, Typology, Uncertainty, load_defaults, load_presets)
+                              RiskGroupRule, StableLowRule, Tagged, Typology, Uncertainty, load_defaults,
+                              load_presets)
 from workbench.context import bottom_share_flags
 from workbench.formatting import plural
 from workbench.vocab import SUBJECTS
@@ -50,6 +51,9 @@ HEAD_COLUMNS = ["school_id", "headline", "value", "unit", "n", "ci_low", "ci_hig
 FLAG_COLUMNS = ["school_id", "municipality", "name", "methodology", "flagged", "risk_zone", "shnsu", "group",
                 "criteria_fired", "criteria_required", "headline", "value", "unit", "n", "ci_low", "ci_high", "probability",
                 "explanation"]
+# added by run_methodology: the decision the preset applies and both views beside each other
+RUN_FLAG_COLUMNS = FLAG_COLUMNS[:8] + ["decision", "flagged_rule", "flagged_uncertainty", "group_uncertainty"] \
+    + FLAG_COLUMNS[8:]
 
 
 # ---------------------------------------------------------------- evidence
@@ -620,7 +624,8 @@ def rule_multi_criteria(ev: Evidence, p: LesosibirskRule, unc: Uncertainty, name
         e["se"] = e["se"] * np.sqrt(len(subj))
         v6 = judge(e, unc, threshold=-dev, inclusive=True)
         rows.append(_criteria_rows(ev, name, key, f"{title} ниже среднего по муниципалитету на {_pct(dev)[:-2]} п.п. и более",
-                                   "доля", e, v6, note="разница с муниципалитетом, ВПР " + str(ev.year)))
+                                   "доля", e, v6, note="разница со средним по муниципалитету (все участники, "
+                                   f"включая саму школу), ВПР {ev.year}"))
     crit = pd.concat(rows, ignore_index=True)
     fired = crit.groupby("school_id")["fired"].sum()
     flagged = fired >= p.criteria_required.value
@@ -790,8 +795,60 @@ RULES: dict[str, Callable] = {
 }
 
 
+def decisions(params, unc: Uncertainty) -> tuple[Uncertainty, Uncertainty]:
+    """The uncertainty settings of a rule's own decision and of the view beside it.
+
+    The rule decides by ``params.decision`` (seed and official presets: "point", the rule as written), else by
+    ``unc.decision``. The other view is the uncertainty-adjusted decision when the rule's own is the point rule
+    (``unc.decision``, or "probability" when that too is "point"), else the point rule.
+
+    >>> from workbench.config import load_defaults, load_presets
+    >>> own, other = decisions(load_presets()["rosobrnadzor_2025"].params, load_defaults().uncertainty)
+    >>> own.decision.value, other.decision.value
+    ('point', 'probability')
+    """
+    own = params.decision or unc.decision
+    if own.value == "point":
+        other = unc.decision if unc.decision.value != "point" else Tagged(
+            value="probability", tag="heuristic", source="DOMAIN §4.6: вид с учётом неопределённости")
+    else:
+        other = Tagged(value="point", tag=own.tag, source="правило по наблюдаемым значениям, без учёта неопределённости")
+    return unc.model_copy(update={"decision": own}), unc.model_copy(update={"decision": other})
+
+
+def _uncertainty_view(unc: Uncertainty) -> str:
+    """«вероятность ≥ 80 %» / «95 % интервал целиком за порогом» (the adjusted decision in words)."""
+    if unc.decision.value == "probability":
+        return f"вероятность за порогом не менее {_pct(unc.min_probability.value)}"
+    return f"{_pct(unc.level.value)} интервал целиком за порогом"
+
+
+def _beside(flags: pd.DataFrame, own: Uncertainty, adjusted: Uncertainty) -> pd.Series:
+    """The sentence shown beside each flag: what the other decision says, when it matters."""
+    words = _uncertainty_view(adjusted)
+    rule, unc_ = flags["flagged_rule"], flags["flagged_uncertainty"]
+    if own.decision.value == "point":
+        text = np.select(
+            [rule & unc_, rule & ~unc_, ~rule & unc_],
+            [f" Флаг по правилу; с учётом неопределённости ({words}) — тоже выделена.",
+             f" Флаг по правилу; с учётом неопределённости ({words}) — не выделена: при таком числе участников "
+             "превышение порога может быть случайным.",
+             f" По правилу не выделена; с учётом неопределённости ({words}) — выделена."], default="")
+    else:
+        text = np.select(
+            [rule & ~unc_, ~rule & unc_],
+            [f" Решение с учётом неопределённости ({words}); по наблюдаемым значениям правило выполняется.",
+             f" Решение с учётом неопределённости ({words}); по наблюдаемым значениям правило не выполняется."],
+            default="")
+    return pd.Series(text, index=flags.index)
+
+
 def run_methodology(ev: Evidence, name: str, params=None, unc: Uncertainty | None = None) -> Identification:
     """Run the named preset (or explicit ``params``, e.g. a municipality's resolved overrides) on the evidence.
+
+    The rule is run under both decisions of :func:`decisions`: ``flagged`` follows the preset's own (``decision``);
+    ``flagged_rule`` is the point rule, ``flagged_uncertainty`` the uncertainty-adjusted one, and the explanation
+    says what the other decision gives. Criteria are those of the preset's own decision.
 
     >>> ev = load_evidence(Store("data/store"), 2026)                          # doctest: +SKIP
     >>> run_methodology(ev, "rosobrnadzor_2025").flags["flagged"].sum()        # doctest: +SKIP
@@ -799,9 +856,18 @@ def run_methodology(ev: Evidence, name: str, params=None, unc: Uncertainty | Non
     preset = load_presets()[name]
     params = preset.params if params is None else params
     unc = load_defaults().uncertainty if unc is None else unc
-    res = RULES[params.rule](ev, params, unc, name)
+    own, other = decisions(params, unc)
+    res = RULES[params.rule](ev, params, own, name)
+    alt = RULES[params.rule](ev, params, other, name).flags.set_index("school_id")
+    f = res.flags.set_index("school_id")
+    point, adjusted = (f, alt) if own.decision.value == "point" else (alt, f)
+    f["decision"] = own.decision.value
+    f["flagged_rule"] = point["flagged"].reindex(f.index).fillna(False).astype(bool)
+    f["flagged_uncertainty"] = adjusted["flagged"].reindex(f.index).fillna(False).astype(bool)
+    f["group_uncertainty"] = adjusted["group"].reindex(f.index).fillna("")
+    f["explanation"] = f["explanation"] + _beside(f, own, own if own.decision.value != "point" else other)
     res.title = preset.title
-    res.flags = res.flags.sort_values(["municipality", "school_id"]).reset_index(drop=True)
+    res.flags = f.reset_index()[RUN_FLAG_COLUMNS].sort_values(["municipality", "school_id"]).reset_index(drop=True)
     res.criteria = res.criteria.sort_values(["municipality", "school_id", "criterion"]).reset_index(drop=True)
     return res
 

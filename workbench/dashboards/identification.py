@@ -847,6 +847,10 @@ class IdentificationDashboard(View):
                    f"{y} год. Школ: {len(full)}; ШНОР: {int(full.flagged.sum())} (из них также ШНСУ: "
                    f"{int((full.flagged & full.shnsu).sum())}); зона риска: {int(full.risk_zone.sum())}; "
                    f"ШНСУ: {int(full.shnsu.sum())}.")
+        if len(full) and "flagged_uncertainty" in full and (full["decision"] == "point").all():
+            summary += (f" Флаги — по правилу, как оно записано; с учётом неопределённости (вероятность не менее "
+                        f"{self.unc.min_probability.value * 100:.0f} %) ШНОР: "
+                        f"{int((full.flagged & full.flagged_uncertainty).sum())} из {int(full.flagged.sum())}.")
         notes = [html.escape(n) for n in (res.notes if res is not None else [])]
         if t.empty:
             body = message_html("Нет школ, подходящих под выбранные фильтры. Сбросьте фильтр группы, типа "
@@ -857,12 +861,15 @@ class IdentificationDashboard(View):
                 shown = "нет данных" if r.no_data else (
                     MARK if r.headline_hidden else interval_text(r.value, r.ci_low, r.ci_high, r.unit))
                 prob = MARK if r.headline_hidden and not r.no_data else probability_text(r.probability)
+                sure = getattr(r, "group_uncertainty", "") or "—"
                 rows.append([(r.name, "nm"), (r.group or "—", GROUP_CLASS.get(r.group, "")),
+                             (sure, GROUP_CLASS.get(sure, "")),
                              (f"{int(r.criteria_fired)} / {r.criteria_required}", "n"),
                              r.headline if isinstance(r.headline, str) and r.headline else "—",
                              (shown, "n"), (prob, "n"), (r.type_ru, "w")])
                 classes.append("wb-hidden" if r.headline_hidden else "")
-            body = rich_table(["Школа", "Группа", "Критерии: выполнено / нужно", "Главный показатель",
+            body = rich_table(["Школа", "Группа", "С учётом неопределённости", "Критерии: выполнено / нужно",
+                               "Главный показатель",
                                f"Значение [{self.unc.level.value * 100:.0f} % интервал]", "Вероятность за порогом",
                                "Тип школы (с учётом контекста)"], rows, classes, list(t["explanation"]))
         hidden = int(t["headline_hidden"].sum()) if len(t) else 0
@@ -940,7 +947,10 @@ class IdentificationDashboard(View):
         self.card_html.value = (
             f'<div class="wb-dash"><h3>Карточка школы: {html.escape(str(row["name"]))}</h3>'
             f'<div class="wb-sub">Методика: {html.escape(self.presets[name].title)} · группа: '
-            f'<b>{html.escape(group)}</b> · критериев выполнено {int(row["criteria_fired"])} из нужных '
+            f'<b>{html.escape(group)}</b>'
+            + (f' (с учётом неопределённости: {html.escape(row.get("group_uncertainty") or "не выделена")})'
+               if "group_uncertainty" in row else "")
+            + f' · критериев выполнено {int(row["criteria_fired"])} из нужных '
             f'{html.escape(str(row["criteria_required"]))} · тип: {html.escape(str(row["type_ru"]))}</div>'
             f'<div class="wb-expl">{html.escape(str(row["explanation"]))}</div>'
             f'{self._criteria_html()}</div>')

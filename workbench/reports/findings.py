@@ -46,6 +46,12 @@ def identification_sentences(flags: pd.DataFrame, previous: pd.DataFrame | None,
                    f"у {_of_schools(len(shnor))} из {n}: {names_list(shnor['name'].tolist())}.")
     else:
         out.append(f"По методике «{title}» ни одна из {n} школ не отнесена к ШНОР на данных хранилища.")
+    if len(shnor) and "flagged_uncertainty" in flags and (flags["decision"] == "point").all():
+        sure = int(shnor["flagged_uncertainty"].astype(bool).sum())
+        out.append("Флаги поставлены по правилу методики, как оно записано; " + (
+            "все выделенные школы выделяются и с учётом статистической неопределённости." if sure == len(shnor)
+            else f"с учётом статистической неопределённости выделяются {sure} из {len(shnor)}, у остальных превышение "
+                 "порога может быть случайным (мало участников или значение у порога)."))
     tail = []
     if len(risk):
         tail.append(f"в зоне риска — {_schools(len(risk))} ({names_list(risk['name'].tolist(), 3)})")

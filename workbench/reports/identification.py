@@ -16,7 +16,8 @@ import pandas as pd
 
 from workbench.config import load_presets
 
-FLAGS_RU = {"school_id": "Код ОО", "name": "Школа", "group": "Группа", "criteria_fired": "Выполнено критериев",
+FLAGS_RU = {"school_id": "Код ОО", "name": "Школа", "group": "Группа",
+            "group_uncertainty": "С учётом неопределённости", "criteria_fired": "Выполнено критериев",
             "criteria_required": "Нужно", "headline": "Главный показатель", "value": "Значение", "n": "Участников",
             "ci_low": "Интервал: от", "ci_high": "Интервал: до", "probability": "Вероятность", "type_ru": "Тип школы",
             "explanation": "Почему"}
@@ -52,6 +53,27 @@ def summary_sentence(flags: pd.DataFrame, title: str, name: str) -> str:
     return (f"По методике «{title}» в муниципалитете «{name}» из {len(flags)} школ выделены как ШНОР: "
             f"{int(flags['flagged'].sum())}, в зоне риска: {int(flags['risk_zone'].sum())}, "
             f"ШНСУ: {int(flags['shnsu'].sum())}.")
+
+
+def decision_note(flags: pd.DataFrame, unc) -> str:
+    """How the flags were decided: by the rule as written with the uncertainty-adjusted view beside it, or by the
+    uncertainty-adjusted decision itself (``flags`` from ``identify.run_methodology``; ``unc`` the defaults'
+    ``uncertainty``).
+
+    >>> from workbench.config import load_defaults
+    >>> f = pd.DataFrame({"decision": ["point"] * 2, "flagged": [True, True], "flagged_uncertainty": [True, False]})
+    >>> decision_note(f, load_defaults().uncertainty)[:60]
+    'Флаги поставлены по правилу методики, как оно записано в ист'
+    """
+    sure = f"вероятность оказаться за порогом не менее {round(100 * unc.min_probability.value)} %"
+    if len(flags) and (flags["decision"] == "point").all():
+        k, n = int((flags["flagged"] & flags["flagged_uncertainty"]).sum()), int(flags["flagged"].sum())
+        return ("Флаги поставлены по правилу методики, как оно записано в источнике, — по наблюдаемым значениям. "
+                f"Рядом (столбец «С учётом неопределённости») — решение, требующее, чтобы {sure}: из {n} выделенных "
+                f"школ так выделяются {k}. У остальных превышение порога может быть случайным (мало участников или "
+                "значение у самого порога) — их флаг стоит перепроверить по карточке школы, прежде чем делать выводы.")
+    return (f"Флаг ставится, только если {sure}: рядом с каждым флагом показаны интервал и вероятность, так что "
+            "маленькая школа не попадает в список из-за случайных колебаний результата.")
 
 
 def identification_list(flags: pd.DataFrame, typology: pd.DataFrame) -> pd.DataFrame:
