@@ -31,24 +31,22 @@ from workbench.config import load_defaults
 ctx = start_section(municipality=municipality, year=year, store=store, output_dir=output_dir,
                     cache_dir=cache_dir, section="Идентификация ШНОР и ШНСУ")
 rep, st = ctx.report, ctx.store
-own_name, own_preset, own_params = methodology_of(municipality)
+own_name, _, own_params = methodology_of(municipality)
 name = methodology or own_name
 region_flags = ctx.region_cached("identification_flags", year=year)
-region_criteria = ctx.region_cached("identification_criteria", year=year)
 typ = ctx.region_cached("identification_typology", year=year)
-if name == own_name and own_params != own_preset.params:
-    # the municipality overrides its preset's parameters: run it on the region's evidence
-    res = ctx.results.identification(year, name, own_params).for_municipality(municipality)
-    flags, criteria = res.flags, res.criteria
-else:
-    flags = region_flags[(region_flags.methodology == name) & (region_flags.municipality == municipality)]
-    criteria = region_criteria[(region_criteria.methodology == name) & (region_criteria.municipality == municipality)]
+# the methodology on the region's evidence, with the municipality's overrides when it is its own (read from the
+# run's cache when computed before)
+res = ctx.results.identification(year, name, own_params if name == own_name else None).for_municipality(municipality)
+flags, criteria = res.flags, res.criteria
 title = R.methodology_titles()[name]
 mine_typ = typ[typ.municipality == municipality]
 
 # %%
 rep.heading(f"Идентификация ШНОР и ШНСУ: {ctx.name}, {year} год")
 rep.note(R.summary_sentence(flags, title, ctx.name) + " " + R.decision_note(flags, load_defaults().uncertainty))
+for n in res.notes:
+    rep.note(n)
 rep.table(R.identification_list(flags, typ), "ident_list", f"Список школ по методике «{title}»",
           "Группа каждой школы (ШНОР, зона риска, ШНСУ) по методике и с учётом неопределённости, сколько "
           "критериев выполнено, главный показатель с его 95-процентным интервалом и вероятностью и объяснение в "

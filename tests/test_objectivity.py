@@ -459,3 +459,14 @@ def test_planted_false_keeps_the_school_network_and_plants_nothing():
     cols = ["school_id", "municipality", "name", "school_type", "settlement", "enrolment"]
     pd.testing.assert_frame_equal(a.schools[cols], b.schools[cols])
     assert (b.schools["inflated_from"] == 0).all()
+
+
+def test_inflated_schools_exclude_on_inflation_signals_only():
+    """Identification excludes schools whose ВПР may be inflated; «понизили» (ВПР below the journal) fires on the
+    weak schools themselves and never excludes, nor does the two-way gap."""
+    sig = pd.DataFrame({"school_id": ["a", "b", "c", "d", "e", "f"],
+                        "signal": ["journal_discrepancy", "journal_discrepancy", "journal_discrepancy",
+                                   "boundary_heaping", "task_profile", "uniform_high"],
+                        "component": ["lowered", "raised", "gap", "", "", ""],
+                        "fired": [True, True, True, True, False, True]})
+    assert O.inflated_schools(sig) == frozenset({"b", "d", "f"})

@@ -71,3 +71,19 @@ def test_the_cache_keeps_the_current_store_and_the_two_used_before(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["aaaaaaaaaaaa", "bbbbbbbbbbbb", "empty", "not-a-hash",
                                                           "notes.txt"]
     assert prune_cache(tmp_path / "missing", current="empty") == []
+
+
+def test_the_run_excludes_schools_with_inflation_signals(demo_store, tmp_path, year):
+    """The preset's «exclude schools with signs of non-objective results» is applied in the run: the evidence
+    carries the schools with fired inflation signals of the year, and the methodology that excludes them says how
+    many it left out."""
+    from workbench import objectivity
+
+    res = RegionResults(demo_store, tmp_path)
+    ev = res.evidence(year)
+    assert ev.excluded == objectivity.inflated_schools(res.signals(year)) and len(ev.excluded) > 0
+    bottom = res.identification(year, "bottom_percentile")
+    assert not any("не применено" in n for n in bottom.notes)
+    assert any(f"{len(ev.excluded)} школ" in n and "признаками" in n for n in bottom.notes)
+    f = bottom.flags[bottom.flags.school_id.isin(ev.excluded)]
+    assert not f["flagged"].any()

@@ -148,12 +148,14 @@ def test_identification_in_deliverables_matches_the_package(first_run, demo_stor
     wb = openpyxl.load_workbook(run_dir / "tables.xlsx")
     sheet = wb["Список школ"]
     header = [c.value for c in sheet[1]]
-    assert header[:5] == ["Код ОО", "Школа", "Группа", "Выполнено критериев", "Нужно"] and "Почему" in header
+    assert header[:6] == ["Код ОО", "Школа", "Группа", "С учётом неопределённости", "Выполнено критериев", "Нужно"]
+    assert "Почему" in header
     rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]}
     expected = identify.run_methodology(identify.load_evidence(demo_store, 2026), "lesosibirsk").for_municipality("004")
     assert set(rows) == set(expected.flags.school_id)
     for f in expected.flags.itertuples():
         assert (rows[f.school_id]["Группа"] or "") == f.group
+        assert (rows[f.school_id]["С учётом неопределённости"] or "") == f.group_uncertainty
         assert rows[f.school_id]["Выполнено критериев"] == f.criteria_fired
         assert rows[f.school_id]["Почему"] == f.explanation
     names = set(wb.sheetnames)

@@ -886,6 +886,27 @@ def signals(store, year: int, params: ObjectivityParams | None = None) -> pd.Dat
                            na_position="first", kind="stable").reset_index(drop=True)
 
 
+# ---------------------------------------------------------------- for identification
+
+# «понизили» (ВПР below the journal) fires on weak schools themselves: journals rarely hold «2»; the two-way gap
+# says nothing of the direction. Every other signal, and «повысили», points at ВПР results above what they should be.
+NOT_INFLATION = {("journal_discrepancy", "lowered"), ("journal_discrepancy", "gap")}
+
+
+def inflated_schools(sig: pd.DataFrame) -> frozenset:
+    """Schools with a fired signal of possibly inflated ВПР results: what identification excludes when a preset's
+    ``exclude_objectivity_flags`` is on (``identify.Evidence.excluded``).
+
+    >>> sig = pd.DataFrame({"school_id": ["a", "b"], "signal": ["journal_discrepancy"] * 2,
+    ...                     "component": ["lowered", "raised"], "fired": [True, True]})
+    >>> sorted(inflated_schools(sig))
+    ['b']
+    """
+    fired = sig[sig["fired"].astype(bool)]
+    keep = [(s, c) not in NOT_INFLATION for s, c in zip(fired["signal"], fired["component"].fillna(""))]
+    return frozenset(fired.loc[keep, "school_id"])
+
+
 # ---------------------------------------------------------------- per school
 
 SCHOOL_COLUMNS = ["school_id", "municipality", "year", "signals_fired", "rows_fired", "rows_tested", "strongest_signal",

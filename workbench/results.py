@@ -216,13 +216,16 @@ class RegionResults:
         return self._get("identification_indices", {"year": year}, lambda: identify.region_indices(self.store, year))
 
     def evidence(self, year: int):
-        """Everything the rules read (``identify.Evidence``); built in memory from the cached cells and indices."""
-        from workbench import identify
+        """Everything the rules read (``identify.Evidence``); built in memory from the cached cells and indices,
+        with the schools whose ВПР may be inflated (``objectivity.inflated_schools`` of the year's signals) for
+        the presets that exclude them."""
+        from workbench import identify, objectivity
 
         key = ("evidence", str(year))
         if key not in self._memory:
             self._memory[key] = identify.load_evidence(self.store, year, cells=self.cells(year),
-                                                       indices=self.indices(year))
+                                                       indices=self.indices(year),
+                                                       excluded=objectivity.inflated_schools(self.signals(year)))
         return self._memory[key]
 
     def identification(self, year: int, name: str, params=None, unc=None):
