@@ -30,7 +30,7 @@ def pupils(school, year, subject, grade, pcts, marks=None, municipality="001"):
                          "grade": grade, "pct": [float(x) for x in pcts], "mark": marks})
 
 
-def evidence(pup, year=2026, exams=None, outcomes=None, context=None, schools=None, excluded=frozenset()):
+def evidence(pup, year=2026, exams=None, outcomes=None, context=None, schools=None, excluded=None):
     cells = I.vpr_cells_from_pupils(pd.concat(pup, ignore_index=True))
     ex = I.exam_results(exams) if exams is not None else None
     results = pd.concat([I.vpr_results(cells)] + ([ex] if ex is not None else []), ignore_index=True)
@@ -45,7 +45,7 @@ def evidence(pup, year=2026, exams=None, outcomes=None, context=None, schools=No
     if outcomes is None:
         outcomes = pd.DataFrame(columns=["year", "school_id", "grade9_graduates", "continued_grade10",
                                          "olympiad_participants", "noko_satisfaction"])
-    return I.Evidence(year, results, schools, outcomes, context, frozenset(excluded))
+    return I.Evidence(year, results, schools, outcomes, context, None if excluded is None else frozenset(excluded))
 
 
 def flag(res, sid, col="flagged"):
@@ -446,6 +446,11 @@ def test_official_rosobrnadzor_rule_is_applied_as_written_by_default():
     f = res.flags.set_index("school_id")
     assert f.loc["R", "flagged"] and f.loc["R", "flagged_rule"] and f.loc["R", "decision"] == "point"
     assert not f.loc["R", "flagged_uncertainty"]    # 36 % of 25 pupils is not surely ≥ 30 %
+    # the interval shown beside a point-rule flag is that of the observed figure the rule read (36 % ± 1.96 · se at
+    # the region's 14 % share: ± 13.6 p.p.), never the shrunk one, which would not contain 36 %
+    se = np.sqrt(0.1418 * (1 - 0.1418) / 25)
+    assert f.loc["R", "ci_low"] == pytest.approx(0.36 - 1.96 * se, abs=2e-3)
+    assert f.loc["R", "ci_high"] == pytest.approx(0.36 + 1.96 * se, abs=2e-3)
     assert "с учётом неопределённости" in f.loc["R", "explanation"]
     assert not f.loc[[f"o{i}" for i in range(10)], "flagged"].any()
 

@@ -67,14 +67,15 @@ class Evidence:
     within-school variances, so se = sqrt(vsum)/n), ``sdw`` (the region's pooled within-school SD of that
     cell) and, for ВПР, counts of marks ``n2``..``n5``. ``context`` has one row per school with the indices
     of ``workbench.context`` (``social_index`` etc., municipal reference) and ``social_index_region``.
-    ``excluded`` are schools with objectivity signals (rules may exclude them).
+    ``excluded`` are schools with signals of inflated ВПР results (``objectivity.inflated_schools``), which rules
+    may exclude; None when no objectivity checks were passed (the rule then says the exclusion was not applied).
     """
     year: int
     results: pd.DataFrame
     schools: pd.DataFrame
     outcomes: pd.DataFrame
     context: pd.DataFrame
-    excluded: frozenset = frozenset()
+    excluded: frozenset | None = None
 
     def window(self, years: int) -> list[int]:
         return list(range(self.year - years + 1, self.year + 1))
@@ -186,7 +187,7 @@ def pool(results: pd.DataFrame, by: list[str], *, units: str = "raw", same_pupil
 
 
 def load_evidence(store, year: int, *, cells: pd.DataFrame | None = None, indices: pd.DataFrame | None = None,
-                  excluded: frozenset = frozenset()) -> Evidence:
+                  excluded: frozenset | None = None) -> Evidence:
     """Read everything the rules need from the store (``cells``/``indices`` may come from the run's cache)."""
     cells = vpr_cells(store, year) if cells is None else cells
     tables = set(store.tables())
@@ -201,7 +202,8 @@ def load_evidence(store, year: int, *, cells: pd.DataFrame | None = None, indice
         indices = region_indices(store, year)
     keep = ["school_id"] + [c for c in indices.columns if c.endswith(("_index", "_note", "_missing"))] \
         + ["social_index_region"]
-    return Evidence(year, results, schools, outcomes, indices[list(dict.fromkeys(keep))], frozenset(excluded))
+    return Evidence(year, results, schools, outcomes, indices[list(dict.fromkeys(keep))],
+                    None if excluded is None else frozenset(excluded))
 
 
 # ---------------------------------------------------------------- judging an estimate against a threshold
@@ -216,7 +218,8 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
     or an absolute ``threshold``. Estimates are shrunk (empirical Bayes) toward the reference group's mean;
     ``groups`` splits the reference set (e.g. by municipality). Rows with n < min_n are not assessed.
     ``inclusive``: for the "point" decision an estimate exactly at an absolute threshold counts («не менее»).
-    Returns ``eb``, ``ci_low``, ``ci_high``, ``threshold``, ``probability``, ``fired``, ``assessed``.
+    Returns ``eb``, ``ci_low``, ``ci_high``, ``threshold``, ``probability``, ``fired``, ``assessed``; the
+    interval is that of the observed value for the "point" decision and the shrunk one otherwise.
 
     >>> from workbench.config import load_defaults
     >>> e = pd.DataFrame({"estimate": [-30.0, -30.0, 0.0], "se": [2.0, 40.0, 2.0], "n": [100, 3, 100]})
@@ -244,7 +247,12 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
                 thr = eb.attrs["mu"] + np.sqrt(eb.attrs["tau2"]) * stats.norm.ppf(share)
         else:
             thr = sign * threshold
-        lo, hi = eb["ci_low"], eb["ci_high"]
+        if unc.decision.value == "point":
+            # the rule judges the observed figure, so the interval shown beside it is that figure's own
+            z = U._z(unc.level.value)
+            lo, hi = y - z * s, y + z * s
+        else:
+            lo, hi = eb["ci_low"], eb["ci_high"]
         out.loc[idx, "eb"] = sign * eb["eb_estimate"]
         out.loc[idx, "eb_se"] = eb["eb_se"]
         out.loc[idx, "ci_low"] = np.where(sign > 0, lo, -hi)
@@ -418,7 +426,8 @@ def rule_bottom_percentile(ev: Evidence, p: BottomPercentileRule, unc: Uncertain
     judged = _by_year(ev, _vpr(ev, subj), years, unc, share=p.percentile.value, reference=p.reference.value,
                       same_pupils=len(subj), min_n=p.min_participants.value)
     s = _summarise_years(judged, ["school_id"])
-    excluded = s["school_id"].isin(ev.excluded) if p.exclude_objectivity_flags.value else pd.Series(False, index=s.index)
+    apply = p.exclude_objectivity_flags.value and ev.excluded is not None
+    excluded = s["school_id"].isin(ev.excluded) if apply else pd.Series(False, index=s.index)
     flagged = (s["held"] >= p.years_required.value) & ~excluded
     crit = _criteria_rows(ev, name, "bottom_percentile", f"В нижних {_pct(p.percentile.value)} школ по ВПР ({_subjects(subj)})",
                           "п.п.", s, s.assign(fired=s["fired_last"]), s["years_held"], s["years_assessed"],
@@ -440,8 +449,17 @@ def rule_bottom_percentile(ev: Evidence, p: BottomPercentileRule, unc: Uncertain
     head = s.assign(headline="ВПР, п.п. к региону", value=s["estimate"], unit="п.п.")[HEAD_COLUMNS]
     flags = _flags(ev, name, pd.Series(flagged.to_numpy(), index=s["school_id"]),
                    pd.Series(s["held"].to_numpy(), index=s["school_id"]), p.years_required.value, head, expl)
-    notes = [] if ev.excluded or not p.exclude_objectivity_flags.value else [
-        "Исключение школ с признаками необъективности не применено: проверки объективности не переданы."]
+    if not p.exclude_objectivity_flags.value:
+        notes = []
+    elif ev.excluded is None:
+        notes = ["Исключение школ с признаками необъективности не применено: проверки объективности не переданы."]
+    else:
+        k = len(ev.excluded)
+        left = int((excluded & (s["held"] >= p.years_required.value)).sum())
+        notes = [f"Не оценивались как ШНОР {k} {plural(k, 'школа', 'школы', 'школ')} региона с признаками завышения "
+                 f"результатов ВПР в {ev.year} году (сработал хотя бы один признак завышения; «понизили» — ВПР ниже "
+                 f"журнала — и расхождение на 2 балла в любую сторону не учитываются); по результатам из них попали "
+                 f"бы в список {left}."]
     return Identification(name, "", crit, flags, notes)
 
 
