@@ -300,6 +300,11 @@ def voila_app(demo_store, tmp_path_factory):
     from workbench.dashboards.serve import NOTEBOOKS
 
     with served(NOTEBOOKS["app"], demo_store.root, tmp_path_factory.mktemp("voila_app")) as v:
+        # Voila hands out the preheated kernel only once it has started (before that a page gets a fresh kernel,
+        # as a page opened in the server's first seconds does): wait for it, so the test is not a race
+        start = time.monotonic()
+        while "Kernel pool of" not in v[1].read_text(errors="replace") and time.monotonic() - start < START_TIMEOUT:
+            time.sleep(0.25)
         yield v
 
 

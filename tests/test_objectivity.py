@@ -342,6 +342,43 @@ def test_overdispersion_widens_the_funnel():
     assert wide.loc[key, "statistic"] < plain.loc[key, "statistic"] / 2
 
 
+def test_winsorised_overdispersion_is_consistent():
+    # z ~ N(0, 1 + τ²) with τ² = 1: winsorising at 10 % / 90 % alone gives E z_w² = 0.679 · 2, so τ² ≈ 0.36 without
+    # the consistency factor E[clip(Z, −c, c)²] = (1 − 2a) − 2cφ(c) + 2ac² (c = Φ⁻¹(1 − a)); with it τ² ≈ 1
+    rng = np.random.default_rng(3)
+    est = rng.normal(0, np.sqrt(2.0), 40_000)
+    assert O.overdispersion_tau2(est, np.ones_like(est), 0.1) == pytest.approx(1.0, abs=0.05)
+    assert O.winsor_consistency(0.1) == pytest.approx(0.6787, abs=1e-4)
+    assert O.winsor_consistency(0.0) == 1.0
+
+
+def natural_journal_region(rng, slices: dict[tuple[str, int], int], rho: float = 0.02, n: int = 40) -> pd.DataFrame:
+    """Journal cells of ordinary schools: each work (subject, grade) has ``slices[work]`` schools of ``n`` pupils
+    whose true «понизили» share varies between schools (beta with intra-class correlation ``rho`` around 0.3)."""
+    rows = []
+    for (subject, grade), k in slices.items():
+        a, b = 0.3 * (1 / rho - 1), 0.7 * (1 / rho - 1)
+        for i, q in enumerate(rng.beta(a, b, k)):
+            lo = rng.binomial(n, q)
+            rows.append({"year": 2026, "municipality": "001", "school_id": f"{subject}{grade}-{i}", "subject": subject,
+                         "grade": grade, "n": n, "nj": n, "lowered": lo, "raised": 0, "gap": 0})
+    return pd.DataFrame(rows)
+
+
+def test_small_slices_borrow_the_between_school_variance():
+    # Six works of 60 schools and sixty works of 6 schools, all with the same natural spread. A slice too small
+    # for its own τ² used to get τ² = 0 and flag far more ordinary schools (p < 0.05) than the large ones; it now
+    # borrows the signal-wide τ², so both keep near the nominal 5 %.
+    rng = np.random.default_rng(7)
+    works = {("rus", g): 60 for g in range(4, 10)} | {(f"s{j}", 5): 6 for j in range(60)}
+    cells = natural_journal_region(rng, works, rho=0.03)
+    p = P(od=True)
+    t = O.finalize(O.signal_journal_discrepancy(cells, p, levels=("cell",)), p).query("component == 'lowered'")
+    small = t["subject"].str.startswith("s")
+    rate_small, rate_large = (t.loc[small, "p_value"] < 0.05).mean(), (t.loc[~small, "p_value"] < 0.05).mean()
+    assert rate_small < 0.10 and rate_large < 0.10, (rate_small, rate_large)
+
+
 # ---------------------------------------------------------------- the demo region
 
 @pytest.mark.slow

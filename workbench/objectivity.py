@@ -32,8 +32,9 @@ journal_discrepancy         share «понизили» (ВПР < journal), «п�
 =========================== ======================================================= ===================
 
 Natural differences between schools are larger than sampling noise, so each test's variance gets an
-additive between-school term τ² estimated from winsorised z-scores of the schools in the same slice
-(Spiegelhalter 2005, funnel plots with overdispersion; ``overdispersion`` in the params): a school is
+additive between-school term τ² estimated from winsorised z-scores (with the winsorising consistency factor)
+of the schools in the same slice, pulled toward the signal's τ² over all works of the year so that a small slice
+never gets 0 (Spiegelhalter 2005, funnel plots with overdispersion; ``overdispersion`` in the params): a school is
 flagged for being unusual among schools, not merely for being different from the mean. p-values are
 one-sided (normal; beta-binomial for the shares). q-values are Benjamini–Hochberg over ALL tested rows of
 the region and year (every signal, component, work and level together); a row ``fired`` when q ≤ ``fdr``
@@ -96,7 +97,7 @@ Pp = Annotated[float, Field(ge=0, le=100)]
 class Overdispersion(_Strict):
     enabled: Tagged[bool]
     winsor_share: Tagged[Annotated[float, Field(ge=0, lt=0.5)]]
-    min_units: Tagged[Annotated[int, Field(ge=3, le=10000)]]
+    pool_units: Tagged[Annotated[int, Field(ge=0, le=10000)]]
 
 
 class AboveRegionParams(_Strict):
@@ -683,11 +684,26 @@ def signal_cohort_reversal(cells: pd.DataFrame, year: int, p: ObjectivityParams,
 
 # ---------------------------------------------------------------- testing, overdispersion, FDR
 
+def winsor_consistency(share: float) -> float:
+    """E[clip(Z, −c, c)²] for Z ~ N(0, 1) winsorised at the ``share`` and 1 − share quantiles (c = Φ⁻¹(1 − share)):
+    (1 − 2a) − 2cφ(c) + 2ac². Dividing the winsorised mean of z² by it makes φ consistent for normal z.
+
+    >>> round(winsor_consistency(0.1), 4)
+    0.6787
+    """
+    if share <= 0:
+        return 1.0
+    c = float(stats.norm.ppf(1 - share))
+    return float((1 - 2 * share) - 2 * c * stats.norm.pdf(c) + 2 * share * c * c)
+
+
 def overdispersion_tau2(est, var, winsor_share: float = 0.1) -> float:
     """Additive between-unit variance τ² from winsorised z-scores (Spiegelhalter 2005, §2.2).
 
     z = est/√var (est relative to the reference); z winsorised at the ``winsor_share`` and 1 − share
-    quantiles; φ = mean(z²); τ² = max(0, (Nφ − (N − 1)) / (Σw − Σw²/Σw)) with w = 1/var.
+    quantiles; φ = mean(z²) / ``winsor_consistency(winsor_share)`` (so that φ is unbiased for normal z; without
+    the factor 10 % winsorising deflates φ by a third and τ² by more); τ² = max(0, (Nφ − (N − 1)) / (Σw − Σw²/Σw))
+    with w = 1/var.
 
     >>> round(overdispersion_tau2([0.0, 2.0, -2.0, 0.0], [1.0] * 4, 0.0), 4)  # φ = 2: τ² = (8 − 3) / (4 − 1)
     1.6667
@@ -701,12 +717,38 @@ def overdispersion_tau2(est, var, winsor_share: float = 0.1) -> float:
     if winsor_share > 0:
         lo, hi = np.quantile(z, [winsor_share, 1 - winsor_share])
         z = np.clip(z, lo, hi)
-    phi = float(np.mean(z**2))
+    phi = float(np.mean(z**2)) / winsor_consistency(winsor_share)
     w = 1 / v
     denom = w.sum() - (w**2).sum() / w.sum()
     if phi <= 1 or denom <= 0:
         return 0.0
     return float(max(0.0, (len(y) * phi - (len(y) - 1)) / denom))
+
+
+def slice_tau2(t: pd.DataFrame, winsor_share: float, pool_units: int) -> np.ndarray:
+    """τ² of each tested row: its slice's own estimate pulled toward the estimate of the whole signal × component ×
+    year (all works together), with weights N_slice and ``pool_units``; a slice too small for its own estimate takes
+    the signal-wide one, never 0 by default.
+
+    Shares are pooled on the intra-class scale (est/√(p0(1 − p0)), var·… = 1/trials), so works with different
+    reference shares pool what is comparable: ρ, which the beta-binomial p-value uses.
+    """
+    scale = np.ones(len(t))
+    b = (t["dist"] == "binomial").to_numpy()
+    p0 = np.clip(t["p0"].to_numpy(float), 1e-4, 1 - 1e-4)
+    scale[b] = p0[b] * (1 - p0[b])
+    e = t["est"].to_numpy(float) / np.sqrt(scale)
+    v = t["var"].to_numpy(float) / scale
+    rel = np.zeros(len(t))
+    tested = t["tested"].to_numpy()
+    d = t[["level", "signal", "component", "year", "subject", "grade"]].assign(e=e, v=v)[tested]
+    for _, g in d.groupby(["level", "signal", "component", "year"], dropna=False, sort=False):
+        pooled = overdispersion_tau2(g["e"], g["v"], winsor_share)
+        for _, c in g.groupby(["subject", "grade"], dropna=False, sort=False):
+            k = len(c) if len(c) >= 2 else 0   # one school has no spread of its own to measure
+            own = overdispersion_tau2(c["e"], c["v"], winsor_share) if k else 0.0
+            rel[c.index] = (k * own + pool_units * pooled) / (k + pool_units) if k + pool_units else 0.0
+    return np.where(tested, rel * scale, 0.0)
 
 
 def _pvalues(t: pd.DataFrame, tau2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -733,7 +775,7 @@ def finalize(tests: pd.DataFrame, p: ObjectivityParams, informative: int = 50, r
     """Tests → signal rows: overdispersion per slice, p-values, BH q-values over all tested rows, decision.
 
     A slice is (level, signal, component, year, subject, grade) for cells and (level, signal, component, year)
-    for schools; τ² is estimated from its tested rows when there are at least ``min_units`` of them.
+    for schools; its τ² is ``slice_tau2``: its own estimate pulled toward the signal-wide one.
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -742,14 +784,8 @@ def finalize(tests: pd.DataFrame, p: ObjectivityParams, informative: int = 50, r
     t = tests.reset_index(drop=True).copy()
     t["tested"] = (t["n"].astype(float) >= p.min_participants.value) & t["min_ok"].astype(bool) \
         & np.isfinite(t["est"].astype(float)) & (t["var"].astype(float) > 0)
-    tau2 = np.zeros(len(t))
     od = p.overdispersion
-    if od.enabled.value:
-        keys = ["level", "signal", "component", "year", "subject", "grade"]
-        for _, idx in t[t["tested"]].groupby(keys, dropna=False, sort=False).groups.items():
-            if len(idx) >= od.min_units.value:
-                tau2[t.index.get_indexer(idx)] = overdispersion_tau2(t.loc[idx, "est"], t.loc[idx, "var"],
-                                                                     od.winsor_share.value)
+    tau2 = slice_tau2(t, od.winsor_share.value, od.pool_units.value) if od.enabled.value else np.zeros(len(t))
     z, pv = _pvalues(t, tau2)
     tested = t["tested"].to_numpy()
     t["statistic"] = np.where(tested, z, np.nan)
