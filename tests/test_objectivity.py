@@ -293,6 +293,64 @@ def test_cohort_reversal_known_answer():
     assert "4 кл. (2024) → 5 кл. (2025) → 6 кл. (2026)" in a["description_ru"]
 
 
+def test_heaping_windows_never_count_a_pupil_twice():
+    # max 10, boundaries 4 / 6 / 8, window 2: [4, 6) is above 4 AND below 6; a's 10 pupils at 5 used to count as
+    # 20 window pupils. Scores between two boundaries are split at the midpoint: 4 is above 4, 5 below 6.
+    hist = [{"school_id": s, "score": k, "count": 1} for s in "bcdef" for k in range(11)]
+    hist += [{"school_id": "a", "score": 5, "count": 10}]
+    scales = pd.DataFrame({"year": [2026], "subject": ["rus"], "grade": [5], "max_score": [10], "min3": [4],
+                           "min4": [6], "min5": [8]})
+    w = O.heaping_windows(one_work(hist), scales, window=2).set_index("school_id")
+    assert (w["trials"] <= w["n"]).all()
+    assert (w.loc["a", "trials"], w.loc["a", "above"]) == (10, 0)
+    # b: one pupil per score; windows [2, 4) ∪ [4, 5) | [5, 6) ∪ [6, 7) | [7, 8) ∪ [8, 10): 8 pupils, 4 above
+    assert (w.loc["b", "trials"], w.loc["b", "above"]) == (8, 4)
+
+
+def test_uniform_high_variance_follows_the_kurtosis_of_the_scores():
+    # Var(log s) = (κ/n − (n − 3)/(n(n − 1)))/4: 1/(2(n − 1)) for normal scores (κ = 3), larger for heavy tails.
+    # Heavy-tailed scores (κ = 6, n = 30): (6/30 − 27/870)/4 = 0.042241 instead of 1/58 = 0.017241.
+    rows = [{"school_id": f"s{i}", "n": 30, "s1": 30 * m, "s2": 29 * 100 + 30 * m * m}
+            for i, m in enumerate(range(40, 100, 5))]
+    rows.append({"school_id": "x", "n": 30, "s1": 30 * 90, "s2": 29 * 25 + 30 * 90 * 90})
+    kurt = pd.DataFrame({"year": [2026], "subject": ["rus"], "grade": [5], "kurtosis": [6.0]})
+    t = O.signal_uniform_high(one_work(rows), P(), ("cell",), kurtosis=kurt).set_index("school_id")
+    assert t.loc["x", "var"] == pytest.approx((6 / 30 - 27 / 870) / 4)
+    normal = O.signal_uniform_high(one_work(rows), P(), ("cell",)).set_index("school_id")
+    assert normal.loc["x", "var"] == pytest.approx(1 / 58)
+    # the pooled within-school kurtosis of a work from its score histogram: a two-point
+    # distribution (κ = 1), and one school with scores 0, 0, 0, 4 (deviations −1, −1, −1, 3: m2 = 3, m4 = 21)
+    hist = one_work([{"school_id": "a", "score": 1, "count": 5}, {"school_id": "a", "score": 3, "count": 5},
+                     {"school_id": "b", "score": 0, "count": 3}, {"school_id": "b", "score": 4, "count": 1}])
+    k = O.work_kurtosis(hist)
+    # pooled: Σ n·m4 / Σ n·m2² = (10 · 1 + 4 · 21) / (10 · 1 + 4 · 9) = 94 / 46
+    assert k["kurtosis"].item() == pytest.approx(94 / 46)
+
+
+def test_journal_check_counts_pupils_with_both_marks():
+    # 40 pupils wrote the work, 6 of them have a journal mark: fewer than min_participants = 10 to compare
+    cells = one_work([{"school_id": "a", "n": 40, "nj": 6, "lowered": 6, "raised": 0, "gap": 0}]
+                     + [{"school_id": s, "n": 40, "nj": 40, "lowered": 10, "raised": 2, "gap": 0} for s in "bcd"])
+    t = final(O.signal_journal_discrepancy(cells, P(), levels=("cell",)), P())
+    assert not t.loc[("cell", "a", "lowered"), "tested"] and t.loc[("cell", "a", "lowered"), "n"] == 6
+    assert t.loc[("cell", "b", "lowered"), "tested"]
+
+
+def test_cohort_reversal_school_level_needs_the_minimum_in_every_year():
+    # a has 3 pupils in 4th grade of 2024 and 30 in the later years: the cell is not tested, nor the school
+    rows = []
+    for year, grade in ((2024, 4), (2025, 5), (2026, 6)):
+        for s in "abcd":
+            n = 3 if (s, year) == ("a", 2024) else 30
+            m = 65 if (s, year) == ("a", 2025) else 50
+            rows.append({"year": year, "municipality": "001", "school_id": s, "subject": "math", "grade": grade,
+                         "n": n, "s1": n * m, "s2": (n - 1) * 100 + n * m * m})
+    p = P(levels=("cell", "school"))
+    t = final(O.signal_cohort_reversal(pd.DataFrame(rows), 2026, p, ("cell", "school")), p)
+    assert not t.loc[("cell", "a", ""), "tested"] and not t.loc[("school", "a", ""), "tested"]
+    assert t.loc[("school", "b", ""), "tested"]
+
+
 # ---------------------------------------------------------------- FDR and overdispersion
 
 BH_1995 = [0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240, 0.4262, 0.5719,

@@ -292,7 +292,8 @@ def signal_journal_discrepancy(cells: pd.DataFrame, p: ObjectivityParams, region
             desc = [f"{head} ({_scope(level, r.get('subject'), r.get('grade'))}): {verb} {_pct(sh)} участников"
                     f" против {_pct(q)} по региону ({_num(e, 1, True)} п.п.)."
                     for r, sh, q, e in zip(x.to_dict("records"), share, x["p0"], eff)]
-            out.append(_frame(level, x, "journal_discrepancy", comp, n=x["n"], est=share - x["p0"],
+            # the comparison rests on the pupils with both marks, so they are the n that gates and is shown
+            out.append(_frame(level, x, "journal_discrepancy", comp, n=x["trials"], est=share - x["p0"],
                               var=x["p0"] * (1 - x["p0"]) / x["trials"], effect=eff, threshold=thr, cond=eff >= thr,
                               dist="binomial", k=x["k"], trials=x["trials"], p0=x["p0"], description_ru=desc))
     return pd.concat(out, ignore_index=True)
@@ -499,8 +500,9 @@ def heaping_windows(hist: pd.DataFrame, scales: pd.DataFrame, window: int) -> pd
     """Per cell: pupils in the windows around the mark boundaries and how many are expected at/above them.
 
     ``hist``: ``KEYS`` + ``score`` + ``count`` (pupils with that primary score); ``scales``: year, subject,
-    grade, max_score, min3, min4, min5. For each boundary b the window is [b − w, b + w): ``above`` counts
-    scores in [b, b + w), ``trials`` all scores in the window; ``expected`` = Σ_b trials_b · p_b, where p_b is
+    grade, max_score, min3, min4, min5. For each boundary b the window is [b − w, b + w), cut at the midpoint
+    between neighbouring boundaries so that no pupil is counted twice: ``above`` counts scores at b and above
+    in it, ``trials`` all scores in the window; ``expected`` = Σ_b trials_b · p_b, where p_b is
     the share of [b, b + w) within the window under the region's distribution (without this school) tilted
     to the school's mean; ``pvar`` = Σ_b trials_b · p_b(1 − p_b). Also ``n`` and ``mean`` of the cell.
     """
@@ -522,9 +524,13 @@ def heaping_windows(hist: pd.DataFrame, scales: pd.DataFrame, window: int) -> pd
         ref = np.clip(mat.sum(axis=0)[None, :] - mat, 0, None)
         f = _tilt(ref, mean)
         above = trials = expected = pvar = np.zeros(len(cells))
-        for b in sorted({int(d[c].iloc[0]) for c in ("min3", "min4", "min5")}):
-            up = (s >= b) & (s < b + window)
-            down = (s >= b - window) & (s < b)
+        bounds = sorted({int(d[c].iloc[0]) for c in ("min3", "min4", "min5")})
+        for i, b in enumerate(bounds):
+            # scores between two boundaries are split at the midpoint, so no pupil is in two windows
+            below = window if i == 0 else min(window, (b - bounds[i - 1]) // 2)
+            above_w = window if i == len(bounds) - 1 else min(window, -(-(bounds[i + 1] - b) // 2))
+            up = (s >= b) & (s < b + above_w)
+            down = (s >= b - below) & (s < b)
             fa, fb = f[:, up].sum(axis=1), f[:, down].sum(axis=1)
             ka, kb = mat[:, up].sum(axis=1), mat[:, down].sum(axis=1)
             ok = (fa + fb) > 0
@@ -577,13 +583,48 @@ def signal_boundary_heaping(windows: pd.DataFrame, p: ObjectivityParams,
 
 # ---------------------------------------------------------------- 4. uniform high scores
 
+def work_kurtosis(hist: pd.DataFrame) -> pd.DataFrame:
+    """Pooled within-school kurtosis κ = Σ n·m4 / Σ n·m2² of each work (year × subject × grade) from the score
+    histograms (``KEYS`` + ``score`` + ``count``); m2, m4 are each school's central moments.
+
+    >>> h = pd.DataFrame({"year": 2026, "municipality": "1", "school_id": "a", "subject": "rus", "grade": 5,
+    ...                   "score": [0, 2], "count": [5, 5]})
+    >>> work_kurtosis(h)["kurtosis"].tolist()   # a two-point distribution: m4 = m2² → κ = 1
+    [1.0]
+    """
+    cols = ["year", "subject", "grade", "kurtosis"]
+    if hist.empty:
+        return pd.DataFrame(columns=cols)
+    h = hist[hist["count"] > 0].assign(sc=hist["score"].astype(float), c=hist["count"].astype(float))
+    g = h.groupby(KEYS, observed=True)
+    n = g["c"].transform("sum")
+    dev = h["sc"] - (h["sc"] * h["c"]).groupby([h[k] for k in KEYS], observed=True).transform("sum") / n
+    m = h.assign(w2=h["c"] * dev**2, w4=h["c"] * dev**4).groupby(KEYS, observed=True).agg(
+        n=("c", "sum"), s2=("w2", "sum"), s4=("w4", "sum")).reset_index()
+    m = m.assign(nm4=m["s4"], nm22=m["s2"] ** 2 / m["n"])        # n·m4 and n·m2²
+    k = m.groupby(["year", "subject", "grade"], observed=True)[["nm4", "nm22"]].sum().reset_index()
+    return k.assign(kurtosis=k["nm4"] / k["nm22"].where(k["nm22"] > 0))[cols]
+
+
+def log_sd_variance(n, kurtosis=3.0):
+    """Var(log s) ≈ (κ/n − (n − 3)/(n(n − 1)))/4 (delta method on Var(s²)); 1/(2(n − 1)) for normal scores.
+
+    >>> round(float(log_sd_variance(30)) * 58, 6)   # n = 30, normal: 1/58
+    1.0
+    """
+    n = np.asarray(n, float)
+    return (np.asarray(kurtosis, float) / n - (n - 3) / (n * (n - 1))) / 4
+
+
 def signal_uniform_high(cells: pd.DataFrame, p: ObjectivityParams,
-                        levels: tuple[str, ...] = ("cell", "school")) -> pd.DataFrame:
+                        levels: tuple[str, ...] = ("cell", "school"), kurtosis: pd.DataFrame | None = None) -> pd.DataFrame:
     """A high mean with a score SD much narrower than region cells with the same mean.
 
     Expected log SD at the school's mean: weighted quadratic fit of log SD on the mean over the work's cells
     (n ≥ 5; linear below 8 cells; none below 4; ``_robust_polyfit``), log SDs corrected for small-sample bias
-    (+1/(2(n−1))). Estimate = expected − observed log SD (variance 1/(2(n−1)), normal theory); effect =
+    (+ Var(log s)). Estimate = expected − observed log SD with variance ``log_sd_variance`` at the work's
+    pooled within-school kurtosis (``kurtosis``: year, subject, grade, kurtosis from ``work_kurtosis``; normal
+    theory, κ = 3, where it is not given: heavy-tailed scores would make that anti-conservative); effect =
     100 · (1 − SD/expected). Only high results are candidates: rows with d (mean vs region, SD units) below
     ``min_above`` are listed, not tested.
     """
@@ -592,7 +633,11 @@ def signal_uniform_high(cells: pd.DataFrame, p: ObjectivityParams,
         return _empty()
     m = vpr_means(cells)
     m = m[(m["n"] >= 3) & (m["sd"] > 0) & m["d"].notna()].copy()
-    m["ly"] = np.log(m["sd"]) + 1 / (2 * (m["n"] - 1))
+    kappa = 3.0
+    if kurtosis is not None and not kurtosis.empty:
+        kappa = m[["year", "subject", "grade"]].merge(kurtosis, how="left")["kurtosis"].fillna(3.0).to_numpy()
+    m["lv"] = log_sd_variance(m["n"], kappa)
+    m["ly"] = np.log(m["sd"]) + m["lv"]
     m["expected"] = np.nan
     for _, d in m.groupby(["year", "subject", "grade"]):
         fit = d[d["n"] >= 5]
@@ -604,7 +649,7 @@ def signal_uniform_high(cells: pd.DataFrame, p: ObjectivityParams,
     m = m[m["expected"].notna()]
     if m.empty:
         return _empty()
-    m = m.assign(est=m["expected"] - m["ly"], var=1 / (2 * (m["n"] - 1)))
+    m = m.assign(est=m["expected"] - m["ly"], var=m["lv"])
     out = []
     if "cell" in levels:
         out.append(("cell", m.assign(dv=m["d"])))
@@ -635,7 +680,7 @@ def signal_cohort_reversal(cells: pd.DataFrame, year: int, p: ObjectivityParams,
     For the cell (year t, grade g, subject): d0 = grade g−2 in t−2, d1 = grade g−1 in t−1, d2 = grade g in t
     (each vs the region in SD units, ``vpr_means``). Estimate = d1 − (d0 + d2)/2 (the spike), variance
     1/n1 + (1/n0 + 1/n2)/4; fires when also d1 − d0 ≥ ``min_jump`` and d1 − d2 ≥ ``min_jump``. All three
-    cells need ``min_participants`` to be tested.
+    cells need ``min_participants`` to be tested; at school level each of the three years, summed over cohorts.
     """
     cp = p.signals.cohort_reversal
     if not cp.enabled.value or cells.empty:
@@ -659,10 +704,11 @@ def signal_cohort_reversal(cells: pd.DataFrame, year: int, p: ObjectivityParams,
     if "school" in levels:
         w = x.assign(w=1 / x["var"])
         w = w.assign(we=w["w"] * w["est"], wj=w["w"] * w["jump"], wd=w["w"] * w["drop"])
-        s = _by_school(w).agg(n=("n", "sum"), nmin=("n", "sum"), w=("w", "sum"), we=("we", "sum"), wj=("wj", "sum"),
-                              wd=("wd", "sum"), subjects=("subject", "nunique")).reset_index()
+        s = _by_school(w).agg(n=("n", "sum"), n0=("n0", "sum"), n1=("n1", "sum"), w=("w", "sum"), we=("we", "sum"),
+                              wj=("wj", "sum"), wd=("wd", "sum"), subjects=("subject", "nunique")).reset_index()
+        # every one of the three years needs the minimum, summed over the school's cohorts
         out.append(("school", s.assign(est=s["we"] / s["w"], var=s["subjects"] / s["w"], jump=s["wj"] / s["w"],
-                                       drop=s["wd"] / s["w"])))
+                                       drop=s["wd"] / s["w"], nmin=s[["n0", "n1", "n"]].min(axis=1))))
     thr, jmin = cp.min_effect.value, cp.min_jump.value
     frames = []
     for level, r in out:
@@ -677,7 +723,7 @@ def signal_cohort_reversal(cells: pd.DataFrame, year: int, p: ObjectivityParams,
                     for q in r.to_dict("records")]
         frames.append(_frame(level, r, "cohort_reversal", "", n=r["n"], est=r["est"], var=r["var"], effect=r["est"],
                              threshold=thr, cond=(r["est"] >= thr) & (r["jump"] >= jmin) & (r["drop"] >= jmin),
-                             min_ok=r["nmin"] >= p.min_participants.value if level == "cell" else True,
+                             min_ok=r["nmin"] >= p.min_participants.value,
                              description_ru=desc))
     return pd.concat(frames, ignore_index=True)
 
@@ -898,7 +944,7 @@ def checks_from_inputs(inp: Inputs, p: ObjectivityParams) -> pd.DataFrame:
                             inp.schools, p, lv),
         signal_task_profile(inp.task_cells, p, lv),
         signal_boundary_heaping(heaping_windows(inp.hist, inp.scales, p.signals.boundary_heaping.window.value), p, lv),
-        signal_uniform_high(cur, p, lv),
+        signal_uniform_high(cur, p, lv, kurtosis=work_kurtosis(inp.hist)),
         signal_cohort_reversal(inp.cells, inp.year, p, lv),
         signal_journal_discrepancy(cur, p, levels=lv),
     ]
