@@ -274,3 +274,33 @@ def test_real_differences_probability_rule_is_precise(seed):
     assert truly_bottom[by_prob].mean() >= 0.85  # and at least 85 % of them are truly in the bottom quarter
     assert truly_bottom[by_prob].mean() > truly_bottom[by_point].mean() + 0.1
     assert bottom.attrs["tau2"] == pytest.approx(1.5**2, rel=0.2)
+
+
+# ---------------------------------------------------------------- one model per window
+
+def test_window_posterior_matches_the_full_gaussian_posterior():
+    # one unit, three years: prior Σ = σ_u² J + σ_v² I, data y = θ + e with D = diag(se²); the posterior of θ is
+    # N(C D⁻¹ y, C) with C = (Σ⁻¹ + D⁻¹)⁻¹ (computed here directly), and P(at least k years below) by simulation
+    y, se, thr = np.array([-0.5, -0.2, -0.8]), np.array([0.4, 0.6, 0.5]), np.array([0.0, 0.1, -0.1])
+    su2, sv2 = 0.3, 0.1
+    sigma = su2 * np.ones((3, 3)) + sv2 * np.eye(3)
+    cov = np.linalg.inv(np.linalg.inv(sigma) + np.diag(1 / se**2))
+    mean = cov @ (y / se**2)
+    draws = np.random.default_rng(0).multivariate_normal(mean, cov, 400_000)
+    at_least = [((draws < thr).sum(axis=1) >= k).mean() for k in (1, 2, 3)]    # ≈ 0.991, 0.943, 0.761
+    for required, expected in ((0.995, 0), (0.97, 1), (0.85, 2), (0.5, 3)):
+        p = U.window_posterior(y, se, ["a"] * 3, thr, su2, sv2, required=required)
+        assert p["eb"].to_numpy() == pytest.approx(mean, abs=1e-9)
+        assert p["eb_se"].to_numpy() == pytest.approx(np.sqrt(np.diag(cov)), abs=1e-9)
+        assert p["probability"].to_numpy() == pytest.approx((draws < thr).mean(axis=0), abs=0.003)
+        assert (p["held_probable"] == expected).all(), (required, at_least)
+    assert 0.995 > at_least[0] > 0.97 > at_least[1] > 0.85 > at_least[2] > 0.5
+
+
+def test_window_variances_recover_persistent_and_yearly_spread():
+    # 2 000 units × 3 years, σ_u² = 0.5, σ_v² = 0.2, se² = 0.3
+    rng = np.random.default_rng(4)
+    u = np.repeat(rng.normal(0, np.sqrt(0.5), 2000), 3)
+    r = u + rng.normal(0, np.sqrt(0.2), 6000) + rng.normal(0, np.sqrt(0.3), 6000)
+    su2, sv2 = U.window_variances(r, np.full(6000, np.sqrt(0.3)), np.repeat(np.arange(2000), 3))
+    assert su2 == pytest.approx(0.5, abs=0.05) and sv2 == pytest.approx(0.2, abs=0.05)

@@ -220,3 +220,96 @@ def decide(low_is_bad: bool, estimate, ci_low, ci_high, threshold,
         else:
             raise ValueError(f"unknown rule {rule!r}")
     return pd.Series(np.asarray(flag, dtype=bool), index=index, name="flag")
+
+
+# ---------------------------------------------------------------- one model per window
+
+def window_variances(resid, se, unit) -> tuple[float, float]:
+    """(σ_u², σ_v²) of y = μ + u_unit + v_unit,year + e (se known) from residuals y − μ of one stratum.
+
+    σ_u² + σ_v² = mean(r² − se²) (moments of the residuals); σ_u², the part a unit keeps from year to year, is
+    the mean product of the same unit's residuals in two different years (their sampling errors are
+    independent, so the product estimates the covariance), clipped to [0, σ_u² + σ_v²]; σ_v² is the rest.
+    Both are uncentred moments about μ, so they stay comparable in small reference groups.
+
+    >>> window_variances([1.0, 1.0, -1.0, -1.0], [0.1] * 4, ["a", "a", "b", "b"])   # all of it persists
+    (0.99, 0.0)
+    """
+    r = pd.DataFrame({"r": np.asarray(resid, float), "se": np.asarray(se, float), "unit": np.asarray(unit)})
+    r = r[_fit_rows(r["r"].to_numpy(), r["se"].to_numpy())]
+    if len(r) < 2:
+        return 0.0, 0.0
+    total = max(0.0, float(np.mean(r["r"] ** 2 - r["se"] ** 2)))
+    g = r.groupby("unit")["r"]
+    s, s2, k = g.sum(), (r["r"] ** 2).groupby(r["unit"]).sum(), g.size()
+    pairs = k * (k - 1) / 2
+    cov = float(((s**2 - s2) / 2).sum() / pairs.sum()) if pairs.sum() > 0 else 0.0
+    u = float(np.clip(cov, 0.0, total))
+    return u, float(total - u)
+
+
+def window_posterior(resid, se, unit, threshold, sigma_u2: float, sigma_v2: float, required=None,
+                     nodes: int = 40) -> pd.DataFrame:
+    """Posterior of each unit × year true value θ = u + v under ``window_variances``, and how many of its years
+    are probably below ``threshold`` (all relative to μ; "below" is the bad side).
+
+    u | data ~ N(m_u, s_u²) with precision 1/σ_u² + Σ 1/(σ_v² + se²); given u the years are independent:
+    θ_t ~ N(u + w_t(y_t − u), w_t se_t²), w_t = σ_v²/(σ_v² + se_t²). Columns: ``eb``, ``eb_se`` (marginal θ_t),
+    ``probability`` (P(θ_t < threshold_t)) and ``held_probable``: the largest k with P(at least k of the unit's
+    years below) ≥ ``required`` (Gauss–Hermite over u, a Poisson-binomial over years given u), or NaN if
+    ``required`` is None. So a school a little below every year is recognised though no single year is sure.
+
+    >>> p = window_posterior([-1.0, -1.0, -1.0], [1.0] * 3, ["a"] * 3, 0.0, 1.0, 0.0, required=0.8)
+    >>> float(p["eb"].iloc[0]), int(p["held_probable"].iloc[0])   # m_u = −3 / (1 + 3) = −0.75
+    (-0.75, 3)
+    """
+    index, (y, s, t) = _align(resid, se, threshold)
+    units = pd.Series(np.asarray(unit), index=index)
+    su2, sv2 = float(max(sigma_u2, 0.0)), float(max(sigma_v2, 0.0))
+    ok = _fit_rows(y, s) & np.isfinite(t)
+    out = pd.DataFrame(np.nan, index=index, columns=["eb", "eb_se", "probability", "held_probable"])
+    if not ok.any():
+        return out
+    code = pd.factorize(units[ok])[0]
+    y, s2, t = y[ok], s[ok] ** 2, t[ok]
+    prec_obs = 1 / (sv2 + s2)
+    if su2 > 0:
+        prec = 1 / su2 + np.bincount(code, prec_obs)
+        m_u = np.bincount(code, prec_obs * y) / prec
+        s_u = np.sqrt(1 / prec)
+    else:
+        m_u = s_u = np.zeros(code.max() + 1)
+    w = np.where(sv2 + s2 > 0, sv2 / (sv2 + s2), 0.0)
+    cond_sd = np.sqrt(w * s2)
+    mean = m_u[code] + w * (y - m_u[code])
+    sd = np.sqrt(cond_sd**2 + (1 - w) ** 2 * s_u[code] ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prob = np.where(sd > 0, stats.norm.cdf((t - mean) / np.where(sd > 0, sd, 1)), (mean < t).astype(float))
+    out.loc[ok, "eb"], out.loc[ok, "eb_se"], out.loc[ok, "probability"] = mean, sd, prob
+    if required is None:
+        return out
+    x, wq = np.polynomial.hermite_e.hermegauss(nodes)
+    wq = wq / wq.sum()
+    u = m_u[code][:, None] + s_u[code][:, None] * x[None, :]                # rows × nodes
+    mu_t = u + w[:, None] * (y[:, None] - u)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(cond_sd[:, None] > 0, stats.norm.cdf((t[:, None] - mu_t) / np.where(cond_sd > 0, cond_sd, 1)[:, None]),
+                     (mu_t < t[:, None]).astype(float))
+    # Poisson-binomial per unit and node: the distribution of the number of years below, year by year
+    order = np.argsort(code, kind="stable")
+    slot = np.zeros(len(code), int)
+    slot[order] = np.arange(len(code)) - np.searchsorted(code[order], code[order])
+    n_units, t_max = code.max() + 1, int(slot.max()) + 1
+    pad = np.zeros((n_units, t_max, nodes))
+    pad[code, slot] = p
+    dist = np.zeros((n_units, nodes, t_max + 1))
+    dist[:, :, 0] = 1.0
+    for j in range(t_max):
+        pj = pad[:, j, :][:, :, None]
+        shifted = np.concatenate([np.zeros((n_units, nodes, 1)), dist[:, :, :-1]], axis=2)
+        dist = dist * (1 - pj) + shifted * pj
+    at_least = np.cumsum(dist[:, :, ::-1], axis=2)[:, :, ::-1]             # P(N ≥ k | u), k = 0..t_max
+    at_least = np.einsum("ink,n->ik", at_least, wq)
+    held = (at_least >= required - 1e-12).sum(axis=1) - 1                  # k = 0 always holds
+    out.loc[ok, "held_probable"] = held[code].astype(float)
+    return out
