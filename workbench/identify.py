@@ -210,7 +210,7 @@ def load_evidence(store, year: int, *, cells: pd.DataFrame | None = None, indice
 
 def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, threshold: float | None = None,
           groups: pd.Series | None = None, low_is_bad: bool = True, min_n: int | None = None,
-          inclusive: bool = False) -> pd.DataFrame:
+          inclusive: bool = False, unit: pd.Series | None = None, stratum: pd.Series | None = None) -> pd.DataFrame:
     """Decide, for each row of ``est`` (columns ``estimate``, ``se``, ``n``), whether it is beyond a threshold.
 
     Either ``share`` (the bottom share of the reference group: the threshold is that quantile of the
@@ -221,6 +221,13 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
     Returns ``eb``, ``ci_low``, ``ci_high``, ``threshold``, ``probability``, ``fired``, ``assessed``; the
     interval is that of the observed value for the "point" decision and the shrunk one otherwise.
 
+    ``unit`` (with a ``year`` column in ``est``): the rows are the years of a window, and a unit (a school, or
+    a school's work) keeps part of its result from year to year. Unless the decision is "point", one model is
+    fitted per ``stratum`` (default: all rows) instead of one shrinkage per cell (``judge_window``), so a unit's
+    other years inform each year, and the between-school variances come from the whole stratum (the region),
+    not from a municipal group of eight schools; ``held_probable`` is then how many of the unit's years are
+    probably beyond the threshold.
+
     >>> from workbench.config import load_defaults
     >>> e = pd.DataFrame({"estimate": [-30.0, -30.0, 0.0], "se": [2.0, 40.0, 2.0], "n": [100, 3, 100]})
     >>> judge(e, load_defaults().uncertainty, threshold=-20.0)["fired"].tolist()   # 3 pupils: not sure enough
@@ -229,6 +236,9 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
     sign = 1.0 if low_is_bad else -1.0
     min_n = unc.min_participants.value if min_n is None else min_n
     assessed = est["n"].ge(min_n) & est["estimate"].notna() & est["se"].notna()
+    if unit is not None and "year" in est and unc.decision.value != "point":
+        return judge_window(est, unc, assessed, share=share, threshold=threshold, groups=groups, sign=sign,
+                            unit=unit, stratum=stratum)
     out = pd.DataFrame(index=est.index, columns=["eb", "eb_se", "ci_low", "ci_high", "threshold", "probability"],
                        dtype=float)
     grp = pd.Series("all", index=est.index) if groups is None else groups.reindex(est.index)
@@ -266,6 +276,46 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
                              probability=out.loc[idx, "probability"], min_probability=unc.min_probability.value)
         out.loc[idx, "fired"] = np.asarray(fired, dtype=bool)
     out["fired"] = out.get("fired", pd.Series(False, index=est.index)).fillna(False).astype(bool)
+    out["assessed"] = assessed
+    return out
+
+
+def judge_window(est: pd.DataFrame, unc: Uncertainty, assessed: pd.Series, *, share: float | None,
+                 threshold: float | None, groups: pd.Series | None, sign: float, unit: pd.Series,
+                 stratum: pd.Series | None) -> pd.DataFrame:
+    """``judge`` with one model per window (``uncertainty.window_posterior``): y = μ_group,year + u_unit +
+    v_unit,year + e. μ is each reference group's (year's) precision-weighted mean; σ_u², σ_v² are fitted on the
+    whole stratum. The bottom-share threshold is the quantile of true values, μ + √(σ_u² + σ_v²) · Φ⁻¹(share)."""
+    out = pd.DataFrame(index=est.index, columns=["eb", "eb_se", "ci_low", "ci_high", "threshold", "probability",
+                                                 "held_probable"], dtype=float)
+    out["fired"] = False
+    grp = (pd.Series("all", index=est.index) if groups is None else groups.reindex(est.index)).astype(str)
+    grp = grp + "|" + est["year"].astype(str)          # μ is each year's own
+    strat = (pd.Series("all", index=est.index) if stratum is None else stratum.reindex(est.index)).astype(str)
+    z = U._z(unc.level.value)
+    required = unc.min_probability.value if unc.decision.value == "probability" else None
+    a = assessed.to_numpy()
+    for _, idx in strat[a].groupby(strat[a]).groups.items():
+        y, s = sign * est.loc[idx, "estimate"], est.loc[idx, "se"]
+        g = grp.loc[idx]
+        mu = pd.Series(np.nan, index=idx)
+        for _, gi in g.groupby(g).groups.items():
+            mu.loc[gi] = U.between_variance(y.loc[gi], s.loc[gi])[0]
+        su2, sv2 = U.window_variances(y - mu, s, unit.loc[idx])
+        thr = mu + np.sqrt(su2 + sv2) * stats.norm.ppf(share) if share is not None else pd.Series(sign * threshold, index=idx)
+        post = U.window_posterior(y - mu, s, unit.loc[idx], thr - mu, su2, sv2, required=required)
+        eb = mu + post["eb"]
+        lo, hi = eb - z * post["eb_se"], eb + z * post["eb_se"]
+        out.loc[idx, "eb"] = sign * eb
+        out.loc[idx, "eb_se"] = post["eb_se"]
+        out.loc[idx, "ci_low"] = np.where(sign > 0, lo, -hi)
+        out.loc[idx, "ci_high"] = np.where(sign > 0, hi, -lo)
+        out.loc[idx, "threshold"] = sign * thr
+        out.loc[idx, "probability"] = post["probability"]
+        out.loc[idx, "held_probable"] = post["held_probable"]
+        out.loc[idx, "fired"] = U.decide(True, eb, lo, hi, thr, unc.decision.value, probability=post["probability"],
+                                         min_probability=unc.min_probability.value).to_numpy()
+    out["fired"] = out["fired"].astype(bool)
     out["assessed"] = assessed
     return out
 
@@ -354,23 +404,36 @@ def _by_year(ev: Evidence, results: pd.DataFrame, years: list[int], unc: Uncerta
     est["municipality"] = est["school_id"].map(ev.schools.set_index("school_id")["municipality"])
     group_keys = ["year"] + (extra_keys or []) + (["municipality"] if reference == "municipality" else [])
     groups = est[group_keys].astype(str).agg("|".join, axis=1)
-    verdict = judge(est, unc, share=share, threshold=threshold, groups=groups, low_is_bad=low_is_bad, min_n=min_n)
+    unit_keys = ["school_id"] + (extra_keys or [])
+    unit = est[unit_keys].astype(str).agg("|".join, axis=1)
+    stratum = est[extra_keys].astype(str).agg("|".join, axis=1) if extra_keys else None
+    verdict = judge(est, unc, share=share, threshold=threshold, groups=groups, low_is_bad=low_is_bad, min_n=min_n,
+                    unit=unit, stratum=stratum)
     return pd.concat([est, verdict], axis=1)
 
 
 def _summarise_years(judged: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per key: years held / assessed and the latest assessed year's figures (for display)."""
+    """Per key: years held / assessed and the latest assessed year's figures (for display).
+
+    Under the window model (``held_probable`` present) the years held are the largest k such that the unit is
+    probably beyond the threshold in at least k years, and the years named are its k likeliest ones: evidence
+    accumulates over the window although no single year may be sure.
+    """
     a = judged[judged["assessed"].fillna(False).astype(bool)].sort_values(["year"] + keys, kind="mergesort")
     a = a.assign(fired=a["fired"].fillna(False).astype(bool))
+    a = a.assign(hit=a["fired"])
+    if "held_probable" in a and a["held_probable"].notna().any():
+        rank = a.sort_values("probability", ascending=False, kind="mergesort").groupby(keys).cumcount()
+        a = a.assign(hit=rank.reindex(a.index) < a["held_probable"].fillna(0))
     if a.empty:
         return pd.DataFrame(columns=keys + ["held", "assessed_years", "years_held", "years_assessed", "estimate", "n",
                                             "threshold", "ci_low", "ci_high", "probability", "fired_last"])
     g = a.groupby(keys)
     last = g.tail(1).set_index(keys)
     year = a["year"].astype(int).astype(str)
-    out = pd.DataFrame({"held": g["fired"].sum(), "assessed_years": g.size(),
+    out = pd.DataFrame({"held": g["hit"].sum(), "assessed_years": g.size(),
                         "years_assessed": year.groupby([a[k] for k in keys]).agg(", ".join)})
-    held = year[a["fired"]].groupby([a.loc[a["fired"], k] for k in keys]).agg(", ".join)
+    held = year[a["hit"]].groupby([a.loc[a["hit"], k] for k in keys]).agg(", ".join)
     out["years_held"] = held.reindex(out.index).fillna(_years([]))
     out = out.join(last[["estimate", "n", "threshold", "ci_low", "ci_high", "probability", "fired"]]
                    .rename(columns={"fired": "fired_last"}))
@@ -518,8 +581,11 @@ def rule_mark2_risk_group(ev: Evidence, p: RiskGroupRule, unc: Uncertainty, name
     v = ev.results[(ev.results["assessment"] == "ВПР") & ev.results["year"].isin(years)].copy()
     v["region_share2"] = v.groupby(["year", "subject", "grade"])["n2"].transform("sum") / \
         v.groupby(["year", "subject", "grade"])["n"].transform("sum")
-    est = share_estimate(v["n2"], v["n"], v["region_share2"])
-    verdict = judge(est, unc, threshold=p.share_mark2_min.value, low_is_bad=False, inclusive=True)
+    est = share_estimate(v["n2"], v["n"], v["region_share2"]).assign(year=v["year"])
+    work = v["subject"].astype(str) + "|" + v["grade"].astype(str)
+    verdict = judge(est, unc, threshold=p.share_mark2_min.value, low_is_bad=False, inclusive=True,
+                    groups=work, unit=v["school_id"] + "|" + work, stratum=work)
+    est = est.drop(columns="year")
     j = pd.concat([v[["school_id", "year", "subject", "grade"]], est, verdict], axis=1)
     s = _summarise_years(j, ["school_id", "subject", "grade"])
     s["streak"] = s["held"] >= p.consecutive_years.value
@@ -851,7 +917,9 @@ def _beside(flags: pd.DataFrame, own: Uncertainty, adjusted: Uncertainty) -> pd.
             [f" Флаг по правилу; с учётом неопределённости ({words}) — тоже выделена.",
              f" Флаг по правилу; с учётом неопределённости ({words}) — не выделена: при таком числе участников "
              "превышение порога может быть случайным.",
-             f" По правилу не выделена; с учётом неопределённости ({words}) — выделена."], default="")
+             f" По правилу не выделена; с учётом неопределённости ({words}) — выделена: по модели, в которой "
+             "результаты разных лет школы дополняют друг друга, истинный результат вероятно за порогом, хотя "
+             "наблюдаемое значение его не перешло."], default="")
     else:
         text = np.select(
             [rule & ~unc_, ~rule & unc_],
