@@ -21,7 +21,8 @@ def T(v):
 
 
 def unc(decision="point", min_n=1, p=0.8):
-    return Uncertainty(decision=T(decision), min_probability=T(p), level=T(0.95), min_participants=T(min_n))
+    return Uncertainty(decision=T(decision), min_probability=T(p), level=T(0.95), min_participants=T(min_n),
+                       prior=T("npmle"), prior_min_units=T(100))
 
 
 def pupils(school, year, subject, grade, pcts, marks=None, municipality="001"):

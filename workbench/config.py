@@ -199,6 +199,8 @@ class Uncertainty(_Strict):
     min_probability: Tagged[Annotated[float, Field(gt=0.5, lt=1)]]
     level: Tagged[Annotated[float, Field(ge=0.5, lt=1)]]
     min_participants: Tagged[Annotated[int, Field(ge=1, le=1000)]]
+    prior: Tagged[Literal["normal", "npmle"]]
+    prior_min_units: Tagged[Annotated[int, Field(ge=10, le=100000)]]
 
 
 class Typology(_Strict):

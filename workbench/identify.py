@@ -242,11 +242,28 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
     out = pd.DataFrame(index=est.index, columns=["eb", "eb_se", "ci_low", "ci_high", "threshold", "probability"],
                        dtype=float)
     grp = pd.Series("all", index=est.index) if groups is None else groups.reindex(est.index)
+    prior = None
+    if unc.decision.value != "point" and unc.prior.value == "npmle" and int(assessed.sum()) >= unc.prior_min_units.value:
+        # one prior of true values for the whole call (the region), each group keeping its own mean
+        a_idx = assessed[assessed].index
+        y_all, s_all = sign * est.loc[a_idx, "estimate"], est.loc[a_idx, "se"]
+        mu_all = pd.Series(np.nan, index=a_idx)
+        for _, gi in grp[a_idx].groupby(grp[a_idx]).groups.items():
+            mu_all.loc[gi] = U.between_variance(y_all.loc[gi], s_all.loc[gi])[0]
+        prior = U.npmle_prior(y_all - mu_all, s_all, size=200, iters=200)
     for _, idx in grp[assessed].groupby(grp[assessed]).groups.items():
         y, s = sign * est.loc[idx, "estimate"], est.loc[idx, "se"]
-        eb = U.shrink(y, s, level=unc.level.value)
-        if share is not None:
-            if unc.decision.value == "point":
+        if prior is not None:
+            mu = float(mu_all.loc[idx].iloc[0])
+            thr = mu + U.prior_quantile(*prior, share) if share is not None else sign * threshold
+            post = U.npmle_posterior(y - mu, s, *prior, thr - mu, unc.level.value)
+            eb = pd.DataFrame({"eb_estimate": mu + post["eb"], "eb_se": post["eb_se"], "ci_low": mu + post["ci_low"],
+                               "ci_high": mu + post["ci_high"], "probability": post["probability"]})
+        else:
+            eb = U.shrink(y, s, level=unc.level.value)
+            if share is None:
+                thr = sign * threshold
+            elif unc.decision.value == "point":
                 # the largest value with at most k schools at or below it: a tie is taken whole or not at all,
                 # so the share is never exceeded and equal schools are never all «in the bottom share»
                 k = int(np.floor(share * len(y) + 1e-9))
@@ -255,8 +272,6 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
                 thr = float(inside.max()) if len(inside) else -np.inf
             else:
                 thr = eb.attrs["mu"] + np.sqrt(eb.attrs["tau2"]) * stats.norm.ppf(share)
-        else:
-            thr = sign * threshold
         if unc.decision.value == "point":
             # the rule judges the observed figure, so the interval shown beside it is that figure's own
             z = U._z(unc.level.value)
@@ -268,7 +283,8 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
         out.loc[idx, "ci_low"] = np.where(sign > 0, lo, -hi)
         out.loc[idx, "ci_high"] = np.where(sign > 0, hi, -lo)
         out.loc[idx, "threshold"] = sign * thr
-        out.loc[idx, "probability"] = U.prob_below(eb["eb_estimate"], eb["eb_se"], thr).to_numpy()
+        out.loc[idx, "probability"] = (eb["probability"] if prior is not None else
+                                       U.prob_below(eb["eb_estimate"], eb["eb_se"], thr)).to_numpy()
         if unc.decision.value == "point":
             fired = (y <= thr) if share is not None or inclusive else (y < thr)
         else:

@@ -335,7 +335,9 @@ def npmle_prior(resid, se, size: int = 300, iters: int = 300) -> tuple[np.ndarra
     for _ in range(iters):
         post = like * g
         post /= np.maximum(post.sum(axis=1, keepdims=True), 1e-300)
-        g = post.mean(axis=0)
+        g, old = post.mean(axis=0), g
+        if np.abs(g - old).max() < 1e-7:     # converged: EM moves the prior no more
+            break
     return grid, g
 
 
