@@ -506,6 +506,9 @@ def test_heuristic_presets_keep_the_uncertainty_decision_and_show_the_point_rule
     res = I.run_methodology(evidence(decile_region()), "bottom_percentile")
     f = res.flags
     assert (f["decision"] == "probability").all() and f["flagged"].equals(f["flagged_uncertainty"])
+    # the interval beside a shrunk estimate says so; the one beside the rule's observed value does not
+    assert I._interval(-5.0, -1.0, shrunk=True) == "95 % интервал с учётом сжатия к среднему от −5,0 п.п. до −1,0 п.п."
+    assert I._interval(-5.0, -1.0) == "95 % интервал от −5,0 п.п. до −1,0 п.п."
 
 
 def test_a_preset_decision_can_be_overridden_per_municipality():

@@ -369,10 +369,13 @@ def _subjects(codes) -> str:
     return ", ".join(SUBJECTS.get(c, c).lower() for c in codes)
 
 
-def _interval(lo: float, hi: float, unit: str = "п.п.", level: float = 0.95) -> str:
+def _interval(lo: float, hi: float, unit: str = "п.п.", level: float = 0.95, shrunk: bool = False) -> str:
+    """«95 % интервал от … до …»; ``shrunk`` names an interval of the true value after shrinkage, which is not
+    the interval of the observed figure beside it."""
     if pd.isna(lo) or pd.isna(hi):
         return ""
-    return f"{_pct(level)} интервал от {_pp(lo, unit)} до {_pp(hi, unit)}".replace("+", "")
+    kind = " с учётом сжатия к среднему" if shrunk else ""
+    return f"{_pct(level)} интервал{kind} от {_pp(lo, unit)} до {_pp(hi, unit)}".replace("+", "")
 
 
 # ---------------------------------------------------------------- result of a methodology
@@ -487,8 +490,8 @@ def _vpr(ev: Evidence, subjects) -> pd.DataFrame:
     return r[(r["assessment"] == "ВПР") & r["subject"].isin(list(subjects))]
 
 
-def _evidence_sentence(row, unit: str = "п.п.", level: float = 0.95, what: str = "") -> str:
-    parts = [_interval(row.ci_low, row.ci_high, unit, level),
+def _evidence_sentence(row, unit: str = "п.п.", level: float = 0.95, what: str = "", shrunk: bool = False) -> str:
+    parts = [_interval(row.ci_low, row.ci_high, unit, level, shrunk),
              "" if pd.isna(row.probability) else f"вероятность {_pct(row.probability)}"]
     detail = ", ".join(x for x in parts if x)
     n = "" if pd.isna(row.n) else f"{int(round(row.n))} участников"
@@ -517,7 +520,7 @@ def rule_bottom_percentile(ev: Evidence, p: BottomPercentileRule, unc: Uncertain
     def explain(r, flag, excl):
         base = (f"ВПР ({_subjects(subj)}): в нижних {_pct(p.percentile.value)} школ в {int(r.held)} из "
                 f"{int(r.assessed_years)} лет ({r.years_held}); в {r.years_assessed.split(', ')[-1]} году "
-                f"{_evidence_sentence(r, level=lvl)}")
+                f"{_evidence_sentence(r, level=lvl, shrunk=unc.decision.value != 'point')}")
         if excl:
             return "Не выделена: есть признаки необъективности результатов ВПР. " + base + "."
         if flag:
@@ -573,7 +576,7 @@ def rule_below_regional_mean(ev: Evidence, p: BelowRegionalMeanRule, unc: Uncert
                               ascending=[False, False, True, True, True]).iloc[0]
         what = (f"{_assessment_label(worst.assessment, worst.subject)}: ниже среднего по региону в {int(worst.held)} "
                 f"из {int(worst.assessed_years)} лет ({worst.years_held}); в последнем году ")
-        ev_s = _evidence_sentence(worst, worst.unit, lvl, what)
+        ev_s = _evidence_sentence(worst, worst.unit, lvl, what, shrunk=unc.decision.value != "point")
         if d["full"].any():
             k = int(d["full"].sum())
             return f"Выделена: {k} из {len(d)} результатов ниже среднего по региону каждый из {p.years.value} лет; {ev_s}."
@@ -834,7 +837,7 @@ def rule_stable_low_deprivation(ev: Evidence, p: StableLowRule, unc: Uncertainty
         worst = d.sort_values(["estimate", "level"]).iloc[0]
         tail = " Поляризованный контингент: много и слабых, и сильных обучающихся." if polarised.get(sid, False) else ""
         tail += " ШНСУ: низкий социальный индекс (ИСБШ)." if shnsu.get(sid, False) else ""
-        sent = _evidence_sentence(worst, "SD", lvl, f"{LEVEL_TITLES[worst.level]}: ")
+        sent = _evidence_sentence(worst, "SD", lvl, f"{LEVEL_TITLES[worst.level]}: ", shrunk=unc.decision.value != "point")
         if flagged.get(sid, False):
             return f"Выделена: стабильно в нижних {_pct(p.bottom_share.value)} школ ({lv}); {sent}.{tail}"
         return (f"Не выделена: стабильно низкие результаты на {len(on)} из {int(required.get(sid, 0))} нужных уровней"
@@ -875,7 +878,7 @@ def rule_context_adjusted(ev: Evidence, p: ContextAdjustedRule, unc: Uncertainty
     flagged = pd.Series(j["fired"].to_numpy(), index=j["school_id"])
 
     def explain(r):
-        sent = _evidence_sentence(r, "п.п.", lvl)
+        sent = _evidence_sentence(r, "п.п.", lvl, shrunk=unc.decision.value != "point")
         where = f"среди школ со сходным социальным профилем (кластер {int(r.cluster)} из {p.clusters.value} по ИСБШ)"
         if r.fired:
             return f"Выделена: в нижних {_pct(p.bottom_share.value)} {where}; за {p.years.value} года {sent}."
