@@ -78,7 +78,8 @@ def test_default_params_carry_the_provenance_of_domain_7():
     s = p.signals
     assert {k: getattr(s, k).enabled.tag for k in O.SIGNALS} == {
         "above_region_unconfirmed": "official", "task_profile": "official", "boundary_heaping": "secondary",
-        "uniform_high": "heuristic", "cohort_reversal": "heuristic", "journal_discrepancy": "official"}
+        "uniform_high": "heuristic", "cohort_reversal": "heuristic", "journal_discrepancy": "official",
+        "low_participation": "heuristic"}
     assert s.journal_discrepancy.gap_marks.value == 2 and s.journal_discrepancy.gap_marks.tag == "secondary"
     assert s.above_region_unconfirmed.exempt_types.tag == "official"
     assert {"лицей", "гимназия"} <= set(s.above_region_unconfirmed.exempt_types.value)
@@ -349,6 +350,22 @@ def test_cohort_reversal_school_level_needs_the_minimum_in_every_year():
     t = final(O.signal_cohort_reversal(pd.DataFrame(rows), 2026, p, ("cell", "school")), p)
     assert not t.loc[("cell", "a", ""), "tested"] and not t.loc[("school", "a", ""), "tested"]
     assert t.loc[("school", "b", ""), "tested"]
+
+
+def test_low_participation_known_answer():
+    # rus 5, 20 pupils listed per school; absent: a 8, b 1, c 1, d 1. A school that keeps its weakest pupils at
+    # home leaves the list of low results, so the share who did not write is a signal of its own.
+    att = one_work([{"school_id": s, "listed": 20, "absent": k} for s, k in (("a", 8), ("b", 1), ("c", 1), ("d", 1))])
+    p = P()
+    t = final(O.signal_low_participation(att, p, levels=("cell",)), p)
+    a = t.loc[("cell", "a", "")]
+    # region without a: (1 + 1 + 1 + ½) / (60 + 1) = 0.05738; a: 8/20 = 0.4 → +34.26 p.p.; p = P(Bin(20, 0.05738) ≥ 8)
+    p0 = 3.5 / 61
+    assert a["effect"] == pytest.approx(100 * (0.4 - p0))
+    assert a["p_value"] == pytest.approx(stats.binom.sf(7, 20, p0), rel=1e-6)
+    assert a["fired"] and a["n"] == 20 and t["fired"].sum() == 1
+    assert "не писали работу 40 %" in a["description_ru"]
+    assert O.inflated_schools(t.reset_index(drop=True)) == frozenset({"a"})   # results possibly inflated by it
 
 
 # ---------------------------------------------------------------- FDR and overdispersion

@@ -29,6 +29,9 @@ cohort_reversal             a cohort's result (grade g−1 in year t−1) above 
 journal_discrepancy         share «понизили» (ВПР < journal), «повысили» (ВПР >      official report,
                             journal) or |ВПР − journal| ≥ 2 above the region's share  ≥ 2 marks secondary
                             (p.p.; component lowered / raised / gap); (beta-)binomial
+low_participation           share of listed pupils who did not write the work above   heuristic
+                            the region's (p.p.): a school that keeps its weakest
+                            pupils at home leaves the list of low results
 =========================== ======================================================= ===================
 
 Natural differences between schools are larger than sampling noise, so each test's variance gets an
@@ -56,7 +59,7 @@ Example
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -76,9 +79,11 @@ SIGNALS: dict[str, str] = {
     "uniform_high": "Аномально однородные высокие результаты",
     "cohort_reversal": "Скачок результатов параллели с последующим откатом",
     "journal_discrepancy": "Расхождение отметок ВПР и журнала",
+    "low_participation": "Высокая доля не писавших работу",
 }
 UNITS: dict[str, str] = {"above_region_unconfirmed": "SD", "task_profile": "п.п.", "boundary_heaping": "п.п.",
-                         "uniform_high": "%", "cohort_reversal": "SD", "journal_discrepancy": "п.п."}
+                         "uniform_high": "%", "cohort_reversal": "SD", "journal_discrepancy": "п.п.",
+                         "low_participation": "п.п."}
 LEVELS: dict[str, str] = {"cell": "работа (предмет × класс)", "school": "все работы школы"}
 KEYS = ["year", "municipality", "school_id", "subject", "grade"]
 COLUMNS = ["school_id", "municipality", "year", "subject", "grade", "level", "signal", "component", "title_ru", "n",
@@ -141,6 +146,11 @@ class JournalParams(_Strict):
     min_effect_gap: Tagged[Pp]
 
 
+class ParticipationParams(_Strict):
+    enabled: Tagged[bool]
+    min_effect: Tagged[Pp]
+
+
 class SignalParams(_Strict):
     above_region_unconfirmed: AboveRegionParams
     task_profile: TaskProfileParams
@@ -148,6 +158,7 @@ class SignalParams(_Strict):
     uniform_high: UniformHighParams
     cohort_reversal: CohortReversalParams
     journal_discrepancy: JournalParams
+    low_participation: ParticipationParams
 
 
 class ObjectivityParams(_Strict):
@@ -296,6 +307,43 @@ def signal_journal_discrepancy(cells: pd.DataFrame, p: ObjectivityParams, region
             out.append(_frame(level, x, "journal_discrepancy", comp, n=x["trials"], est=share - x["p0"],
                               var=x["p0"] * (1 - x["p0"]) / x["trials"], effect=eff, threshold=thr, cond=eff >= thr,
                               dist="binomial", k=x["k"], trials=x["trials"], p0=x["p0"], description_ru=desc))
+    return pd.concat(out, ignore_index=True)
+
+
+# ---------------------------------------------------------------- 7. participation
+
+def signal_low_participation(attendance: pd.DataFrame, p: ObjectivityParams,
+                             levels: tuple[str, ...] = ("cell", "school")) -> pd.DataFrame:
+    """Share of the listed pupils who did not write the work above the region's other schools.
+
+    ``attendance``: ``KEYS`` + ``listed`` (pupils in the file, absent ones included) and ``absent``. Absent pupils
+    have no results, so a school that keeps its weakest pupils at home looks better than it is and leaves the list
+    of low results; no identification rule sees it. Effect = school share − region share (p.p.); (beta-)binomial
+    test, as for the journal shares; n = pupils listed.
+    """
+    lp = p.signals.low_participation
+    c = attendance[attendance["listed"] > 0].reset_index(drop=True) if len(attendance) else attendance
+    if c.empty or not lp.enabled.value:
+        return _empty()
+    loo = _loo(c, ["year", "subject", "grade"], ["listed", "absent"])
+    p0 = np.clip(((loo["absent"] + 0.5) / (loo["listed"] + 1)).to_numpy(float), 1e-4, 1 - 1e-4)
+    d = c.assign(p0=p0, k=c["absent"].astype(float), trials=c["listed"].astype(float))
+    parts = [("cell", d)] if "cell" in levels else []
+    if "school" in levels:
+        sch = _by_school(d.assign(e=d["p0"] * d["trials"])).agg(k=("k", "sum"), trials=("trials", "sum"),
+                                                                 e=("e", "sum")).reset_index()
+        parts.append(("school", sch.assign(p0=sch["e"] / sch["trials"])))
+    out = []
+    for level, x in parts:
+        share = x["k"] / x["trials"]
+        eff = 100 * (share - x["p0"])
+        desc = [f"Признак выборочного участия ({_scope(level, r.get('subject'), r.get('grade'))}): не писали работу "
+                f"{_pct(sh)} учеников из списка против {_pct(q)} по региону ({_num(e, 1, True)} п.п.)."
+                for r, sh, q, e in zip(x.to_dict("records"), share, x["p0"], eff)]
+        out.append(_frame(level, x, "low_participation", "", n=x["trials"], est=share - x["p0"],
+                          var=x["p0"] * (1 - x["p0"]) / x["trials"], effect=eff, threshold=lp.min_effect.value,
+                          cond=eff >= lp.min_effect.value, dist="binomial", k=x["k"], trials=x["trials"], p0=x["p0"],
+                          description_ru=desc))
     return pd.concat(out, ignore_index=True)
 
 
@@ -862,6 +910,7 @@ class Inputs:
     scales: pd.DataFrame       # year t: subject, grade, max_score, min3, min4, min5
     exams: pd.DataFrame        # exams of the last exam_years years
     schools: pd.DataFrame      # school_id, municipality, school_type
+    attendance: pd.DataFrame = field(default_factory=pd.DataFrame)  # year t: KEYS, listed, absent
 
 
 def _task_masks(con, year: int, slots: list[str]) -> pd.DataFrame:
@@ -923,16 +972,19 @@ def load_inputs(store, year: int, p: ObjectivityParams) -> Inputs:
                               FROM w WHERE year = ? GROUP BY ALL ORDER BY ALL""", [year]).df()
         scales = con.execute("SELECT year, subject, grade, max_score, min3, min4, min5 FROM mark_scales WHERE year = ?",
                              [year]).df()
+        attendance = con.execute("""SELECT year, municipality, school_id, subject, grade, count(*) AS listed,
+                                           count(*) FILTER (WHERE absent) AS absent
+                                    FROM vpr WHERE year = ? GROUP BY ALL ORDER BY ALL""", [year]).df()
         k = p.signals.above_region_unconfirmed.exam_years.value
         exams = con.execute("SELECT * FROM exams WHERE year BETWEEN ? AND ?", [year - k + 1, year]).df() \
             if "exams" in tables else pd.DataFrame()
         schools = con.execute("SELECT school_id, municipality, school_type FROM schools").df() \
             if "schools" in tables else pd.DataFrame(columns=["school_id", "municipality", "school_type"])
-    for df in (cells, task_cells, hist):
+    for df in (cells, task_cells, hist, attendance):
         for c in ("year", "grade"):
             if c in df:
                 df[c] = df[c].astype(int)
-    return Inputs(year, cells, task_cells, hist, scales, exams, schools)
+    return Inputs(year, cells, task_cells, hist, scales, exams, schools, attendance)
 
 
 def checks_from_inputs(inp: Inputs, p: ObjectivityParams) -> pd.DataFrame:
@@ -947,6 +999,7 @@ def checks_from_inputs(inp: Inputs, p: ObjectivityParams) -> pd.DataFrame:
         signal_uniform_high(cur, p, lv, kurtosis=work_kurtosis(inp.hist)),
         signal_cohort_reversal(inp.cells, inp.year, p, lv),
         signal_journal_discrepancy(cur, p, levels=lv),
+        signal_low_participation(inp.attendance, p, lv),
     ]
     parts = [x for x in parts if not x.empty]
     return pd.concat(parts, ignore_index=True) if parts else _empty()
