@@ -356,6 +356,28 @@ def test_typology_types_by_hand():
     assert t.loc["r", "va_low"] > 0 and t.loc["n", "va_high"] < 0
 
 
+def test_value_added_shrinks_toward_the_context_line_not_toward_a_weighted_mean():
+    # same context everywhere; one large school (300 pupils) far above, twelve small ones (10 pupils, pupil SD 20)
+    # around 50. OLS residuals average 0, but weighted by precision their mean is the large school's +17: shrinking
+    # toward it turned a small school below the line (residual −1.7) into a positive value added.
+    rng = np.random.default_rng(2)
+    rows = [pupils("big", y, subj, 5, list(70 + rng.normal(0, 20, 300))) for y in (2024, 2025, 2026) for subj in ("rus", "math")]
+    means = {f"s{i:02d}": 48 + i * 0.5 for i in range(12)}
+    rows += [pupils(s, y, subj, 5, list(m + np.array([-20, 20] * 5))) for s, m in means.items()
+             for y in (2024, 2025, 2026) for subj in ("rus", "math")]
+    ids = ["big"] + list(means)
+    ctx = pd.DataFrame({"school_id": ids, "social_index": 0.0, "staff_index": 0.0, "resources_index": 0.0,
+                        "social_index_region": [0.0] + [(-0.5, 0.5)[i % 2] for i in range(12)]})
+    t = I.typology(evidence(rows, context=ctx), unc=unc("point")).set_index("school_id")
+    line = t["line_intercept"] + t["line_slope"] * t["social_index"]
+    below = t.index[t["result"] < line - 1]
+    assert len(below) >= 3
+    assert (t.loc[below, "value_added"] < 0).all(), t.loc[below, ["result", "value_added"]]
+    # shrinkage keeps the sign and pulls toward 0, never past it
+    assert (np.sign(t["value_added"]) == np.sign(t["result"] - line)).all()
+    assert (t["value_added"].abs() <= (t["result"] - line).abs() + 1e-9).all()
+
+
 # ---------------------------------------------------------------- the demo region: planted schools are found
 
 @pytest.fixture(scope="module")

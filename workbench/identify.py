@@ -1033,7 +1033,8 @@ TYPES = {"shnsu": "ШНСУ: низкие результаты в неблаго
 def typology(ev: Evidence, typ: Typology | None = None, unc: Uncertainty | None = None) -> pd.DataFrame:
     """Per school: results (ВПР, subjects and window pooled, п.п. to the region), context (region-referenced
     ИСБШ), value added = the school's residual from a school-level OLS of results on ИСБШ (robust errors),
-    shrunk by empirical Bayes with its sampling error, with its interval, and the type of DOMAIN §5.
+    shrunk by empirical Bayes with its sampling error toward the line (0), with its interval, and the type of
+    DOMAIN §5.
 
     low results = bottom ``low_results_share`` of the region (decided with the uncertainty rule);
     low context = bottom ``low_context_share`` by ИСБШ; value added is negative/positive when its interval
@@ -1061,7 +1062,9 @@ def typology(ev: Evidence, typ: Typology | None = None, unc: Uncertainty | None 
         # added, known within its sampling error; shrinking the residuals (empirical Bayes) gives the
         # estimate and interval a school-random-effect model would give.
         coef, fitted = school_ols(fit, "result", ["social_index"], level=unc.level.value)
-        va = U.shrink(fitted["residual"], fit["se"], level=unc.level.value).set_index(fit["school_id"])
+        # toward the line itself (0), not toward the residuals' precision-weighted mean, which a few large
+        # schools pull off zero: a school below its line must never show a positive value added
+        va = U.shrink(fitted["residual"], fit["se"], mu=0.0, level=unc.level.value).set_index(fit["school_id"])
         t["value_added"] = t["school_id"].map(va["eb_estimate"])
         t["va_low"] = t["school_id"].map(va["ci_low"])
         t["va_high"] = t["school_id"].map(va["ci_high"])
