@@ -237,8 +237,12 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
     min_n = unc.min_participants.value if min_n is None else min_n
     assessed = est["n"].ge(min_n) & est["estimate"].notna() & est["se"].notna()
     if unit is not None and "year" in est and unc.decision.value != "point":
-        return judge_window(est, unc, assessed, share=share, threshold=threshold, groups=groups, sign=sign,
-                            unit=unit, stratum=stratum)
+        # the model weighs each year by its se, so the gate is on the pupils behind the whole window: a small
+        # school far below is judged on all its years instead of being «Нет данных» in each
+        usable = est["n"].gt(0) & est["estimate"].notna() & est["se"].notna()
+        window_n = est["n"].where(usable, 0).groupby(unit.reindex(est.index)).transform("sum")
+        return judge_window(est, unc, usable & window_n.ge(min_n), share=share, threshold=threshold, groups=groups,
+                            sign=sign, unit=unit, stratum=stratum)
     out = pd.DataFrame(index=est.index, columns=["eb", "eb_se", "ci_low", "ci_high", "threshold", "probability"],
                        dtype=float)
     grp = pd.Series("all", index=est.index) if groups is None else groups.reindex(est.index)
