@@ -140,3 +140,16 @@ def test_gap_sentence_is_computed_from_quarters():
         "Разрыв в среднем проценте выполнения ВПР между четвертью школ с наиболее высокими (2 школы, 71,0\u00a0%) и "
         "четвертью с наиболее низкими результатами (41,0\u00a0%) — 30,0 п.п. (все предметы и классы года; оценка по "
         "наблюдаемым средним завышает разрыв у малых школ).")
+
+
+def test_decision_note_says_what_the_uncertainty_view_adds_or_keeps():
+    from workbench.config import load_defaults
+    from workbench.reports.identification import decision_note
+
+    unc = load_defaults().uncertainty
+    f = pd.DataFrame({"decision": ["point"] * 3, "flagged": [True, True, False], "flagged_uncertainty": [True, True, True]})
+    text = decision_note(f, unc)
+    assert "все 2 выделенные школы выделяются и так" in text and "У остальных" not in text
+    assert "Ещё 1 школа выделяется только с учётом неопределённости" in text
+    f2 = f.assign(flagged_uncertainty=[True, False, False])
+    assert "из 2 выделенных школ так выделяются 1. У остальных" in decision_note(f2, unc)
