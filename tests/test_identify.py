@@ -560,3 +560,15 @@ def test_a_preset_decision_can_be_overridden_per_municipality():
     res = I.run_methodology(evidence(official_region()), "rosobrnadzor_2025", strict)
     f = res.flags.set_index("school_id")
     assert not f.loc["R", "flagged"] and f.loc["R", "flagged_rule"] and f.loc["R", "decision"] == "probability"
+
+
+def test_exam_within_sd_comes_from_protocols_when_the_store_has_them():
+    # with pupil-level protocols the SD is the pupils' own, and the results say where it came from
+    exams = pd.DataFrame({"year": 2026, "municipality": "001", "school_id": ["a", "b", "c"], "exam": "ОГЭ",
+                          "subject": "math", "participants": [2, 2, 2], "mean_score": [5.0, 10.0, 7.5]})
+    within = I.exam_within_variance(pd.DataFrame({"year": 2026, "exam": "ОГЭ", "subject": "math",
+                                                  "school_id": ["a", "b"], "n": [2, 2], "s1": [10.0, 20.0],
+                                                  "s2": [52.0, 208.0]}))
+    r = I.exam_results(exams, within)
+    assert r["sdw"].iloc[0] == pytest.approx(np.sqrt(5.0)) and (r["sdw_source"] == "протоколы").all()
+    assert (I.exam_results(exams)["sdw_source"] == "разброс средних").all()    # 3 equal sizes: nothing to fit

@@ -349,9 +349,10 @@ def signal_low_participation(attendance: pd.DataFrame, p: ObjectivityParams,
 
 # ---------------------------------------------------------------- 1. above the region, exams do not confirm
 
-def exam_effects(exams: pd.DataFrame, year: int, years: int) -> pd.DataFrame:
+def exam_effects(exams: pd.DataFrame, year: int, years: int, within: pd.DataFrame | None = None) -> pd.DataFrame:
     """ОГЭ/ЕГЭ of each school × subject over the last ``years`` years, pooled, relative to the region in
-    pupil-SD units (``workbench.identify.exam_results``: within-school SD by the method of moments):
+    pupil-SD units (``workbench.identify.exam_results``: within-school SD from the pupil-level protocols in
+    ``within`` where there are any, else from the school means):
     ``d_exam`` = Σ(dsum / sdw) / Σn, ``n_exam`` = Σn (variance 1 / n_exam), ``exam_years`` as text."""
     from workbench.identify import exam_results
 
@@ -359,7 +360,7 @@ def exam_effects(exams: pd.DataFrame, year: int, years: int) -> pd.DataFrame:
     if exams is None or exams.empty:
         return pd.DataFrame(columns=cols)
     e = exams[(exams["year"] >= year - years + 1) & (exams["year"] <= year)]
-    r = exam_results(e)
+    r = exam_results(e, within)
     r = r[r["sdw"].notna() & (r["sdw"] > 0) & (r["n"] > 0)]
     if r.empty:
         return pd.DataFrame(columns=cols)
@@ -911,6 +912,7 @@ class Inputs:
     exams: pd.DataFrame        # exams of the last exam_years years
     schools: pd.DataFrame      # school_id, municipality, school_type
     attendance: pd.DataFrame = field(default_factory=pd.DataFrame)  # year t: KEYS, listed, absent
+    exam_within: pd.DataFrame | None = None  # pupils' within-school exam variance from protocols
 
 
 def _task_masks(con, year: int, slots: list[str]) -> pd.DataFrame:
@@ -978,13 +980,17 @@ def load_inputs(store, year: int, p: ObjectivityParams) -> Inputs:
         k = p.signals.above_region_unconfirmed.exam_years.value
         exams = con.execute("SELECT * FROM exams WHERE year BETWEEN ? AND ?", [year - k + 1, year]).df() \
             if "exams" in tables else pd.DataFrame()
+        within = None
+        if "exam_results" in tables:
+            from workbench.identify import EXAM_PUPIL_CELLS_SQL, exam_within_variance
+            within = exam_within_variance(con.execute(EXAM_PUPIL_CELLS_SQL, [year - k + 1, year]).df())
         schools = con.execute("SELECT school_id, municipality, school_type FROM schools").df() \
             if "schools" in tables else pd.DataFrame(columns=["school_id", "municipality", "school_type"])
     for df in (cells, task_cells, hist, attendance):
         for c in ("year", "grade"):
             if c in df:
                 df[c] = df[c].astype(int)
-    return Inputs(year, cells, task_cells, hist, scales, exams, schools, attendance)
+    return Inputs(year, cells, task_cells, hist, scales, exams, schools, attendance, within)
 
 
 def checks_from_inputs(inp: Inputs, p: ObjectivityParams) -> pd.DataFrame:
@@ -992,7 +998,8 @@ def checks_from_inputs(inp: Inputs, p: ObjectivityParams) -> pd.DataFrame:
     lv = tuple(p.levels.value)
     cur = inp.cells[inp.cells["year"] == inp.year]
     parts = [
-        signal_above_region(cur, exam_effects(inp.exams, inp.year, p.signals.above_region_unconfirmed.exam_years.value),
+        signal_above_region(cur, exam_effects(inp.exams, inp.year, p.signals.above_region_unconfirmed.exam_years.value,
+                                              inp.exam_within),
                             inp.schools, p, lv),
         signal_task_profile(inp.task_cells, p, lv),
         signal_boundary_heaping(heaping_windows(inp.hist, inp.scales, p.signals.boundary_heaping.window.value), p, lv),
