@@ -153,3 +153,26 @@ def test_decision_note_says_what_the_uncertainty_view_adds_or_keeps():
     assert "Ещё 1 школа выделяется только с учётом неопределённости" in text
     f2 = f.assign(flagged_uncertainty=[True, False, False])
     assert "из 2 выделенных школ так выделяются 1. У остальных" in decision_note(f2, unc)
+
+
+def test_municipal_agreement_statistics_use_the_parameter_minimum_and_control_the_fdr():
+    import numpy as np
+    from statsmodels.stats.multitest import multipletests
+
+    from workbench.objectivity import load_objectivity_params
+    from workbench.reports.objectivity import municipality_statistics
+
+    assert load_objectivity_params().agreement_min_cases.value == 20
+    rng = np.random.default_rng(0)
+    rows = []
+    for grade, n in ((4, 15), (5, 60), (6, 60), (7, 60)):
+        mark = rng.integers(2, 6, n)
+        journal = np.clip(mark + (rng.random(n) < (0.6 if grade == 7 else 0.2)), 2, 5)   # grade 7: ВПР far lower
+        rows.append(pd.DataFrame({"year": 2026, "subject": "rus", "grade": grade, "mark": mark, "journal_mark": journal}))
+    st = municipality_statistics(pd.concat(rows)).set_index("grade")
+    assert np.isnan(st.loc[4, "kappa"]) and not np.isnan(st.loc[5, "kappa"])      # 15 < 20 pupils with both marks
+    assert np.isnan(municipality_statistics(pd.concat(rows), min_n=70)["kappa"]).all()
+    tested = st["bowker_p"].notna()
+    q = multipletests(st.loc[tested, "bowker_p"], method="fdr_bh")[1]
+    assert st.loc[tested, "bowker_q"].to_numpy() == pytest.approx(q)
+    assert st.loc[7, "stuart_maxwell_q"] < 0.05

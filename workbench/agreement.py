@@ -58,7 +58,8 @@ from workbench.uncertainty import sample_size_category, wilson_interval
 from workbench.vocab import MARKS, SUBJECTS
 
 MIN_CASES = 20
-"""Fewest pupils with both marks for agreement statistics (DOMAIN §7: 20–30 is a rough minimum)."""
+"""Default fewest pupils with both marks for agreement statistics (DOMAIN §7: 20–30 is a rough minimum); the
+municipal outputs take ``agreement_min_cases`` from ``params/objectivity.yaml``."""
 
 ALL_SUBJECTS = "все предметы"
 LEVELS = ("регион", "муниципалитет", "школа")
@@ -108,6 +109,8 @@ STATISTICS_COLUMNS_RU: dict[str, str] = {
     "stuart_maxwell": "Критерий однородности Стюарта — Максвелла, χ²",
     "stuart_maxwell_df": "Критерий Стюарта — Максвелла: степеней свободы",
     "stuart_maxwell_p": "Критерий Стюарта — Максвелла: p",
+    "bowker_q": "Критерий Боукера: q (поправка Бенджамини — Хохберга)",
+    "stuart_maxwell_q": "Критерий Стюарта — Максвелла: q (поправка Бенджамини — Хохберга)",
     "note": "Примечание",
 }
 for _k, _title in (("kappa", "Каппа Коэна"), ("kappa_linear", "Каппа (линейные веса)"),

@@ -165,6 +165,7 @@ class ObjectivityParams(_Strict):
     """``params/objectivity.yaml``: FDR level, minimum group, levels, overdispersion and one block per signal."""
     fdr: Tagged[Annotated[float, Field(gt=0, le=0.5)]]
     min_participants: Tagged[Annotated[int, Field(ge=2, le=1000)]]
+    agreement_min_cases: Tagged[Annotated[int, Field(ge=2, le=1000)]]
     levels: Tagged[Annotated[list[Literal["cell", "school"]], Field(min_length=1)]]
     overdispersion: Overdispersion
     signals: SignalParams

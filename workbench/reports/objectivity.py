@@ -74,19 +74,35 @@ def plot_heatmaps(report: pd.DataFrame, name: str, min_n: int):
     return fig
 
 
-def municipality_statistics(pupils: pd.DataFrame) -> pd.DataFrame:
+def municipality_statistics(pupils: pd.DataFrame, min_n: int | None = None) -> pd.DataFrame:
     """Agreement statistics (kappa, weighted kappa, Bowker, Stuart–Maxwell) of the municipality by subject and
-    grade, from pupil rows (year, subject, grade, mark, journal_mark); the result holds aggregates only."""
-    from workbench.agreement import agreement_by
+    grade, from pupil rows (year, subject, grade, mark, journal_mark); the result holds aggregates only.
 
-    st = agreement_by(pupils, by=["subject", "grade"])
+    Works with fewer than ``min_n`` pupils with both marks (default: ``agreement_min_cases`` of
+    ``params/objectivity.yaml``) get no statistics. The Bowker and Stuart–Maxwell p-values of all works get
+    Benjamini–Hochberg q-values (``bowker_q``, ``stuart_maxwell_q``): a dozen works tested at once would
+    otherwise show a «significant» asymmetry by chance.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    from workbench.agreement import agreement_by
+    from workbench.objectivity import load_objectivity_params
+
+    min_n = load_objectivity_params().agreement_min_cases.value if min_n is None else min_n
+    st = agreement_by(pupils, by=["subject", "grade"], min_n=min_n)
+    for test in ("bowker", "stuart_maxwell"):
+        p = st[f"{test}_p"]
+        q = pd.Series(np.nan, index=st.index)
+        if p.notna().any():
+            q[p.notna()] = multipletests(p[p.notna()], method="fdr_bh")[1]
+        st.insert(st.columns.get_loc(f"{test}_p") + 1, f"{test}_q", q)
     st.insert(0, "subject_name", st["subject"].map(SUBJECTS).fillna(st["subject"]))
     return st
 
 
 STATISTICS_SHOWN = ["subject_name", "grade", "n", "kappa", "kappa_quadratic", "kappa_quadratic_low",
-                    "kappa_quadratic_high", "bowker", "bowker_df", "bowker_p", "stuart_maxwell", "stuart_maxwell_df",
-                    "stuart_maxwell_p", "note"]
+                    "kappa_quadratic_high", "bowker", "bowker_df", "bowker_p", "bowker_q", "stuart_maxwell",
+                    "stuart_maxwell_df", "stuart_maxwell_p", "stuart_maxwell_q", "note"]
 
 
 def statistics_columns() -> tuple[dict[str, str], dict[str, str]]:
@@ -94,7 +110,7 @@ def statistics_columns() -> tuple[dict[str, str], dict[str, str]]:
 
     cols = {"subject_name": "Предмет", "grade": "Класс"} | {c: STATISTICS_COLUMNS_RU.get(c, c) for c in STATISTICS_SHOWN[2:]}
     kinds = {c: "num3" for c in STATISTICS_SHOWN if c.startswith("kappa")}
-    kinds |= {c: "p" for c in STATISTICS_SHOWN if c.endswith("_p")}
+    kinds |= {c: "p" for c in STATISTICS_SHOWN if c.endswith(("_p", "_q"))}
     kinds |= {"grade": "text", "n": "int", "bowker": "num1", "stuart_maxwell": "num1", "bowker_df": "int",
               "stuart_maxwell_df": "int"}
     return cols, kinds
