@@ -539,6 +539,21 @@ def test_a_small_school_far_below_is_judged_on_its_whole_window():
     assert not point.loc[est["school_id"] == "tiny", "assessed"].any()
 
 
+def test_a_criterion_that_cannot_fire_for_lack_of_pupils_says_so():
+    """With 2 pupils (se 14) not even the lowest result of the region could make a school 80 % sure to be below
+    the mean: the explanation says the criterion cannot fire, instead of reading as «not low»."""
+    rng = np.random.default_rng(6)
+    rows = [{"school_id": f"s{i:02d}", "estimate": rng.normal(0, 3.0) + rng.normal(0, 2.0), "se": 2.0, "n": 50}
+            for i in range(60)]
+    rows += [{"school_id": "two", "estimate": -4.0, "se": 14.0, "n": 2}]
+    est = pd.DataFrame(rows)
+    v = pd.concat([est, I.judge(est, unc("probability"), threshold=0.0)], axis=1).set_index("school_id")
+    assert v.loc["two", "can_fire"] == False and v.loc["s00", "can_fire"] == True   # noqa: E712
+    row = v.loc[["two"]].reset_index().iloc[0]
+    assert "сработать не может" in I._evidence_sentence(row)
+    assert "сработать не может" not in I._evidence_sentence(v.loc[["s00"]].reset_index().iloc[0])
+
+
 def test_heuristic_presets_keep_the_uncertainty_decision_and_show_the_point_rule():
     presets = load_presets()
     assert {n: presets[n].params.decision.value for n in presets} == {

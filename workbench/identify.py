@@ -330,6 +330,15 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
             fired = U.decide(True, eb["eb_estimate"], eb["ci_low"], eb["ci_high"], thr, unc.decision.value,
                              probability=out.loc[idx, "probability"], min_probability=unc.min_probability.value)
         out.loc[idx, "fired"] = np.asarray(fired, dtype=bool)
+        if unc.decision.value == "probability":
+            # could this school be flagged at all? its probability had it the lowest result of the group
+            y_ext = pd.Series(float(y.min()), index=idx)
+            if prior is not None:
+                p_ext = U.npmle_posterior(y_ext - mu, s, *prior, thr - mu)["probability"]
+            else:
+                e_ext = U.shrink(y_ext, s, mu=eb.attrs["mu"], tau2=eb.attrs["tau2"])
+                p_ext = U.prob_below(e_ext["eb_estimate"], e_ext["eb_se"], thr)
+            out.loc[idx, "can_fire"] = (p_ext >= unc.min_probability.value).to_numpy()
     out["fired"] = out.get("fired", pd.Series(False, index=est.index)).fillna(False).astype(bool)
     out["assessed"] = assessed
     return out
@@ -368,6 +377,10 @@ def judge_window(est: pd.DataFrame, unc: Uncertainty, assessed: pd.Series, *, sh
         out.loc[idx, "threshold"] = sign * thr
         out.loc[idx, "probability"] = post["probability"]
         out.loc[idx, "held_probable"] = post["held_probable"]
+        if required is not None:
+            # could this unit be flagged at all? its probability had it the stratum's lowest result every year
+            ext = U.window_posterior(pd.Series(float((y - mu).min()), index=idx), s, unit.loc[idx], thr - mu, su2, sv2)
+            out.loc[idx, "can_fire"] = (ext["probability"] >= required).to_numpy()
         out.loc[idx, "fired"] = U.decide(True, eb, lo, hi, thr, unc.decision.value, probability=post["probability"],
                                          min_probability=unc.min_probability.value).to_numpy()
     out["fired"] = out["fired"].astype(bool)
@@ -493,8 +506,8 @@ def _summarise_years(judged: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
                         "years_assessed": year.groupby([a[k] for k in keys]).agg(", ".join)})
     held = year[a["hit"]].groupby([a.loc[a["hit"], k] for k in keys]).agg(", ".join)
     out["years_held"] = held.reindex(out.index).fillna(_years([]))
-    out = out.join(last[["estimate", "n", "threshold", "ci_low", "ci_high", "probability", "fired"]]
-                   .rename(columns={"fired": "fired_last"}))
+    shown = ["estimate", "n", "threshold", "ci_low", "ci_high", "probability", "fired"]
+    out = out.join(last[shown + (["can_fire"] if "can_fire" in last else [])].rename(columns={"fired": "fired_last"}))
     return out.reset_index()
 
 
@@ -529,13 +542,20 @@ def _vpr(ev: Evidence, subjects) -> pd.DataFrame:
     return r[(r["assessment"] == "ВПР") & r["subject"].isin(list(subjects))]
 
 
+def _cannot_fire(value) -> bool:
+    return value is not None and not pd.isna(value) and not bool(value)
+
+
 def _evidence_sentence(row, unit: str = "п.п.", level: float = 0.95, what: str = "", shrunk: bool = False) -> str:
     parts = [_interval(row.ci_low, row.ci_high, unit, level, shrunk),
              "" if pd.isna(row.probability) else f"вероятность {_pct(row.probability)}"]
     detail = ", ".join(x for x in parts if x)
     n = "" if pd.isna(row.n) else f"{int(round(row.n))} участников"
     inside = "; ".join(x for x in (detail, n) if x)
-    return f"{what}{_pp(row.estimate, unit)} к среднему по региону" + (f" ({inside})" if inside else "")
+    # a criterion that cannot fire for lack of pupils says so, rather than reading as «not low»
+    weak = (" — при таком числе участников критерий с учётом неопределённости сработать не может: даже самый "
+            "низкий результат группы не дал бы нужной уверенности") if _cannot_fire(getattr(row, "can_fire", None)) else ""
+    return f"{what}{_pp(row.estimate, unit)} к среднему по региону" + (f" ({inside})" if inside else "") + weak
 
 
 # ---------------------------------------------------------------- the rules
