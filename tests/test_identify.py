@@ -554,6 +554,23 @@ def test_a_criterion_that_cannot_fire_for_lack_of_pupils_says_so():
     assert "сработать не может" not in I._evidence_sentence(v.loc[["s00"]].reset_index().iloc[0])
 
 
+def test_bottom_share_of_a_municipality_uses_its_own_spread_under_the_window_model():
+    """Two municipalities of 40 schools, true SD 1 in A and 4 in B, three years. «Bottom 25 % of the municipality»
+    with the region's pooled spread put B's threshold too high (too many of B's schools «in the bottom quarter»)
+    and A's too low (none of A's); with each municipality's own spread over the window both get their quarter."""
+    rng = np.random.default_rng(8)
+    rows = []
+    for m, sd in (("A", 1.0), ("B", 4.0)):
+        u = rng.normal(0, sd, 40)
+        rows += [{"school_id": f"{m}{i:02d}", "municipality": m, "year": y, "estimate": u[i] + rng.normal(0, 0.3),
+                  "se": 0.3, "n": 50} for i in range(40) for y in (2024, 2025, 2026)]
+    est = pd.DataFrame(rows)
+    v = I.judge(est, unc("probability"), share=0.25, groups=est["municipality"], unit=est["school_id"])
+    held = I._summarise_years(pd.concat([est, v], axis=1), ["school_id", "municipality"])
+    stable = held[held["held"] == 3].groupby("municipality").size().reindex(["A", "B"], fill_value=0)
+    assert 4 <= stable["A"] <= 12 and 4 <= stable["B"] <= 12, stable.to_dict()
+
+
 def test_heuristic_presets_keep_the_uncertainty_decision_and_show_the_point_rule():
     presets = load_presets()
     assert {n: presets[n].params.decision.value for n in presets} == {

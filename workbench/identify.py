@@ -349,12 +349,13 @@ def judge_window(est: pd.DataFrame, unc: Uncertainty, assessed: pd.Series, *, sh
                  stratum: pd.Series | None) -> pd.DataFrame:
     """``judge`` with one model per window (``uncertainty.window_posterior``): y = μ_group,year + u_unit +
     v_unit,year + e. μ is each reference group's (year's) precision-weighted mean; σ_u², σ_v² are fitted on the
-    whole stratum. The bottom-share threshold is the quantile of true values, μ + √(σ_u² + σ_v²) · Φ⁻¹(share)."""
+    whole stratum. The bottom-share threshold is the quantile of the group's true values: μ + √(spread of the
+    group's true values over the whole window) · Φ⁻¹(share)."""
     out = pd.DataFrame(index=est.index, columns=["eb", "eb_se", "ci_low", "ci_high", "threshold", "probability",
                                                  "held_probable"], dtype=float)
     out["fired"] = False
-    grp = (pd.Series("all", index=est.index) if groups is None else groups.reindex(est.index)).astype(str)
-    grp = grp + "|" + est["year"].astype(str)          # μ is each year's own
+    grp0 = (pd.Series("all", index=est.index) if groups is None else groups.reindex(est.index)).astype(str)
+    grp = grp0 + "|" + est["year"].astype(str)          # μ is each year's own
     strat = (pd.Series("all", index=est.index) if stratum is None else stratum.reindex(est.index)).astype(str)
     z = U._z(unc.level.value)
     required = unc.min_probability.value if unc.decision.value == "probability" else None
@@ -366,7 +367,14 @@ def judge_window(est: pd.DataFrame, unc: Uncertainty, assessed: pd.Series, *, sh
         for _, gi in g.groupby(g).groups.items():
             mu.loc[gi] = U.between_variance(y.loc[gi], s.loc[gi])[0]
         su2, sv2 = U.window_variances(y - mu, s, unit.loc[idx])
-        thr = mu + np.sqrt(su2 + sv2) * stats.norm.ppf(share) if share is not None else pd.Series(sign * threshold, index=idx)
+        if share is not None:
+            # the bottom share of THIS group's schools: the spread of its true values over all the window's
+            # years (eight schools × three years, not eight); the region's spread made 45 % of a municipality
+            # with wide differences «the bottom 25 %»
+            r2 = ((y - mu) ** 2 - s**2).groupby(grp0.loc[idx]).transform("mean").clip(lower=0)
+            thr = mu + np.sqrt(r2) * stats.norm.ppf(share)
+        else:
+            thr = pd.Series(sign * threshold, index=idx)
         post = U.window_posterior(y - mu, s, unit.loc[idx], thr - mu, su2, sv2, required=required)
         eb = mu + post["eb"]
         lo, hi = eb - z * post["eb_se"], eb + z * post["eb_se"]

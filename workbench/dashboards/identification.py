@@ -90,7 +90,7 @@ EXTRA_CSS = """
 .wb-dash td.no {color: #8a96a3; text-align: center;}
 .wb-dash tr.wb-sel td {font-weight: bold; background: #f3f7fb;}
 .wb-dash table.wb-table td.w {white-space: normal; max-width: 420px;}
-.wb-dash table.wb-table td.nm {white-space: nowrap;}
+.wb-dash table.wb-table td.nm {white-space: normal; min-width: 160px; max-width: 260px;}
 .wb-dash table.wb-table th {white-space: normal; vertical-align: bottom;}
 .wb-expl {font-size: 13px; margin: 4px 0 8px 0; padding: 6px 10px; border-left: 3px solid #c8d2dc;
           background: #f8fafc;}
@@ -850,7 +850,9 @@ class IdentificationDashboard(View):
         if len(full) and "flagged_uncertainty" in full and (full["decision"] == "point").all():
             summary += (f" Флаги — по правилу, как оно записано; с учётом неопределённости (вероятность не менее "
                         f"{self.unc.min_probability.value * 100:.0f} %) ШНОР: "
-                        f"{int((full.flagged & full.flagged_uncertainty).sum())} из {int(full.flagged.sum())}.")
+                        f"{int((full.flagged & full.flagged_uncertainty).sum())} из {int(full.flagged.sum())}")
+            extra = int((~full.flagged & full.flagged_uncertainty).sum())
+            summary += (f", и ещё {extra} только с учётом неопределённости (по всем годам вместе)." if extra else ".")
         notes = [html.escape(n) for n in (res.notes if res is not None else [])]
         if t.empty:
             body = message_html("Нет школ, подходящих под выбранные фильтры. Сбросьте фильтр группы, типа "
