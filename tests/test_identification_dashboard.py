@@ -18,6 +18,7 @@ import pytest
 
 from tests.test_browser import (ARTIFACTS, UPDATE_TIMEOUT, chromium, choose, open_dashboard, served,  # noqa: F401 (fixture)
                                 selected_label)
+from workbench import formatting as fmt
 from workbench.dashboards import identification as idmod
 from workbench import identify
 from workbench.cli import build_parser, main
@@ -290,7 +291,8 @@ def test_number_formatting():
     assert idmod.interval_text(-12.3, -15.0, -9.6, "п.п.") == "−12,3 [−15,0; −9,6]\u00a0п.п."
     assert idmod.interval_text(0.25, 0.2, 0.31, "доля") == "25,0 [20,0; 31,0]\u00a0%"
     assert idmod.value_text(-0.05, "доля") == "−5,0\u00a0%" and idmod.value_text(1.234, "z") == "+1,23"
-    assert idmod.probability_text(0.996) == ">\u00a099\u00a0%" and idmod.probability_text(np.nan) == "—"
+    # probabilities: one formatting for the dashboard, the справка and the workbook
+    assert fmt.probability(0.996) == ">\u00a099\u00a0%" and fmt.probability(np.nan) == "—"
 
 
 # ---------------------------------------------------------------- notebook, server, command line

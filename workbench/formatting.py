@@ -38,6 +38,7 @@ EXCEL_FORMATS: dict[str, str] = {
     "int": "#,##0", "num0": "#,##0", "num1": "#,##0.0", "num2": "0.00", "num3": "0.000",
     "signed1": "+0.0;-0.0;0.0", "signed2": "+0.00;-0.00;0.00", "share": "0.0%", "percent": '0.0" %"',
     "pp": '+0.0" п.п.";-0.0" п.п.";0.0" п.п."', "z": "+0.00;-0.00;0.00", "p": "0.000",
+    "probability": "0%",
 }
 
 
@@ -107,6 +108,23 @@ def share(x: Any, digits: int = 1, *, na: str = MISSING) -> str:
     return na if is_missing(x) else number(100 * float(x), digits, unit="%")
 
 
+def probability(x: Any, *, na: str = MISSING) -> str:
+    """A model probability in whole percents, «< 1 %» and «> 99 %» at the ends: a posterior is never certain,
+    and «100,0 %» would read as if it were.
+
+    >>> plain(probability(0.456)), plain(probability(0.9996)), plain(probability(0.002))
+    ('46 %', '> 99 %', '< 1 %')
+    """
+    if is_missing(x):
+        return na
+    p = 100 * float(x)
+    if p < 1:
+        return f"<{NBSP}1{NBSP}%"
+    if p > 99:
+        return f">{NBSP}99{NBSP}%"
+    return f"{p:.0f}{NBSP}%"
+
+
 def pp(x: Any, digits: int = 1, *, na: str = MISSING) -> str:
     """A difference of percents, signed: «+1,2 п.п.», «−3,0 п.п.».
 
@@ -150,6 +168,8 @@ def cell(x: Any, kind: str = "text", *, na: str = MISSING) -> str:
         return p_value(x, na=na)
     if kind == "share":
         return share(x, na=na)
+    if kind == "probability":
+        return probability(x, na=na)
     digits, signed, unit = KINDS[kind]
     return number(x, digits, signed=signed, unit=unit, na=na)
 

@@ -171,18 +171,6 @@ def interval_text(value, low, high, unit: str) -> str:
     return body + suffix
 
 
-def probability_text(p) -> str:
-    """A probability as a Russian percent (whole percents; «< 1 %» / «> 99 %» at the ends)."""
-    if p is None or pd.isna(p):
-        return "—"
-    p = 100 * float(p)
-    if p < 1:
-        return "<\u00a01\u00a0%"
-    if p > 99:
-        return ">\u00a099\u00a0%"
-    return f"{p:.0f}\u00a0%"
-
-
 def rich_table(header: list[str], rows: list[list], row_classes: list[str] | None = None,
                row_titles: list[str] | None = None) -> str:
     """An HTML table; a cell is text or ``(text, css class)``; text is escaped; a row may carry a tooltip."""
@@ -862,7 +850,7 @@ class IdentificationDashboard(View):
             for r in t.itertuples():
                 shown = "нет данных" if r.no_data else (
                     MARK if r.headline_hidden else interval_text(r.value, r.ci_low, r.ci_high, r.unit))
-                prob = MARK if r.headline_hidden and not r.no_data else probability_text(r.probability)
+                prob = MARK if r.headline_hidden and not r.no_data else fmt.probability(r.probability)
                 sure = getattr(r, "group_uncertainty", "") or "—"
                 rows.append([(r.name, "nm"), (r.group or "—", GROUP_CLASS.get(r.group, "")),
                              (sure, GROUP_CLASS.get(sure, "")),

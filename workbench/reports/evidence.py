@@ -35,7 +35,7 @@ CRITERIA_COLUMNS = {"role": "Роль", "title": "Критерий", "unit": "Е
                     "years_assessed": "Годы с данными", "fired_ru": "Выполнен"}
 ROLE_CRITERION, ROLE_CONTEXT = "критерий ШНОР", "контекст (ШНСУ, дефициты)"
 CRITERIA_KINDS = {"value": "num2", "threshold": "num2", "margin": "signed2", "ci_low": "num2", "ci_high": "num2",
-                  "probability": "share", "n": "int"}
+                  "probability": "probability", "n": "int"}
 INPUT_COLUMNS = {"assessment": "Оценочная процедура", "subject_name": "Предмет", "grade": "Класс", "year": "Год",
                  "n": "Участников", "mean": "Школа, % (балл)", "region_mean": "Регион, % (балл)",
                  "diff": "Разница с регионом", "share_2": "Доля «2» (ВПР)"}

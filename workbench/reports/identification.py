@@ -23,13 +23,13 @@ FLAGS_RU = {"school_id": "Код ОО", "name": "Школа", "group": "Груп
             "ci_low": "Интервал: от", "ci_high": "Интервал: до", "probability": "Вероятность", "type_ru": "Тип школы",
             "explanation": "Почему"}
 FLAGS_KINDS = {"criteria_fired": "int", "criteria_required": "int", "value": "signed1", "n": "int",
-               "ci_low": "signed1", "ci_high": "signed1", "probability": "share"}
+               "ci_low": "signed1", "ci_high": "signed1", "probability": "probability"}
 CRITERIA_RU = {"school_id": "Код ОО", "name": "Школа", "title": "Критерий", "unit": "Единица", "value": "Значение",
                "threshold": "Порог", "margin": "Запас (значение − порог)", "n": "Участников", "ci_low": "Интервал: от",
                "ci_high": "Интервал: до", "probability": "Вероятность", "years_held": "Годы, когда выполнялся",
                "years_assessed": "Годы с данными", "fired_ru": "Выполнен", "note": "Примечание"}
 CRITERIA_KINDS = {"value": "num2", "threshold": "num2", "margin": "signed2", "n": "int", "ci_low": "num2",
-                  "ci_high": "num2", "probability": "share"}
+                  "ci_high": "num2", "probability": "probability"}
 TYPOLOGY_RU = {"school_id": "Код ОО", "name": "Школа", "n": "Участников", "result": "Результат ВПР, п.п. к региону",
                "ci_low": "Интервал: от", "ci_high": "Интервал: до", "social_index": "ИСБШ (z, по региону)",
                "value_added": "Добавленная ценность, п.п.", "va_low": "ДЦ: от", "va_high": "ДЦ: до",
