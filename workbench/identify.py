@@ -286,9 +286,7 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
         # one prior of true values for the whole call (the region), each group keeping its own mean
         a_idx = assessed[assessed].index
         y_all, s_all = sign * est.loc[a_idx, "estimate"], est.loc[a_idx, "se"]
-        mu_all = pd.Series(np.nan, index=a_idx)
-        for _, gi in grp[a_idx].groupby(grp[a_idx]).groups.items():
-            mu_all.loc[gi] = U.between_variance(y_all.loc[gi], s_all.loc[gi])[0]
+        mu_all = _group_means(y_all, s_all, grp[a_idx])
         prior = U.npmle_prior(y_all - mu_all, s_all, size=200, iters=200)
     for _, idx in grp[assessed].groupby(grp[assessed]).groups.items():
         y, s = sign * est.loc[idx, "estimate"], est.loc[idx, "se"]
@@ -317,11 +315,7 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
             lo, hi = y - z * s, y + z * s
         else:
             lo, hi = eb["ci_low"], eb["ci_high"]
-        out.loc[idx, "eb"] = sign * eb["eb_estimate"]
-        out.loc[idx, "eb_se"] = eb["eb_se"]
-        out.loc[idx, "ci_low"] = np.where(sign > 0, lo, -hi)
-        out.loc[idx, "ci_high"] = np.where(sign > 0, hi, -lo)
-        out.loc[idx, "threshold"] = sign * thr
+        _put_estimates(out, idx, sign, eb["eb_estimate"], eb["eb_se"], lo, hi, thr)
         out.loc[idx, "probability"] = (eb["probability"] if prior is not None else
                                        U.prob_below(eb["eb_estimate"], eb["eb_se"], thr)).to_numpy()
         if unc.decision.value == "point":
@@ -344,6 +338,23 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
     return out
 
 
+def _put_estimates(out: pd.DataFrame, idx, sign: float, eb, eb_se, lo, hi, thr) -> None:
+    """Write a group's estimates back on the original scale (``sign`` −1: «the more, the worse» was flipped)."""
+    out.loc[idx, "eb"] = sign * eb
+    out.loc[idx, "eb_se"] = eb_se
+    out.loc[idx, "ci_low"] = np.where(sign > 0, lo, -hi)
+    out.loc[idx, "ci_high"] = np.where(sign > 0, hi, -lo)
+    out.loc[idx, "threshold"] = sign * thr
+
+
+def _group_means(y: pd.Series, se: pd.Series, groups: pd.Series) -> pd.Series:
+    """Each row's reference-group mean μ of the random-effects model (``uncertainty.between_variance``)."""
+    mu = pd.Series(np.nan, index=y.index)
+    for _, gi in groups.groupby(groups).groups.items():
+        mu.loc[gi] = U.between_variance(y.loc[gi], se.loc[gi])[0]
+    return mu
+
+
 def judge_window(est: pd.DataFrame, unc: Uncertainty, assessed: pd.Series, *, share: float | None,
                  threshold: float | None, groups: pd.Series | None, sign: float, unit: pd.Series,
                  stratum: pd.Series | None) -> pd.DataFrame:
@@ -362,10 +373,7 @@ def judge_window(est: pd.DataFrame, unc: Uncertainty, assessed: pd.Series, *, sh
     a = assessed.to_numpy()
     for _, idx in strat[a].groupby(strat[a]).groups.items():
         y, s = sign * est.loc[idx, "estimate"], est.loc[idx, "se"]
-        g = grp.loc[idx]
-        mu = pd.Series(np.nan, index=idx)
-        for _, gi in g.groupby(g).groups.items():
-            mu.loc[gi] = U.between_variance(y.loc[gi], s.loc[gi])[0]
+        mu = _group_means(y, s, grp.loc[idx])
         su2, sv2 = U.window_variances(y - mu, s, unit.loc[idx])
         if share is not None:
             # the bottom share of THIS group's schools: the spread of its true values over all the window's
@@ -378,11 +386,7 @@ def judge_window(est: pd.DataFrame, unc: Uncertainty, assessed: pd.Series, *, sh
         post = U.window_posterior(y - mu, s, unit.loc[idx], thr - mu, su2, sv2, required=required)
         eb = mu + post["eb"]
         lo, hi = eb - z * post["eb_se"], eb + z * post["eb_se"]
-        out.loc[idx, "eb"] = sign * eb
-        out.loc[idx, "eb_se"] = post["eb_se"]
-        out.loc[idx, "ci_low"] = np.where(sign > 0, lo, -hi)
-        out.loc[idx, "ci_high"] = np.where(sign > 0, hi, -lo)
-        out.loc[idx, "threshold"] = sign * thr
+        _put_estimates(out, idx, sign, eb, post["eb_se"], lo, hi, thr)
         out.loc[idx, "probability"] = post["probability"]
         out.loc[idx, "held_probable"] = post["held_probable"]
         if required is not None:
@@ -676,9 +680,9 @@ def rule_mark2_risk_group(ev: Evidence, p: RiskGroupRule, unc: Uncertainty, name
     v["region_share2"] = v.groupby(["year", "subject", "grade"])["n2"].transform("sum") / \
         v.groupby(["year", "subject", "grade"])["n"].transform("sum")
     est = share_estimate(v["n2"], v["n"], v["region_share2"]).assign(year=v["year"])
-    work = v["subject"].astype(str) + "|" + v["grade"].astype(str)
+    work = _key(v, ["subject", "grade"])
     verdict = judge(est, unc, threshold=p.share_mark2_min.value, low_is_bad=False, inclusive=True,
-                    groups=work, unit=v["school_id"] + "|" + work, stratum=work)
+                    groups=work, unit=_key(v, ["school_id", "subject", "grade"]), stratum=work)
     est = est.drop(columns="year")
     j = pd.concat([v[["school_id", "year", "subject", "grade"]], est, verdict], axis=1)
     s = _summarise_years(j, ["school_id", "subject", "grade"])

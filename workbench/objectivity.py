@@ -257,6 +257,28 @@ def vpr_means(cells: pd.DataFrame) -> pd.DataFrame:
     return c
 
 
+def _share_tests(d: pd.DataFrame, levels: tuple[str, ...], signal: str, component: str, threshold: float,
+                 describe) -> list[pd.DataFrame]:
+    """(Beta-)binomial tests of a share above the region's, per cell and per school (cells summed, the expected
+    share weighted by trials). ``d``: key columns + ``p0`` (region share), ``k`` (cases), ``trials`` (the pupils
+    the share is of: the n that gates and is shown); ``describe(level, row, share, p0, effect)`` gives the text."""
+    parts = [("cell", d)] if "cell" in levels else []
+    if "school" in levels:
+        sch = _by_school(d.assign(e=d["p0"] * d["trials"])).agg(k=("k", "sum"), trials=("trials", "sum"),
+                                                                 e=("e", "sum")).reset_index()
+        parts.append(("school", sch.assign(p0=sch["e"] / sch["trials"])))
+    out = []
+    for level, x in parts:
+        share = x["k"] / x["trials"]
+        eff = 100 * (share - x["p0"])
+        desc = [describe(level, r, sh, q, e) for r, sh, q, e in zip(x.to_dict("records"), share, x["p0"], eff)]
+        out.append(_frame(level, x, signal, component, n=x["trials"], est=share - x["p0"],
+                          var=x["p0"] * (1 - x["p0"]) / x["trials"], effect=eff, threshold=threshold,
+                          cond=eff >= threshold, dist="binomial", k=x["k"], trials=x["trials"], p0=x["p0"],
+                          description_ru=desc))
+    return out
+
+
 # ---------------------------------------------------------------- 6. journal discrepancy
 
 JOURNAL_COMPONENTS = {"lowered": ("lowered", "min_effect_lowered"), "raised": ("raised", "min_effect_raised"),
@@ -290,24 +312,14 @@ def signal_journal_discrepancy(cells: pd.DataFrame, p: ObjectivityParams, region
         p0 = pd.Series(np.clip(p0.to_numpy(dtype=float), 1e-4, 1 - 1e-4), index=c.index)
         d = c.assign(p0=p0, k=c[col].astype(float), trials=c["nj"].astype(float))
         d = d[d["p0"].notna()]
-        parts = []
-        if "cell" in levels:
-            parts.append(("cell", d))
-        if "school" in levels:
-            s = _by_school(d.assign(e=d["p0"] * d["trials"])).agg(k=("k", "sum"), trials=("trials", "sum"),
-                                                                     e=("e", "sum"), n=("n", "sum")).reset_index()
-            parts.append(("school", s.assign(p0=s["e"] / s["trials"])))
         head, verb = what[comp]
-        for level, x in parts:
-            share = x["k"] / x["trials"]
-            eff = 100 * (share - x["p0"])
-            desc = [f"{head} ({_scope(level, r.get('subject'), r.get('grade'))}): {verb} {_pct(sh)} участников"
-                    f" против {_pct(q)} по региону ({_num(e, 1, True)} п.п.)."
-                    for r, sh, q, e in zip(x.to_dict("records"), share, x["p0"], eff)]
-            # the comparison rests on the pupils with both marks, so they are the n that gates and is shown
-            out.append(_frame(level, x, "journal_discrepancy", comp, n=x["trials"], est=share - x["p0"],
-                              var=x["p0"] * (1 - x["p0"]) / x["trials"], effect=eff, threshold=thr, cond=eff >= thr,
-                              dist="binomial", k=x["k"], trials=x["trials"], p0=x["p0"], description_ru=desc))
+
+        def describe(level, r, sh, q, e, head=head, verb=verb):
+            return (f"{head} ({_scope(level, r.get('subject'), r.get('grade'))}): {verb} {_pct(sh)} участников"
+                    f" против {_pct(q)} по региону ({_num(e, 1, True)} п.п.).")
+
+        # the comparison rests on the pupils with both marks (trials = nj): they are the n that gates and is shown
+        out += _share_tests(d, levels, "journal_discrepancy", comp, thr, describe)
     return pd.concat(out, ignore_index=True)
 
 
@@ -329,23 +341,12 @@ def signal_low_participation(attendance: pd.DataFrame, p: ObjectivityParams,
     loo = _loo(c, ["year", "subject", "grade"], ["listed", "absent"])
     p0 = np.clip(((loo["absent"] + 0.5) / (loo["listed"] + 1)).to_numpy(float), 1e-4, 1 - 1e-4)
     d = c.assign(p0=p0, k=c["absent"].astype(float), trials=c["listed"].astype(float))
-    parts = [("cell", d)] if "cell" in levels else []
-    if "school" in levels:
-        sch = _by_school(d.assign(e=d["p0"] * d["trials"])).agg(k=("k", "sum"), trials=("trials", "sum"),
-                                                                 e=("e", "sum")).reset_index()
-        parts.append(("school", sch.assign(p0=sch["e"] / sch["trials"])))
-    out = []
-    for level, x in parts:
-        share = x["k"] / x["trials"]
-        eff = 100 * (share - x["p0"])
-        desc = [f"Признак выборочного участия ({_scope(level, r.get('subject'), r.get('grade'))}): не писали работу "
-                f"{_pct(sh)} учеников из списка против {_pct(q)} по региону ({_num(e, 1, True)} п.п.)."
-                for r, sh, q, e in zip(x.to_dict("records"), share, x["p0"], eff)]
-        out.append(_frame(level, x, "low_participation", "", n=x["trials"], est=share - x["p0"],
-                          var=x["p0"] * (1 - x["p0"]) / x["trials"], effect=eff, threshold=lp.min_effect.value,
-                          cond=eff >= lp.min_effect.value, dist="binomial", k=x["k"], trials=x["trials"], p0=x["p0"],
-                          description_ru=desc))
-    return pd.concat(out, ignore_index=True)
+
+    def describe(level, r, sh, q, e):
+        return (f"Признак выборочного участия ({_scope(level, r.get('subject'), r.get('grade'))}): не писали работу "
+                f"{_pct(sh)} учеников из списка против {_pct(q)} по региону ({_num(e, 1, True)} п.п.).")
+
+    return pd.concat(_share_tests(d, levels, "low_participation", "", lp.min_effect.value, describe), ignore_index=True)
 
 
 # ---------------------------------------------------------------- 1. above the region, exams do not confirm
