@@ -52,8 +52,8 @@ rep.table(R.identification_list(flags, typ), "ident_list", f"Список шко
           "критериев выполнено, главный показатель с его 95-процентным интервалом и вероятностью и объяснение в "
           "одном предложении.",
           columns=R.FLAGS_RU, count="n", values=["value", "ci_low", "ci_high", "probability"],
-          kinds=R.FLAGS_KINDS, body_columns=["name", "group", "group_uncertainty", "criteria_fired", "headline", "value",
-                                             "ci_low", "ci_high", "probability"],
+          kinds=R.FLAGS_KINDS, body_columns=["name", "group", "group_uncertainty", "criteria_fired", "criteria_required",
+                                             "headline", "value", "ci_low", "ci_high", "probability"],
           sheet="Список школ")
 
 # %%
