@@ -86,3 +86,18 @@ def test_the_overview_never_waits_for_a_view_built_in_the_background(demo_store,
     finally:
         release.set()
         app._building.join(60)
+
+
+def test_a_hidden_view_follows_the_selection_before_it_is_opened(demo_store, monkeypatch):
+    """The official changes the municipality in the overview: the identification view, already built, is brought
+    to it in the background, so the click on «Идентификация» only shows it (no refresh in the click's time)."""
+    app = A.DashboardApp(demo_store, background=False)
+    ident = app._build("identification")
+    other = _codes(app.municipality)[1]
+    app.select(municipality=other)
+    app.wait_background(60)
+    assert ident.municipality.value == other and app.errors == []
+    calls = []
+    monkeypatch.setattr(ident, "select", lambda *a, **k: calls.append((a, k)))
+    app.show("identification")
+    assert calls == [] and app.body.children == (ident.widget,)

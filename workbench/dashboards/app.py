@@ -51,6 +51,7 @@ class DashboardApp:
         self._lock = threading.Lock()          # building a dashboard
         self._showing = threading.RLock()      # showing a view: the background build's call and the official's
         self._building: threading.Thread | None = None
+        self._following: threading.Thread | None = None   # brings hidden views to a new selection
         self._syncing = False
         self.nav = w.ToggleButtons(options=[(t, k) for k, t in VIEWS.items()], value=view,
                                    style={"button_width": "150px"})
@@ -123,6 +124,8 @@ class DashboardApp:
             return
         if self.nav.value != "overview" and self._dashboard_of(self.nav.value) == name:
             self._show(self.nav.value)   # the official is waiting for exactly this view
+        else:
+            self._follow_hidden()
 
     def _layout_for(self, view: str, dash) -> list:
         if view == "overview":
@@ -198,3 +201,27 @@ class DashboardApp:
         if self._syncing:
             return
         self._show(self.nav.value)
+        self._follow_hidden()
+
+    def _follow_hidden(self) -> None:
+        """Bring the built views that are not shown to the selection, in a background thread: opening one
+        afterwards only shows it (a refresh of the identification view takes about 0.3 s, the official's click
+        should not wait for it)."""
+        def follow():
+            with self._showing:                # never together with a view being shown
+                shown = self._dashboard_of(self.nav.value)
+                for name, dash in list(self.views.items()):
+                    if name != shown:
+                        try:
+                            self._sync(dash)
+                        except Exception:      # shown, with its message, when the official opens the view
+                            log.exception("раздел «%s» не обновлён в фоне", name)
+
+        self._following = threading.Thread(target=follow, daemon=True)
+        self._following.start()
+
+    def wait_background(self, timeout: float | None = None) -> None:
+        """Wait for the background work (the view being built, hidden views following the selection)."""
+        for t in (self._building, self._following):
+            if t is not None:
+                t.join(timeout)
