@@ -286,8 +286,9 @@ def test_voila_json_settings():
     assert cfg["Voila"] == {"ip": "127.0.0.1", "open_browser": False}
     assert cfg["VoilaConfiguration"]["show_tracebacks"] is False
     assert cfg["VoilaConfiguration"]["template"] == "workbench"     # lab + the watchdog of a page that never opens
-    # one kernel is kept with the app already rendered: the official's page opens without a kernel start
-    assert cfg["VoilaConfiguration"]["preheat_kernel"] is True and cfg["VoilaConfiguration"]["default_pool_size"] == 1
+    # two kernels are kept with the app already rendered: an official's page, and a colleague's opened right
+    # after it (while the pool refills), open without a kernel start
+    assert cfg["VoilaConfiguration"]["preheat_kernel"] is True and cfg["VoilaConfiguration"]["default_pool_size"] == 2
     kernels = cfg["MappingKernelManager"]
     assert kernels["cull_idle_timeout"] > 0 and 0 < kernels["cull_interval"] <= kernels["cull_idle_timeout"]
 
