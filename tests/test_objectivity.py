@@ -503,16 +503,23 @@ def test_planted_schools_of_the_small_demo_are_found(demo_store, demo_truth):
     # 1.0 and recall 1.0 in 2023–2026. On the scale-0.25 store (/tmp/dev, 10 planted of 205): recall 1.0,
     # precision 0.83 with whole-school rows only, 0.25–0.48 counting single cells (the other hits are the
     # most lenient / harshest journals and weak schools whose journals avoid «2»). Bar: a bit below.
+    # Since «понизили» is compared with schools of the same ВПР level, the grade-inflation school of 2025, a weak
+    # one, no longer passes BH: 79 % «понизили» against 53 % expected at its level (37 % regionally), p = 0.002,
+    # q = 0.19. At scale 1 the comparison finds all 23 grade-inflation schools among 24 fired (26 before).
     gi = demo_truth.loc[demo_truth["grade_inflation"], "school_id"].tolist()
     iv = demo_truth.loc[demo_truth["inflated_vpr"], "school_id"].tolist()
     assert gi and iv
     for year in (2026, 2025):
         sig = O.signals(demo_store, year)
         r = recovery(sig, demo_truth, year)
-        assert r["recall"] == 1.0, (year, r)
+        assert r["recall"] == (1.0 if year == 2026 else 0.5), (year, r)
         assert r["precision"] >= 0.6, (year, r)
         f = sig[sig["fired"]]
-        assert set(f.loc[f["school_id"].isin(gi), "component"]) >= {"lowered"}
+        lowered = sig[sig["tested"] & (sig["component"] == "lowered") & (sig["level"] == "school")
+                      & sig["school_id"].isin(gi)]
+        assert (lowered["p_value"] < 0.01).all() and (lowered["effect"] >= lowered["threshold"]).all()
+        if year == 2026:
+            assert set(f.loc[f["school_id"].isin(gi), "component"]) >= {"lowered"}
         iv_signals = set(f.loc[f["school_id"].isin(iv), "signal"]) | set(f.loc[f["school_id"].isin(iv), "component"])
         assert len(iv_signals & {"task_profile", "boundary_heaping", "above_region_unconfirmed", "raised"}) >= 2
 
@@ -563,9 +570,10 @@ def test_null_region_raises_no_more_alarms_than_the_fdr_level(null_region):
         assert tested["fired"].sum() <= 2, tested[tested["fired"]][["school_id", "signal", "component"]]
         years.append(tested)
     # calibration: each signal's share of ordinary rows at p < 0.05 is at most 5 % plus three binomial errors
-    # (measured on a scale-1 null region: 2.2–5.4 % per signal and level, except «понизили»/«повысили» of whole
-    # schools at 10.4 % / 6.4 %: weak schools naturally have more «понизили», and the official report compares
-    # the raw shares). Discrete small cells keep most signals below 5 %.
+    # (measured on a scale-1 null region: 2.2–6.2 % per signal and level, except «понизили»/«повысили» of whole
+    # schools at 7.5 % / 6.4 %: the natural leniency of journals has a heavier right tail than the normal
+    # between-school spread the tests assume; «понизили» was 10.4 % before it was compared with schools of the
+    # same ВПР level). Discrete small cells keep most signals below 5 %.
     t = pd.concat(years)
     for signal, g in t.groupby("signal"):
         rate, bound = (g["p_value"] < 0.05).mean(), 0.05 + 3 * np.sqrt(0.05 * 0.95 / len(g))
@@ -611,3 +619,56 @@ def test_inflated_schools_exclude_on_inflation_signals_only():
                         "component": ["lowered", "raised", "gap", "", "", ""],
                         "fired": [True, True, True, True, False, True]})
     assert O.inflated_schools(sig) == frozenset({"b", "d", "f"})
+
+
+def _level_dependent_region(seed=3, schools=240, inflated=()):
+    """Four works of a region where weak schools naturally have more «понизили» (journals rarely hold «2»):
+    logit P(понизили) = −1.4 − 1.2·d, d the school's true level in pupil SDs; ``inflated`` schools get +25 p.p."""
+    rng = np.random.default_rng(seed)
+    level = rng.normal(0, 0.45, schools)
+    rows = []
+    for subject, grade in (("rus", 5), ("math", 5), ("rus", 6), ("math", 6)):
+        for i in range(schools):
+            n = int(rng.integers(15, 60))
+            scores = rng.normal(50 + 15 * level[i], 15, n)
+            p = 1 / (1 + np.exp(1.4 + 1.2 * level[i])) + (0.25 if i in inflated else 0)
+            rows.append({"year": 2026, "municipality": f"{i % 12:03d}", "school_id": f"s{i:03d}", "subject": subject,
+                         "grade": grade, "n": n, "s1": scores.sum(), "s2": (scores ** 2).sum(), "nj": n,
+                         "lowered": int(rng.binomial(n, min(p, 0.95))), "raised": int(rng.binomial(n, 0.05)),
+                         "gap": 0})
+    return pd.DataFrame(rows)
+
+
+def test_lowered_is_compared_with_schools_of_the_same_level():
+    # Without the level, every weak school looks like one with inflated journals: the share of ordinary schools
+    # at p < 0.05 was far above 5 % (the scale-1 null region: 10.4 % of whole schools). Compared with what schools
+    # of the same ВПР level show, the ordinary schools keep p < 0.05 near 5 % and the planted ones still fire.
+    p = P(od=True, levels=("cell", "school"))
+    cells = _level_dependent_region(inflated=range(8))
+    t = O.finalize(O.signal_journal_discrepancy(cells, p, levels=("cell", "school")), p)
+    low = t[(t["component"] == "lowered") & t["tested"]]
+    for level, g in low.groupby("level"):
+        ordinary = g[~g["school_id"].isin([f"s{i:03d}" for i in range(8)])]
+        rate = (ordinary["p_value"] < 0.05).mean()
+        assert rate <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / len(ordinary)), (level, len(ordinary), rate)
+    fired = set(low.loc[low["fired"] & (low["level"] == "school"), "school_id"])
+    assert len(fired & {f"s{i:03d}" for i in range(8)}) >= 6
+    school = low[low["level"] == "school"].set_index("school_id")
+    assert "школ с таким же уровнем результатов ВПР" in school.loc["s000", "description_ru"]
+
+
+def test_level_expected_share_is_the_binomial_glm_fit_without_the_school():
+    import statsmodels.api as sm
+
+    cells = _level_dependent_region(seed=5, schools=60).query("subject == 'rus' and grade == 5").reset_index(drop=True)
+    m = O.vpr_means(cells)
+    X = sm.add_constant(m["d"].to_numpy())
+    y = np.column_stack([cells["lowered"], cells["nj"] - cells["lowered"]])
+    # statsmodels refitted 60 times, each time without one school, predicting that school
+    loo = [sm.GLM(np.delete(y, i, 0), np.delete(X, i, 0), family=sm.families.Binomial()).fit().predict(X[i:i + 1])[0]
+           for i in range(len(cells))]
+    got = O.level_expected_share(cells, "lowered").to_numpy()
+    np.testing.assert_allclose(got, loo, atol=2e-3)          # the one-step approximation to each refit
+    full = sm.GLM(y, X, family=sm.families.Binomial()).fit().predict(X)
+    assert np.abs(got - loo).max() < 0.2 * np.abs(full - loo).max()   # closer to the refits than the full fit is
+    assert O.level_expected_share(cells.head(9), "lowered").isna().all()     # fewer than 10 schools: no fit

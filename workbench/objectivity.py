@@ -44,8 +44,9 @@ the region and year (every signal, component, work and level together); a row ``
 AND its effect reaches the signal's threshold (and the signal's other conditions hold). Rows below
 ``min_participants`` and rows that are not candidates are listed but not tested (``tested`` False, no q).
 
-The journal shares are compared raw, as in the FIS OKO report: weak schools show more «понизили» because
-journals rarely hold «2»; that is part of what the report shows, and the wording stays «признак».
+«Повысили» and the two-mark gap are compared with the raw regional share, as in the FIS OKO report; «понизили»
+with the share expected of schools at the same ВПР level (``level_expected_share``; ``lowered_level_adjusted``):
+weak schools show more «понизили» by nature because journals rarely hold «2». The wording stays «признак».
 Results are signals («признак …»), never verdicts, and nothing here is computed per class or teacher
 (DOMAIN §7: ВПР may not be used to evaluate teachers). ``load_inputs`` reads the ВПР rows of three years in
 one DuckDB scan and aggregates there (cells, score histograms, per-pupil Б and П/В points); the cell-level
@@ -144,6 +145,8 @@ class JournalParams(_Strict):
     min_effect_lowered: Tagged[Pp]
     min_effect_raised: Tagged[Pp]
     min_effect_gap: Tagged[Pp]
+    lowered_level_adjusted: Tagged[bool]
+    level_min_schools: Tagged[Annotated[int, Field(ge=3, le=1000)]]
 
 
 class ParticipationParams(_Strict):
@@ -285,6 +288,53 @@ JOURNAL_COMPONENTS = {"lowered": ("lowered", "min_effect_lowered"), "raised": ("
                       "gap": ("gap", "min_effect_gap")}
 
 
+def level_expected_share(c: pd.DataFrame, col: str, min_schools: int = 10, iters: int = 25) -> pd.Series:
+    """The share of ``col`` (cases of ``nj``) expected of a school at its own ВПР level: per year × subject ×
+    grade a binomial logistic fit on the other schools, logit p = a + b·d, d the school's mean against the region
+    in pupil SDs (:func:`vpr_means`; weights nj; the school left out by the one-step approximation to the fit
+    without it). NaN in slices with fewer than ``min_schools`` schools or without scores.
+
+    Why: weak schools have more «понизили» by nature (journals rarely hold «2»), so against the raw regional
+    share every weak school looks lenient and the spread that level causes hides a lenient journal elsewhere.
+
+    >>> c = pd.DataFrame({"year": 2026, "subject": "rus", "grade": 5, "school_id": list("abcd"), "n": 10,
+    ...                   "s1": [400.0, 500, 600, 700], "s2": [16900.0, 26000, 37000, 50000], "nj": 10,
+    ...                   "lowered": [6, 4, 2, 1]})
+    >>> level_expected_share(c, "lowered", min_schools=3).round(3).tolist()   # falls with the level
+    [0.62, 0.383, 0.214, 0.096]
+    """
+    out = pd.Series(np.nan, index=c.index)
+    if not {"n", "s1", "s2"} <= set(c.columns):
+        return out
+    m = vpr_means(c)
+    for _key, g in m.groupby(["year", "subject", "grade"], sort=False):
+        g = g[g["d"].notna() & (g["nj"] > 0)]
+        if g["school_id"].nunique() < min_schools:
+            continue
+        x = g["d"].to_numpy(dtype=float)
+        k, nj = g[col].to_numpy(dtype=float), g["nj"].to_numpy(dtype=float)
+        X = np.column_stack([np.ones_like(x), x])
+        share = (k.sum() + 0.5) / (nj.sum() + 1)
+        beta = np.array([np.log(share / (1 - share)), 0.0])
+        for _ in range(iters):          # Newton–Raphson (IRLS) on the binomial likelihood
+            pr = 1 / (1 + np.exp(-(X @ beta)))
+            wgt = nj * pr * (1 - pr)
+            step = np.linalg.solve(X.T @ (X * wgt[:, None]) + 1e-9 * np.eye(2), X.T @ (k - nj * pr))
+            beta = beta + step
+            if np.abs(step).max() < 1e-10:
+                break
+        # leave the school out (one-step approximation, Pregibon 1981), as the raw comparison leaves it out of
+        # the regional share: a lenient weak school must not raise its own expectation
+        pr = 1 / (1 + np.exp(-(X @ beta)))
+        wgt = nj * pr * (1 - pr)
+        inv = np.linalg.inv(X.T @ (X * wgt[:, None]) + 1e-9 * np.eye(2))
+        lev = wgt * np.einsum("ij,jk,ik->i", X, inv, X)
+        shift = (X @ inv) * ((k - nj * pr) / np.clip(1 - lev, 1e-6, None))[:, None]
+        eta = X @ beta - np.einsum("ij,ij->i", X, shift)
+        out.loc[g.index] = 1 / (1 + np.exp(-eta))
+    return out
+
+
 def signal_journal_discrepancy(cells: pd.DataFrame, p: ObjectivityParams, region: pd.DataFrame | None = None,
                                levels: tuple[str, ...] = ("cell", "school")) -> pd.DataFrame:
     """Shares «понизили» (ВПР < journal), «повысили» (ВПР > journal) and |ВПР − journal| ≥ gap_marks above the region.
@@ -309,14 +359,20 @@ def signal_journal_discrepancy(cells: pd.DataFrame, p: ObjectivityParams, region
             p0 = (loo[col] + 0.5) / (loo["nj"] + 1)
         else:
             p0 = c[["year", "subject", "grade"]].merge(region[["year", "subject", "grade", col]], how="left")[col]
+        adjusted = comp == "lowered" and jp.lowered_level_adjusted.value and region is None
+        if adjusted:   # against schools of the same ВПР level where the slice allows the fit, else the raw share
+            expected = level_expected_share(c, col, jp.level_min_schools.value)
+            adjusted = expected.notna().any()
+            p0 = expected.fillna(p0)
         p0 = pd.Series(np.clip(p0.to_numpy(dtype=float), 1e-4, 1 - 1e-4), index=c.index)
         d = c.assign(p0=p0, k=c[col].astype(float), trials=c["nj"].astype(float))
         d = d[d["p0"].notna()]
         head, verb = what[comp]
+        against = "ожидаемых для школ с таким же уровнем результатов ВПР" if adjusted else "по региону"
 
-        def describe(level, r, sh, q, e, head=head, verb=verb):
+        def describe(level, r, sh, q, e, head=head, verb=verb, against=against):
             return (f"{head} ({_scope(level, r.get('subject'), r.get('grade'))}): {verb} {_pct(sh)} участников"
-                    f" против {_pct(q)} по региону ({_num(e, 1, True)} п.п.).")
+                    f" против {_pct(q)} {against} ({_num(e, 1, True)} п.п.).")
 
         # the comparison rests on the pupils with both marks (trials = nj): they are the n that gates and is shown
         out += _share_tests(d, levels, "journal_discrepancy", comp, thr, describe)
