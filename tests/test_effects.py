@@ -433,3 +433,40 @@ def test_cohort_value_added_rejects_duplicates_and_missing_columns():
         cohort_value_added(pd.concat([res, res.iloc[[0]]]))
     with pytest.raises(ValueError, match="нет столбцов"):
         cohort_value_added(res.drop(columns="participants"))
+
+
+def _noisy_cohorts(seed=4, schools=400):
+    """Cohorts with no value added at all: next year = 10 + 0.8 · true start; the observed start of a school of
+    n pupils carries the noise of its pupils (SD 18 points), so small schools' starts are unreliable."""
+    rng = np.random.default_rng(seed)
+    true = rng.normal(55, 6, schools)
+    n = rng.integers(8, 30, schools)
+    rows = []
+    for i in range(schools):
+        start = true[i] + rng.normal(0, 18 / np.sqrt(n[i]))
+        rows.append({"school_id": f"s{i:03d}", "year": 2024, "grade": 4, "subject": "math", "mean_pct": start,
+                     "participants": n[i], "sd_pct": 18.0})
+        rows.append({"school_id": f"s{i:03d}", "year": 2025, "grade": 5, "subject": "math", "participants": n[i],
+                     "mean_pct": 10 + 0.8 * true[i] + rng.normal(0, 18 / np.sqrt(n[i])), "sd_pct": 18.0})
+    return pd.DataFrame(rows), pd.Series(true, index=[f"s{i:03d}" for i in range(schools)])
+
+
+def test_cohort_value_added_corrects_the_start_for_its_sampling_noise():
+    # Errors in variables: the noise of a small school's start flattens the slope (here 0.8 → about 0.8 · 36 /
+    # (36 + 324/18) ≈ 0.53), so schools that truly start high get positive «value added» and those that start
+    # low negative ones, though nobody adds anything. With the start's sampling variance (sd² / n) taken out of
+    # the moment matrix (Fuller 1987) the slope is 0.8 again and value added no longer follows intake.
+    res, true = _noisy_cohorts()
+    naive = cohort_value_added(res).set_index("school")
+    fixed = cohort_value_added(res, sd="sd_pct").set_index("school")
+    r_naive = np.corrcoef(true[naive.index], naive["value_added"])[0, 1]
+    r_fixed = np.corrcoef(true[fixed.index], fixed["value_added"])[0, 1]
+    assert r_naive > 0.2 and abs(r_fixed) < 0.1, (r_naive, r_fixed)     # measured 0.29 and 0.01
+    # coverage of 0, the true value added of every school, by the 95 % intervals
+    cover = ((fixed["ci_low"] <= 0) & (fixed["ci_high"] >= 0)).mean()
+    assert 0.92 <= cover <= 0.98, cover
+    top = true.sort_values().index[-100:]          # the quarter that truly starts highest: measured 1.48 and −0.31
+    assert naive.loc[top, "value_added"].mean() > 1.0 and abs(fixed.loc[top, "value_added"].mean()) < 0.7
+    # an unreliable start (noise larger than the spread of true starts) is not divided by: the plain fit is kept
+    noisy = res.assign(sd_pct=200.0)
+    pd.testing.assert_frame_equal(cohort_value_added(noisy, sd="sd_pct"), naive.reset_index())

@@ -595,36 +595,60 @@ def school_ols(frame: pd.DataFrame, outcome: str, covariates: Sequence[str], wei
 
 def cohort_pairs(results: pd.DataFrame, school: str = "school_id", year: str = "year", grade: str = "grade",
                  subject: str = "subject", value: str = "mean_pct", n: str = "participants",
-                 covariates: Sequence[str] = ()) -> pd.DataFrame:
+                 covariates: Sequence[str] = (), sd: str | None = None) -> pd.DataFrame:
     """Pairs (school, subject, grade g year t) → (grade g+1, year t+1): one row per followed cohort.
 
-    Columns: school, subject, year_from, year_to, grade_from, grade_to, value_from, value_to, n_from, n_to and
-    the covariates of the later year. Rows with NA in a used column are not paired.
+    Columns: school, subject, year_from, year_to, grade_from, grade_to, value_from, value_to, n_from, n_to,
+    [sd_from (the start's within-school SD, with ``sd``)] and the covariates of the later year. Rows with NA in
+    a used column are not paired.
     """
     covariates = list(covariates)
-    cols = [school, year, grade, subject, value, n] + covariates
-    _check_columns(results, cols, [year, grade, value, n] + covariates)
+    cols = [school, year, grade, subject, value, n] + ([sd] if sd else []) + covariates
+    _check_columns(results, cols, [year, grade, value, n] + ([sd] if sd else []) + covariates)
     df = results[cols].dropna()
     dup = df.duplicated([school, year, grade, subject])
     if dup.any():
         ex = df.loc[dup, [school, year, grade, subject]].iloc[0].tolist()
         raise ValueError(f"Несколько строк на одну школу, год, класс и предмет (например, {ex}); "
                          f"сначала сведите результаты к одной строке")
-    early = df[[school, subject, year, grade, value, n]].rename(
-        columns={year: "year_from", grade: "grade_from", value: "value_from", n: "n_from"})
-    late = df.rename(columns={year: "year_to", grade: "grade_to", value: "value_to", n: "n_to"})
+    early = df[[school, subject, year, grade, value, n] + ([sd] if sd else [])].rename(
+        columns={year: "year_from", grade: "grade_from", value: "value_from", n: "n_from", **({sd: "sd_from"} if sd else {})})
+    late = df.drop(columns=[sd] if sd else []).rename(columns={year: "year_to", grade: "grade_to", value: "value_to",
+                                                               n: "n_to"})
     early = early.assign(year_to=early["year_from"] + 1, grade_to=early["grade_from"] + 1)
     pairs = early.merge(late, on=[school, subject, "year_to", "grade_to"], how="inner")
     pairs = pairs.rename(columns={school: "school", subject: "subject"})
     order = ["school", "subject", "year_from", "year_to", "grade_from", "grade_to", "value_from", "value_to",
-             "n_from", "n_to"] + covariates
+             "n_from", "n_to"] + (["sd_from"] if sd else []) + covariates
     return pairs[order].sort_values(["subject", "school", "year_from", "grade_from"]).reset_index(drop=True)
+
+
+def _start_reliability(part: pd.DataFrame, w: np.ndarray, noise: np.ndarray) -> float:
+    """Share of the start's weighted spread within (grade pair, year pair) cells that is not sampling noise."""
+    x = part["value_from"].to_numpy(float)
+    mean = pd.Series(w * x).groupby(part["cell"].to_numpy()).transform("sum") / \
+        pd.Series(w).groupby(part["cell"].to_numpy()).transform("sum")
+    spread = float(np.sum(w * (x - mean.to_numpy()) ** 2))
+    return 1 - float(np.sum(w * noise)) / spread if spread > 0 else 0.0
+
+
+def _corrected_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray, noise: np.ndarray, col: int) -> tuple:
+    """WLS corrected for the sampling noise (variance ``noise``) of column ``col``; (β, sandwich covariance)."""
+    M = X.T @ (X * w[:, None])
+    M[col, col] -= float(np.sum(w * noise))
+    beta = np.linalg.solve(M, X.T @ (w * y))
+    e = y - X @ beta
+    psi = X * (w * e)[:, None]
+    psi[:, col] += w * noise * beta[col]          # the estimating function Σ w x (y − x'β) + w σ² β_b = 0
+    inv = np.linalg.inv(M)
+    k = len(y) / max(len(y) - X.shape[1], 1)       # small-sample factor (HC1)
+    return beta, k * inv @ (psi.T @ psi) @ inv
 
 
 def cohort_value_added(results: pd.DataFrame, school: str = "school_id", year: str = "year", grade: str = "grade",
                        subject: str = "subject", value: str = "mean_pct", n: str = "participants",
                        covariates: Sequence[str] = (), level: float = 0.95, *, per_year_pair: bool = False,
-                       min_cell: int = 3) -> pd.DataFrame:
+                       min_cell: int = 3, sd: str | None = None, min_reliability: float = 0.2) -> pd.DataFrame:
     """School-level cohort value added: does a school's cohort do better next year than its start predicts?
 
     ВПР participant codes are not linked across years, so each cohort is followed at school level: the school's
@@ -636,6 +660,14 @@ def cohort_value_added(results: pd.DataFrame, school: str = "school_id", year: s
     with a fixed effect a_cell for every (grade pair, year pair) cell, because ВПР forms and their difficulty
     change by grade and year; cells with fewer than ``min_cell`` pairs are dropped (their residuals carry no
     information). ``covariates`` are school-level context columns taken from the later year.
+
+    ``sd`` names the column of the within-school SD of ``value`` (pupil-level, as in the ВПР cells): a small
+    school's start is its pupils' mean, with sampling variance σ²_i = sd²/n_from, and that noise flattens the
+    slope b (errors in variables), so schools that truly start high would get positive value added and those
+    that start low negative ones. With ``sd`` the coefficients solve the corrected moment equations (Fuller
+    1987, §3.1): (X'WX − Σ w_i σ²_i e_b e_b') β = X'Wy, e_b the start's column; their covariance is the sandwich
+    of that estimating equation. When the start's reliability within cells, 1 − Σ w σ² / Σ w (x − x̄_cell)², is
+    below ``min_reliability`` the subject is fitted without the correction (it would divide by almost nothing).
 
     A school's value added is the participant-weighted mean of its residuals e_i over its pairs, with
     se² = a' diag(s²/w) a + (X'a)' V (X'a) (a the averaging weights, s² the residual variance per unit weight,
@@ -659,7 +691,7 @@ def cohort_value_added(results: pd.DataFrame, school: str = "school_id", year: s
     """
     _check_level(level)
     covariates = list(covariates)
-    pairs = cohort_pairs(results, school, year, grade, subject, value, n, covariates)
+    pairs = cohort_pairs(results, school, year, grade, subject, value, n, covariates, sd)
     pairs = pairs[pairs["n_to"] > 0]
     txt = {c: pairs[c].astype(int).astype(str) for c in ["grade_from", "grade_to", "year_from", "year_to"]}
     pairs = pairs.assign(cell=txt["grade_from"] + "→" + txt["grade_to"] + " "
@@ -678,7 +710,13 @@ def cohort_value_added(results: pd.DataFrame, school: str = "school_id", year: s
         y = part["value_to"].to_numpy(float)
         w = part["n_to"].to_numpy(float)
         fitted = len(part) > X.shape[1] and np.linalg.matrix_rank(X) == X.shape[1]
-        if fitted:
+        noise = (part["sd_from"].to_numpy(float) ** 2 / part["n_from"].to_numpy(float)) if sd else None
+        if fitted and noise is not None and _start_reliability(part, w, noise) >= min_reliability:
+            beta, cov_b = _corrected_wls(X, y, w, noise, len(cells))
+            resid = y - X @ beta
+            scale = float(np.sum(w * resid**2) / (len(y) - X.shape[1]))
+            part["resid"] = resid
+        elif fitted:
             with _warnings.catch_warnings():
                 _warnings.simplefilter("ignore")
                 res = sm.WLS(y, X, weights=w).fit(cov_type="HC3")
