@@ -604,3 +604,22 @@ def test_exam_within_sd_comes_from_protocols_when_the_store_has_them():
     r = I.exam_results(exams, within)
     assert r["sdw"].iloc[0] == pytest.approx(np.sqrt(5.0)) and (r["sdw_source"] == "протоколы").all()
     assert (I.exam_results(exams)["sdw_source"] == "разброс средних").all()    # 3 equal sizes: nothing to fit
+
+
+def test_bottom_share_of_a_municipality_uses_its_own_spread_under_the_npmle_prior():
+    """One year, per-cell decision with the region's NPMLE prior (Lesosibirsk criterion 1, context_adjusted): six
+    municipalities of 40 schools with true SD 4, one (A) with SD 1.5 and one (B) with SD 10. The region's shape at
+    the region's width made far more than a quarter of B «the bottom 25 %» and almost none of A; scaled to each
+    municipality's own spread, each keeps about its quarter (the probability decision flags the sure ones only)."""
+    rng = np.random.default_rng(12)
+    rows = []
+    for m, sd in [("A", 1.5), ("B", 10.0)] + [(f"M{k}", 4.0) for k in range(6)]:
+        u = rng.normal(0, sd, 40)
+        rows += [{"school_id": f"{m}{i:02d}", "municipality": m, "estimate": u[i] + rng.normal(0, 0.5), "se": 0.5,
+                  "n": 50} for i in range(40)]
+    est = pd.DataFrame(rows)
+    u = unc("probability").model_copy(update={"prior": T("npmle"), "prior_min_units": T(100)})
+    v = I.judge(est, u, share=0.25, groups=est["municipality"])
+    share = v["fired"].groupby(est["municipality"]).mean()
+    assert share["B"] <= 0.3 and share["A"] >= 0.12, share.round(3).to_dict()
+    assert (share.drop(["A", "B"]) <= 0.3).all(), share.round(3).to_dict()

@@ -201,6 +201,10 @@ class Uncertainty(_Strict):
     min_participants: Tagged[Annotated[int, Field(ge=1, le=1000)]]
     prior: Tagged[Literal["normal", "npmle"]]
     prior_min_units: Tagged[Annotated[int, Field(ge=10, le=100000)]]
+    # how many schools' worth of the region's spread a group's own spread is pulled toward (defaults.yaml)
+    group_spread_pool: Tagged[Annotated[int, Field(ge=0, le=10000)]] = Tagged(
+        value=10, tag="heuristic", source="эвристика: разброс группы сравнения сглаживается к региональному с весом "
+                                          "10 школ (params/defaults.yaml)")
 
 
 class Typology(_Strict):

@@ -288,12 +288,19 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
         y_all, s_all = sign * est.loc[a_idx, "estimate"], est.loc[a_idx, "se"]
         mu_all = _group_means(y_all, s_all, grp[a_idx])
         prior = U.npmle_prior(y_all - mu_all, s_all, size=200, iters=200)
+        spread = _group_spread(y_all - mu_all, s_all, grp[a_idx], unc.group_spread_pool.value) if share is not None \
+            else pd.Series(1.0, index=a_idx)
     for _, idx in grp[assessed].groupby(grp[assessed]).groups.items():
         y, s = sign * est.loc[idx, "estimate"], est.loc[idx, "se"]
         if prior is not None:
             mu = float(mu_all.loc[idx].iloc[0])
-            thr = mu + U.prior_quantile(*prior, share) if share is not None else sign * threshold
-            post = U.npmle_posterior(y - mu, s, *prior, thr - mu, unc.level.value)
+            # the bottom share of THIS group: the region's shape at the group's own width (a municipality with
+            # wide differences got far more than its quarter at the region's width, a narrow one almost none)
+            c = float(spread.loc[idx].iloc[0])
+            grid, weights = prior[0] * c, prior[1]
+            thr = (mu + U.prior_quantile(grid, U.group_distribution(y - mu, s, grid, weights), share)
+                   if share is not None else sign * threshold)
+            post = U.npmle_posterior(y - mu, s, grid, weights, thr - mu, unc.level.value)
             eb = pd.DataFrame({"eb_estimate": mu + post["eb"], "eb_se": post["eb_se"], "ci_low": mu + post["ci_low"],
                                "ci_high": mu + post["ci_high"], "probability": post["probability"]})
         else:
@@ -328,7 +335,7 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
             # could this school be flagged at all? its probability had it the lowest result of the group
             y_ext = pd.Series(float(y.min()), index=idx)
             if prior is not None:
-                p_ext = U.npmle_posterior(y_ext - mu, s, *prior, thr - mu)["probability"]
+                p_ext = U.npmle_posterior(y_ext - mu, s, grid, weights, thr - mu)["probability"]
             else:
                 e_ext = U.shrink(y_ext, s, mu=eb.attrs["mu"], tau2=eb.attrs["tau2"])
                 p_ext = U.prob_below(e_ext["eb_estimate"], e_ext["eb_se"], thr)
@@ -336,6 +343,25 @@ def judge(est: pd.DataFrame, unc: Uncertainty, *, share: float | None = None, th
     out["fired"] = out.get("fired", pd.Series(False, index=est.index)).fillna(False).astype(bool)
     out["assessed"] = assessed
     return out
+
+
+def _group_spread(resid: pd.Series, se: pd.Series, groups: pd.Series, pool: int) -> pd.Series:
+    """Per row, its group's SD of true values relative to the whole call's, √(τ²_group / τ²_all): τ² by moments
+    (mean of resid² − se²); the log ratio of a group of n schools is pulled toward 0 by n / (n + ``pool``) (a
+    municipality of eight schools says little about its spread) and the ratio kept within ¼…4.
+
+    >>> r = pd.Series([-2.0, 2.0, -1.0, 1.0]); g = pd.Series(["a", "a", "b", "b"])
+    >>> _group_spread(r, pd.Series(0.0, index=r.index), g, 0).round(3).tolist()   # τ² 4 and 1 against 2.5
+    [1.265, 1.265, 0.632, 0.632]
+    """
+    excess = resid**2 - se**2
+    total = float(excess.mean())
+    if not total > 0:
+        return pd.Series(1.0, index=resid.index)
+    by = excess.groupby(groups)
+    n, own = by.transform("size"), by.transform("mean")
+    ratio = (own / total).clip(lower=1 / 16, upper=16)
+    return np.exp(0.5 * np.log(ratio) * n / (n + pool))
 
 
 def _put_estimates(out: pd.DataFrame, idx, sign: float, eb, eb_se, lo, hi, thr) -> None:

@@ -369,6 +369,24 @@ def npmle_posterior(resid, se, grid: np.ndarray, g: np.ndarray, threshold, level
     return out
 
 
+def group_distribution(resid, se, grid: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Weights on ``grid`` of a group's distribution of true values: the mean of its members' posteriors under
+    the prior (``grid``, ``g``) — one EM step from the prior toward the group's own data, so a group's quantile
+    follows its schools rather than the region's shape.
+
+    >>> w = group_distribution([-1.0, -1.0, 1.0], [0.01] * 3, np.array([-1.0, 1.0]), np.array([0.5, 0.5]))
+    >>> w.round(3).tolist()
+    [0.667, 0.333]
+    """
+    _, (y, s) = _align(resid, se)
+    ok = _fit_rows(y, s)
+    if not ok.any():
+        return np.asarray(g, dtype=float)
+    post = stats.norm.pdf((y[ok, None] - grid[None, :]) / s[ok, None]) * g[None, :]
+    post /= np.maximum(post.sum(axis=1, keepdims=True), 1e-300)
+    return post.mean(axis=0)
+
+
 def prior_quantile(grid: np.ndarray, g: np.ndarray, share: float) -> float:
     """The ``share`` quantile of true values under the prior (the bottom-share threshold).
 
