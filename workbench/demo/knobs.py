@@ -42,6 +42,7 @@ RATE_INFLATED_VPR = 0.035     # ВПР results inflated (heaping, lenient checki
 RATE_MISSING = 0.04           # schools with gaps in their data
 RATE_DEPRIVED = 0.05          # context pushed far down (ШНСУ candidates)
 RATE_POLARISED = 0.01         # polarised intake (many weak and many strong pupils)
+RATE_SELECTIVE_ABSENCE = 0.03  # weak pupils kept away from the ВПР (selective participation)
 SUPPORTED_SHARE = 0.5         # share of persistently low schools enrolled in the support programme
 
 LOW_EFFECT = -0.65            # school effect of a persistently low school
@@ -61,6 +62,8 @@ STEP_SPREAD = 0.8             # points of a multi-point task spread their diffic
 VARIANT_SHIFT_SD = 0.06       # variants differ slightly in difficulty
 NOT_DONE_IF_ZERO = {"Б": 0.25, "П": 0.45, "В": 0.6}  # P(task marked «X») given a zero score
 ABSENT_RATE = (0.03, 0.09)    # absence rate ranges from best-off to worst-off schools
+SELECTIVE_ABSENCE = (-0.3, 0.5)  # with selective participation: pupils below this ability are absent
+                                # with this much higher probability (≈ +20 p.p. of the listed pupils)
 
 # ---------------------------------------------------------------- journal marks
 # Calibrated so that over the region ВПР lowers ≈ 34 %, raises ≈ 6.5 %, confirms ≈ 59 % of journal marks

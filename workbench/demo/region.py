@@ -38,7 +38,7 @@ from workbench.paths import PARAMS_DIR
 
 REGION_FILE = PARAMS_DIR / "regions" / "demo.yaml"
 EFFECTS: tuple[str, ...] = ("persistently_low", "resilient", "grade_inflation", "inflated_vpr", "supported",
-                            "missing_data", "polarised", "deprived")
+                            "missing_data", "polarised", "deprived", "selective_absence")
 EFFECT_TITLES_RU = {
     "persistently_low": "устойчиво низкие результаты (отрицательный эффект школы во все годы)",
     "resilient": "резильентная школа: низкий социальный контекст, высокая добавленная ценность",
@@ -48,6 +48,7 @@ EFFECT_TITLES_RU = {
     "missing_data": "пропуски в данных школы",
     "polarised": "поляризованный контингент (много слабых и сильных обучающихся)",
     "deprived": "неблагоприятный социальный контекст (кандидат в ШНСУ)",
+    "selective_absence": "выборочное участие: слабые обучающиеся чаще не пишут ВПР (высокая доля не писавших)",
 }
 Effect = Literal[EFFECTS]  # type: ignore[valid-type]
 MISSING_KINDS: tuple[str, ...] = ("context", "staff", "resources", "outcomes", "surveys", "exams", "vpr", "vpr_journal")
@@ -378,6 +379,9 @@ def _plant_effects(df: pd.DataFrame, rng: np.random.Generator, objectivity: bool
             flags["missing_data"][i] = True
         if not flags["resilient"][i] and u[6] < K.RATE_POLARISED:
             flags["polarised"][i] = True
+        if objectivity and ordinary and not (flags["grade_inflation"][i] or flags["inflated_vpr"][i]) \
+                and u[7] < K.RATE_SELECTIVE_ABSENCE:
+            flags["selective_absence"][i] = True
     for e, v in flags.items():
         df[e] = v if planted else np.zeros(len(df), dtype=bool)
 

@@ -50,6 +50,9 @@ def effect_rows(schools: pd.DataFrame, years: tuple[int, int] | tuple[int, ...])
                 note = "смесь: {:.0%} слабых ({:+}), {:.0%} сильных ({:+})".format(*K.POLARISED_SPLIT)
             elif e == "missing_data":
                 note = "см. missing.csv"
+            elif e == "selective_absence":
+                size = K.SELECTIVE_ABSENCE[1]
+                note = f"обучающиеся со способностью ниже {K.SELECTIVE_ABSENCE[0]:+} не пишут ВПР чаще на эту долю"
             rows.append({"effect": e, "effect_ru": EFFECT_TITLES_RU[e], "school_id": r.school_id,
                          "municipality": r.municipality, "year_from": y0, "year_to": last,
                          "size": None if size is None else round(float(size), 4), "note": note})

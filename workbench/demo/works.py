@@ -223,6 +223,9 @@ def _work_rows(pupils: dict[str, np.ndarray], idx: np.ndarray, work: Work, model
     n = len(idx)
     theta = pupils["theta"][idx] + rng.normal(0, K.SUBJECT_SD, n)
     absent_rate = K.ABSENT_RATE[0] + (K.ABSENT_RATE[1] - K.ABSENT_RATE[0]) * sigmoid(-1.5 * model.ses[school])
+    weak, extra = K.SELECTIVE_ABSENCE       # selective participation: the school keeps weak pupils away
+    absent_rate = absent_rate + np.where(model.schools["selective_absence"].to_numpy(bool)[school] & (theta < weak),
+                                         extra, 0.0)
     absent = rng.random(n) < absent_rate
     variant = 1 + (np.arange(n) % 2)
     inflated = model.inflated(year)[school]
