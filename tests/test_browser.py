@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -99,10 +100,13 @@ def chromium():
 
 
 @contextlib.contextmanager
-def served(notebook: Path, store: Path, work: Path):
-    """(url, log path, seconds to listen) of a real Voila serving ``notebook`` on ``store``; stopped on exit."""
+def served(notebook: Path, store: Path, work: Path, jupyter_path: Path | None = None):
+    """(url, log path, seconds to listen) of a real Voila serving ``notebook`` on ``store``; stopped on exit.
+    ``jupyter_path``: a folder put first on JUPYTER_PATH (e.g. with extra kernel specs)."""
     port = free_port()
     argv, env = voila_command(notebook, port, store=store)
+    if jupyter_path is not None:
+        env["JUPYTER_PATH"] = os.pathsep.join(x for x in (str(jupyter_path), env.get("JUPYTER_PATH")) if x)
     env["WORKBENCH_CACHE"] = str(work / "cache")   # the region-wide results this server's kernels share
     log = work / "voila.log"
     with open(log, "w") as fh:
@@ -354,20 +358,29 @@ def test_app_navigation_keeps_the_selection(voila_app, chromium, demo_store):
 
 
 
-@pytest.mark.parametrize("code, said", [("import os\nos._exit(1)", "остановилась, не построив панель"),
-                                        ("import time\ntime.sleep(600)", "За 5 с программа на сервере не ответила")],
-                         ids=["kernel dies", "kernel hangs"])
-def test_a_page_that_cannot_open_says_so_with_a_retry(chromium, demo_store, tmp_path, code, said):
-    """A dashboard whose kernel dies or hangs before anything renders: the page says so in Russian with
-    «Повторить» (the project's Voila template), never an endless spinner."""
+@pytest.mark.parametrize("code, kernel, said", [
+    ("import os\nos._exit(1)", "python3", "остановилась, не построив панель"),
+    ("import time\ntime.sleep(600)", "python3", "За 5 с программа на сервере не ответила"),
+    ("1", "wb-silent", "За 5 с программа на сервере не ответила")],
+    ids=["kernel dies", "kernel hangs", "kernel never answers"])
+def test_a_page_that_cannot_open_says_so_with_a_retry(chromium, demo_store, tmp_path, code, kernel, said):
+    """A dashboard whose kernel dies, hangs in a cell, or never answers at all (a process that starts and stays
+    silent: the preheated pool's kernel then never gets ready): the page says so in Russian with «Повторить» (the
+    project's Voila template), never an endless spinner."""
     import nbformat
 
+    specs = tmp_path / "jupyter"
+    silent = specs / "kernels" / "wb-silent"
+    silent.mkdir(parents=True)
+    (silent / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", "import time, sys; time.sleep(600)", "{connection_file}"],
+        "display_name": "silent", "language": "python"}), encoding="utf-8")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
     nb.metadata["workbench"] = {"render_timeout_s": 5}
     path = tmp_path / "cannot_open.ipynb"
     nbformat.write(nb, path)
-    with served(path, demo_store.root, tmp_path) as (url, log, _):
+    with served(path, demo_store.root, tmp_path, jupyter_path=specs) as (url, log, _):
         page = chromium.new_page()
         page.goto(url, timeout=RENDER_TIMEOUT * 1000, wait_until="commit")   # a hung page never finishes loading
         box = page.locator(".wb-open-failed")

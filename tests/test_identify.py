@@ -147,9 +147,9 @@ def test_lesosibirsk_seven_indicators_by_hand():
     rows = []
     for y in (2024, 2025, 2026):
         # L: rus 20 %, marks 2,2,3,4 (4–5 share 1/4, 3–5 share 2/4); others 60 %, marks 3,4,4,5 (3/4, 4/4)
-        rows.append(pupils("L", y, "rus", 5, [20] * 4, [2, 2, 3, 4]))
+        rows.append(pupils("L", y, "rus", 5, [15, 25] * 2, [2, 2, 3, 4]))
         for s in ("M", "N", "O"):
-            rows.append(pupils(s, y, "rus", 5, [60] * 4, [3, 4, 4, 5]))
+            rows.append(pupils(s, y, "rus", 5, [55, 65] * 2, [3, 4, 4, 5]))
     outcomes = pd.DataFrame({"year": 2026, "school_id": ["L", "M", "N", "O"], "grade9_graduates": [20, 20, 20, 20],
                              "continued_grade10": [10, 15, 16, 17], "olympiad_participants": [0, 5, 5, 5],
                              "noko_satisfaction": [0.30, 0.8, 0.8, 0.8]})
@@ -188,9 +188,9 @@ def test_lesosibirsk_counts_only_the_criteria_it_could_assess():
     its explanation says «из 4 оценённых» and names what is missing, never «из 7»."""
     rows = []
     for y in (2024, 2025, 2026):
-        rows.append(pupils("L", y, "rus", 5, [20] * 4, [2, 2, 3, 4]))
+        rows.append(pupils("L", y, "rus", 5, [15, 25] * 2, [2, 2, 3, 4]))
         for s in ("M", "N", "O"):
-            rows.append(pupils(s, y, "rus", 5, [60] * 4, [3, 4, 4, 5]))
+            rows.append(pupils(s, y, "rus", 5, [55, 65] * 2, [3, 4, 4, 5]))
     outcomes = pd.DataFrame({"year": 2026, "school_id": ["M", "N", "O"], "grade9_graduates": 20,
                              "continued_grade10": [15, 16, 17], "olympiad_participants": 5, "noko_satisfaction": 0.8})
     p = LesosibirskRule(years=T(3), subjects=T(["rus"]), bottom_share=T(0.25), continue_grade10_min=T(0.6),
@@ -236,13 +236,13 @@ def test_ekaterinburg_levels_deprivation_and_polarised_intake():
     rows = []
     for y in (2024, 2025, 2026):
         for subj in ("rus", "math"):
-            rows.append(pupils("P", y, subj, 4, [10] * 4))                       # НОШ, lowest every year
-            rows.append(pupils("Q", y, subj, 4, [50] * 4))
-            rows.append(pupils("Q", y, subj, 5, [20] * 4))                       # low on ООО only
-            rows.append(pupils("R", y, subj, 4, [60] * 4))
-            rows.append(pupils("R", y, subj, 5, [60] * 4, [2, 2, 5, 5]))         # polarised marks
-            rows.append(pupils("S", y, subj, 4, [70] * 4))
-            rows.append(pupils("S", y, subj, 5, [70] * 4))
+            rows.append(pupils("P", y, subj, 4, [5, 15] * 2))                       # НОШ, lowest every year
+            rows.append(pupils("Q", y, subj, 4, [45, 55] * 2))
+            rows.append(pupils("Q", y, subj, 5, [15, 25] * 2))                       # low on ООО only
+            rows.append(pupils("R", y, subj, 4, [55, 65] * 2))
+            rows.append(pupils("R", y, subj, 5, [55, 65] * 2, [2, 2, 5, 5]))         # polarised marks
+            rows.append(pupils("S", y, subj, 4, [65, 75] * 2))
+            rows.append(pupils("S", y, subj, 5, [65, 75] * 2))
     ctx = pd.DataFrame({"school_id": list("PQRS"), "social_index": [0.0, -2.0, 0.5, 1.0], "staff_index": 0.0,
                         "resources_index": 0.0, "social_index_region": [0.0, -2.0, 0.5, 1.0]})
     p = StableLowRule(years=T(3), bottom_share=T(0.34), levels_required=T(3), deprivation_bottom_share=T(0.25),
@@ -623,3 +623,14 @@ def test_bottom_share_of_a_municipality_uses_its_own_spread_under_the_npmle_prio
     share = v["fired"].groupby(est["municipality"]).mean()
     assert share["B"] <= 0.3 and share["A"] >= 0.12, share.round(3).to_dict()
     assert (share.drop(["A", "B"]) <= 0.3).all(), share.round(3).to_dict()
+
+
+def test_effect_size_units_leave_out_cells_without_spread():
+    """A work whose pupils all have the same score (hand-built data, or a one-task form) has no within-school SD:
+    its difference cannot be put in SD units. It is left out of the pooled estimate instead of becoming «−inf SD»;
+    a school with nothing else has no estimate («нет данных»)."""
+    r = pd.DataFrame({"school_id": ["a", "a", "b"], "n": [10, 30, 20], "dsum": [-50.0, -30.0, -40.0],
+                      "vsum": [0.0, 3000.0, 0.0], "sdw": [0.0, 10.0, 0.0]})
+    got = I.pool(r, ["school_id"], units="sd").set_index("school_id")
+    assert got.loc["a", "n"] == 30 and got.loc["a", "estimate"] == pytest.approx(-0.1)
+    assert np.isnan(got.loc["b", "estimate"]) and not np.isinf(got[["estimate", "se"]].to_numpy()).any()

@@ -200,7 +200,8 @@ def pool(results: pd.DataFrame, by: list[str], *, units: str = "raw", same_pupil
     ``se`` = sqrt(same_pupils · Σvsum)/Σn, ``n``.
 
     ``units="sd"`` first divides each cell by its within-school SD (effect-size units, comparable across
-    ВПР, ОГЭ and ЕГЭ). ``same_pupils`` = how many pooled subjects the same pupils wrote: their results are
+    ВПР, ОГЭ and ЕГЭ; a cell whose SD is 0 or unknown is left out). ``same_pupils`` = how many pooled subjects
+    the same pupils wrote: their results are
     correlated, so the se is inflated as if each pupil counted once (conservative).
 
     >>> r = pd.DataFrame({"school_id": ["a", "a"], "n": [10, 30], "dsum": [-50.0, -30.0], "vsum": [1000.0, 3000.0],
@@ -210,7 +211,10 @@ def pool(results: pd.DataFrame, by: list[str], *, units: str = "raw", same_pupil
     """
     r = results
     if units == "sd":
-        r = r.assign(dsum=r["dsum"] / r["sdw"], vsum=r["vsum"] / r["sdw"] ** 2)
+        # a work without spread (every pupil the same score) has no SD units: its pupils are left out
+        ok = r["sdw"].gt(0)
+        r = r.assign(n=r["n"].where(ok, 0), dsum=(r["dsum"] / r["sdw"]).where(ok, 0.0),
+                     vsum=(r["vsum"] / r["sdw"] ** 2).where(ok, 0.0))
     agg = r.groupby(by, as_index=False, observed=True).agg(n=("n", "sum"), dsum=("dsum", "sum"), vsum=("vsum", "sum"))
     agg["n"] = agg["n"].astype(float)
     agg["estimate"] = agg["dsum"] / agg["n"]
