@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from workbench import formatting as fmt
+from workbench.paths import PARAMS_DIR as PARAMS
 from workbench.reports.findings import gap_sentence, identification_sentences, support_sentence
 from workbench.reports.builder import Report
 from workbench.reports.docx import write_docx
@@ -176,3 +177,23 @@ def test_municipal_agreement_statistics_use_the_parameter_minimum_and_control_th
     q = multipletests(st.loc[tested, "bowker_p"], method="fdr_bh")[1]
     assert st.loc[tested, "bowker_q"].to_numpy() == pytest.approx(q)
     assert st.loc[7, "stuart_maxwell_q"] < 0.05
+
+
+def test_a_municipality_may_suppress_more_but_never_less(tmp_path):
+    """A municipality's own privacy block is honoured when it is stricter than the project's default (5 pupils);
+    a laxer one is not (the default protects the pupils whatever a file says)."""
+    from workbench.config import load_region
+    from workbench.reports.deliverables import parameters_table, publication_minimum
+
+    region = load_region("regions/demo.yaml")
+    own = (PARAMS / "municipalities" / "lesosibirsk.yaml").read_text(encoding="utf-8")
+    for value, expected in ((12, 12), (3, 5)):
+        f = tmp_path / f"m{value}.yaml"
+        f.write_text(own + "\nprivacy:\n  min_pupils_publication: {value: %d, tag: heuristic, source: \"решение "
+                     "муниципалитета\"}\n" % value, encoding="utf-8")
+        mine = region.model_copy(update={"municipalities": [
+            m.model_copy(update={"params": str(f)}) if m.code == "004" else m for m in region.municipalities]})
+        assert publication_minimum("004", mine) == expected
+        shown = parameters_table("004", mine).query("Параметр == 'min_pupils_publication'")["Значение"].tolist()
+        assert shown == [str(expected)]          # the справка's parameter list says the threshold in force
+    assert publication_minimum("004", region) == 5 and publication_minimum("001", region) == 5

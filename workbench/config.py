@@ -184,7 +184,6 @@ def check_mapping(table: str, mapping: TableMapping) -> list[str]:
 
 class Privacy(_Strict):
     min_pupils_publication: Tagged[Annotated[int, Field(ge=1, le=100)]]
-    min_pupils_analysis: Tagged[Annotated[int, Field(ge=1, le=100)]]
 
 
 class SampleSize(_Strict):

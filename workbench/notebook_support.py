@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.config import load_defaults, load_region
-from workbench.reports.deliverables import data_sources, parameters_table
+from workbench.config import load_region
+from workbench.reports.deliverables import data_sources, parameters_table, publication_minimum
 from workbench.reports.builder import Report
 from workbench.results import RegionResults
 from workbench.data.store import Store, fingerprint
@@ -74,8 +74,9 @@ def start_section(*, municipality: str, year: int, store: str | Path, output_dir
     known = st.query("SELECT DISTINCT municipality FROM schools").municipality.tolist()
     if municipality not in known:
         raise ValueError(f"Параметр municipality = {municipality!r}: нет в реестре школ хранилища; есть: {', '.join(sorted(known))}")
-    names = {m.code: m.name for m in load_region(region).municipalities}
-    min_n = load_defaults().privacy.min_pupils_publication.value
+    reg = load_region(region)
+    names = {m.code: m.name for m in reg.municipalities}
+    min_n = publication_minimum(municipality, reg)
     rep = Report(output_dir, section=section, min_n=min_n)
     missing = status.missing_for_year(year)
     warning = (f"**Внимание: данные неполны.** За {year} год в хранилище нет таблиц: {missing}. Разделы, "

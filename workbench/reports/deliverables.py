@@ -37,6 +37,26 @@ def methodology_of(code: str, region: Region | None = None):
     return ident.preset, presets[ident.preset], resolve_methodology(ident, presets, path or Path("defaults.yaml"))
 
 
+def privacy_of(code: str, region: Region | None = None):
+    """The privacy block in force for a municipality: the project's (``params/defaults.yaml``), or the
+    municipality's own when its file sets a stricter minimum; a laxer one is not taken (the default protects
+    the pupils whatever a file says)."""
+    default = load_defaults().privacy
+    path = municipality_params_path(code, region)
+    own = load_municipality(path).privacy if path else None
+    stricter = own is not None and own.min_pupils_publication.value > default.min_pupils_publication.value
+    return own if stricter else default
+
+
+def publication_minimum(code: str, region: Region | None = None) -> int:
+    """The fewest pupils a published figure of this municipality may rest on (see :func:`privacy_of`).
+
+    >>> publication_minimum("004")
+    5
+    """
+    return privacy_of(code, region).min_pupils_publication.value
+
+
 def parameter_text(value) -> str:
     """A parameter's value as the справка prints it: numbers with a decimal comma and no trailing zeros.
 
@@ -55,7 +75,7 @@ def parameters_table(code: str, region: Region | None = None) -> pd.DataFrame:
     defaults = load_defaults()
     name, preset, rule = methodology_of(code, region)
     rows = []
-    for section, model in (("Защита данных", defaults.privacy), ("Размер выборки", defaults.sample_size),
+    for section, model in (("Защита данных", privacy_of(code, region)), ("Размер выборки", defaults.sample_size),
                            ("Неопределённость", defaults.uncertainty), ("Типология школ", defaults.typology),
                            (f"Методика «{name}»: {preset.title}", rule)):
         for key, field in model:
