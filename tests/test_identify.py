@@ -246,7 +246,8 @@ def test_ekaterinburg_levels_deprivation_and_polarised_intake():
     ctx = pd.DataFrame({"school_id": list("PQRS"), "social_index": [0.0, -2.0, 0.5, 1.0], "staff_index": 0.0,
                         "resources_index": 0.0, "social_index_region": [0.0, -2.0, 0.5, 1.0]})
     p = StableLowRule(years=T(3), bottom_share=T(0.34), levels_required=T(3), deprivation_bottom_share=T(0.25),
-                      polarised_low_share=T(0.2), polarised_high_share=T(0.2), reference=T("region"))
+                      polarised_low_share=T(0.2), polarised_high_share=T(0.2), reference=T("region"),
+                      subjects=T(["rus", "math"]))
     res = I.rule_stable_low_deprivation(evidence(rows, context=ctx), p, unc(), "ekaterinburg")
     f = res.flags.set_index("school_id")
     # НОО: 4 schools, bottom 34 % → 1 school = P every year; P has one level → 1 of 1 → flagged
@@ -256,6 +257,23 @@ def test_ekaterinburg_levels_deprivation_and_polarised_intake():
     crit = res.criteria.set_index(["school_id", "criterion"])
     assert crit.loc[("R", "polarised"), "fired"] and not crit.loc[("S", "polarised"), "fired"]
     assert "Поляризованный" in f.loc["R", "explanation"]
+
+
+def test_ekaterinburg_subjects_are_a_parameter():
+    """Seed 000 names no subjects: they are a parameter (default Russian and mathematics), not fixed in code.
+    P is the lowest school in mathematics only; judged on Russian alone it is not in the bottom quarter."""
+    rows = []
+    for y in (2024, 2025, 2026):
+        for s, rus, math in (("P", 50, 5), ("Q", 40, 50), ("R", 60, 60), ("S", 70, 70)):
+            rows.append(pupils(s, y, "rus", 4, [rus - 5, rus + 5] * 2))
+            rows.append(pupils(s, y, "math", 4, [math - 5, math + 5] * 2))
+    kw = dict(years=T(3), bottom_share=T(0.25), levels_required=T(3), deprivation_bottom_share=T(0.25),
+              polarised_low_share=T(0.2), polarised_high_share=T(0.2), reference=T("region"))
+    both = I.rule_stable_low_deprivation(evidence(rows), StableLowRule(subjects=T(["rus", "math"]), **kw), unc(), "e")
+    rus = I.rule_stable_low_deprivation(evidence(rows), StableLowRule(subjects=T(["rus"]), **kw), unc(), "e")
+    assert set(both.flags.loc[both.flags["flagged"], "school_id"]) == {"P"}
+    assert set(rus.flags.loc[rus.flags["flagged"], "school_id"]) == {"Q"}
+    assert load_presets()["ekaterinburg"].params.subjects.value == ["rus", "math"]
 
 
 # ---------------------------------------------------------------- context-adjusted (St Petersburg style)

@@ -92,6 +92,7 @@ class StableLowRule(_Rule):
     polarised_low_share: Tagged[Share]
     polarised_high_share: Tagged[Share]
     reference: Tagged[Literal["region", "municipality"]]
+    subjects: Tagged[Annotated[list[SubjectCode], Field(min_length=1)]]
 
 
 class RiskGroupRule(_Rule):

@@ -912,14 +912,15 @@ def rule_stable_low_deprivation(ev: Evidence, p: StableLowRule, unc: Uncertainty
     at least ``levels_required`` of the school's levels (НОО, ООО, СОО; fewer when the school has fewer levels);
     ШНСУ = bottom ``deprivation_bottom_share`` by ИСБШ; a polarised intake is reported as a signal."""
     years, lvl = ev.window(p.years.value), unc.level.value
-    r = ev.results[ev.results["subject"].isin(["rus", "math"])]
+    subjects = p.subjects.value
+    r = ev.results[ev.results["subject"].isin(subjects)]
     parts = []
     for level, items in LEVELS.items():
         mask = pd.Series(False, index=r.index)
         for a, g in items:
             mask |= (r["assessment"] == a) & (r["grade"] == g)
         j = _by_year(ev, r[mask], years, unc, share=p.bottom_share.value, reference=p.reference.value, units="sd",
-                     same_pupils=2)
+                     same_pupils=len(subjects))
         parts.append(j.assign(level=level))
     judged = pd.concat(parts, ignore_index=True)
     s = _summarise_years(judged, ["school_id", "level"])
