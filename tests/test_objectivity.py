@@ -81,8 +81,11 @@ def test_default_params_carry_the_provenance_of_domain_7():
         "uniform_high": "heuristic", "cohort_reversal": "heuristic", "journal_discrepancy": "official",
         "low_participation": "heuristic"}
     assert s.journal_discrepancy.gap_marks.value == 2 and s.journal_discrepancy.gap_marks.tag == "secondary"
+    # the official criterion exempts лицеи and гимназии; the project's addition is a separate, heuristic key
     assert s.above_region_unconfirmed.exempt_types.tag == "official"
-    assert {"лицей", "гимназия"} <= set(s.above_region_unconfirmed.exempt_types.value)
+    assert s.above_region_unconfirmed.exempt_types.value == ["лицей", "гимназия"]
+    assert s.above_region_unconfirmed.also_exempt_types.tag == "heuristic"
+    assert s.above_region_unconfirmed.also_exempt_types.value == ["СОШ с УИОП"]
     # every threshold is a heuristic; the group minimum is the FIOKO one
     for k in O.SIGNALS:
         for name, field in getattr(s, k):

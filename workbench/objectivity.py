@@ -109,6 +109,7 @@ class Overdispersion(_Strict):
 class AboveRegionParams(_Strict):
     enabled: Tagged[bool]
     exempt_types: Tagged[list[Literal[vocab.SCHOOL_TYPES]]]  # type: ignore[valid-type]
+    also_exempt_types: Tagged[list[Literal[vocab.SCHOOL_TYPES]]]  # type: ignore[valid-type]
     exam_years: Tagged[Annotated[int, Field(ge=1, le=10)]]
     min_above: Tagged[Sd]
     min_effect: Tagged[Sd]
@@ -437,13 +438,15 @@ def signal_above_region(cells: pd.DataFrame, exam: pd.DataFrame, schools: pd.Dat
     ``cells``: one year's ВПР cells (``KEYS``, ``n``, ``s1``, ``s2`` = sums of percent and squared percent);
     ``exam``: ``exam_effects`` (school × subject: ``d_exam``, ``n_exam``); ``schools``: ``school_id``,
     ``school_type``. Estimate = d_ВПР − d_exam (SD units), variance 1/n + 1/n_exam; fires when also
-    d_ВПР ≥ ``min_above``. Selective schools (``exempt_types``) and subjects without exams are not checked.
+    d_ВПР ≥ ``min_above``. Selective schools (``exempt_types``, ``also_exempt_types``) and subjects without exams
+    are not checked.
     """
     ap = p.signals.above_region_unconfirmed
     if not ap.enabled.value or exam is None or exam.empty:
         return _empty()
     m = vpr_means(cells)
-    exempt = set(schools.loc[schools["school_type"].isin(ap.exempt_types.value), "school_id"])
+    exempt_types = ap.exempt_types.value + ap.also_exempt_types.value
+    exempt = set(schools.loc[schools["school_type"].isin(exempt_types), "school_id"])
     m = m[~m["school_id"].isin(exempt) & m["d"].notna()]
     m = m.merge(exam, on=["school_id", "subject"], how="inner")
     m = m[m["n_exam"] > 0]
