@@ -568,8 +568,8 @@ def test_a_criterion_that_cannot_fire_for_lack_of_pupils_says_so():
     v = pd.concat([est, I.judge(est, unc("probability"), threshold=0.0)], axis=1).set_index("school_id")
     assert v.loc["two", "can_fire"] == False and v.loc["s00", "can_fire"] == True   # noqa: E712
     row = v.loc[["two"]].reset_index().iloc[0]
-    assert "сработать не может" in I._evidence_sentence(row)
-    assert "сработать не может" not in I._evidence_sentence(v.loc[["s00"]].reset_index().iloc[0])
+    assert "сработать не может" in I._evidence_sentence(row, unc("probability"))
+    assert "сработать не может" not in I._evidence_sentence(v.loc[["s00"]].reset_index().iloc[0], unc("probability"))
 
 
 def test_bottom_share_of_a_municipality_uses_its_own_spread_under_the_window_model():

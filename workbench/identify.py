@@ -596,8 +596,11 @@ def _cannot_fire(value) -> bool:
     return value is not None and not pd.isna(value) and not bool(value)
 
 
-def _evidence_sentence(row, unit: str = "п.п.", level: float = 0.95, what: str = "", shrunk: bool = False) -> str:
-    parts = [_interval(row.ci_low, row.ci_high, unit, level, shrunk),
+def _evidence_sentence(row, unc: Uncertainty, unit: str = "п.п.", what: str = "") -> str:
+    """«−12,3 п.п. к среднему по региону (95 % интервал …; вероятность …; n участников)»: the interval at the
+    decision's level, named as shrunk unless the decision is the point rule."""
+    shrunk = unc.decision.value != "point"
+    parts = [_interval(row.ci_low, row.ci_high, unit, unc.level.value, shrunk),
              "" if pd.isna(row.probability) else f"вероятность {_pct(row.probability)}"]
     detail = ", ".join(x for x in parts if x)
     n = "" if pd.isna(row.n) else f"{int(round(row.n))} участников"
@@ -624,12 +627,11 @@ def rule_bottom_percentile(ev: Evidence, p: BottomPercentileRule, unc: Uncertain
                           "п.п.", s, s.assign(fired=s["fired_last"]), s["years_held"], s["years_assessed"],
                           np.where(excluded, "исключена: признаки необъективности", ""))
     crit["fired"] = flagged.to_numpy()
-    lvl = unc.level.value
 
     def explain(r, flag, excl):
         base = (f"ВПР ({_subjects(subj)}): в нижних {_pct(p.percentile.value)} школ в {int(r.held)} из "
                 f"{int(r.assessed_years)} лет ({r.years_held}); в {r.years_assessed.split(', ')[-1]} году "
-                f"{_evidence_sentence(r, level=lvl, shrunk=unc.decision.value != 'point')}")
+                f"{_evidence_sentence(r, unc)}")
         if excl:
             return "Не выделена: есть признаки необъективности результатов ВПР. " + base + "."
         if flag:
@@ -677,7 +679,6 @@ def rule_below_regional_mean(ev: Evidence, p: BelowRegionalMeanRule, unc: Uncert
     per = s.groupby("school_id")
     flagged, risk = per["full"].any(), per["risk"].any()
     fired = per["full"].sum()
-    lvl = unc.level.value
     sure = "" if unc.decision.value == "point" else "уверенно "
 
     def explain(sid, d):
@@ -685,7 +686,7 @@ def rule_below_regional_mean(ev: Evidence, p: BelowRegionalMeanRule, unc: Uncert
                               ascending=[False, False, True, True, True]).iloc[0]
         what = (f"{_assessment_label(worst.assessment, worst.subject)}: ниже среднего по региону в {int(worst.held)} "
                 f"из {int(worst.assessed_years)} лет ({worst.years_held}); в последнем году ")
-        ev_s = _evidence_sentence(worst, worst.unit, lvl, what, shrunk=unc.decision.value != "point")
+        ev_s = _evidence_sentence(worst, unc, worst.unit, what)
         if d["full"].any():
             k = int(d["full"].sum())
             return f"Выделена: {k} из {len(d)} результатов ниже среднего по региону каждый из {p.years.value} лет; {ev_s}."
@@ -911,7 +912,7 @@ def rule_stable_low_deprivation(ev: Evidence, p: StableLowRule, unc: Uncertainty
     """Ekaterinburg (seed 000) made operational: in the bottom ``bottom_share`` every assessed year of the window on
     at least ``levels_required`` of the school's levels (НОО, ООО, СОО; fewer when the school has fewer levels);
     ШНСУ = bottom ``deprivation_bottom_share`` by ИСБШ; a polarised intake is reported as a signal."""
-    years, lvl = ev.window(p.years.value), unc.level.value
+    years = ev.window(p.years.value)
     subjects = p.subjects.value
     r = ev.results[ev.results["subject"].isin(subjects)]
     parts = []
@@ -954,7 +955,7 @@ def rule_stable_low_deprivation(ev: Evidence, p: StableLowRule, unc: Uncertainty
         worst = d.sort_values(["estimate", "level"]).iloc[0]
         tail = " Поляризованный контингент: много и слабых, и сильных обучающихся." if polarised.get(sid, False) else ""
         tail += " ШНСУ: низкий социальный индекс (ИСБШ)." if shnsu.get(sid, False) else ""
-        sent = _evidence_sentence(worst, "SD", lvl, f"{LEVEL_TITLES[worst.level]}: ", shrunk=unc.decision.value != "point")
+        sent = _evidence_sentence(worst, unc, "SD", f"{LEVEL_TITLES[worst.level]}: ")
         if flagged.get(sid, False):
             return f"Выделена: стабильно в нижних {_pct(p.bottom_share.value)} школ ({lv}); {sent}.{tail}"
         return (f"Не выделена: стабильно низкие результаты на {len(on)} из {int(required.get(sid, 0))} нужных уровней"
@@ -982,7 +983,7 @@ def social_clusters(ev: Evidence, clusters: int) -> pd.Series:
 def rule_context_adjusted(ev: Evidence, p: ContextAdjustedRule, unc: Uncertainty, name: str) -> Identification:
     """Bottom ``bottom_share`` of ВПР results (subjects pooled, window pooled) within clusters of schools with a
     similar social profile (St Petersburg approach)."""
-    years, subj, lvl = ev.window(p.years.value), p.subjects.value, unc.level.value
+    years, subj = ev.window(p.years.value), p.subjects.value
     cl = social_clusters(ev, p.clusters.value)
     est = pool(_vpr(ev, subj)[lambda d: d["year"].isin(years)], ["school_id"], same_pupils=len(subj))
     est["cluster"] = est["school_id"].map(cl)
@@ -995,7 +996,7 @@ def rule_context_adjusted(ev: Evidence, p: ContextAdjustedRule, unc: Uncertainty
     flagged = pd.Series(j["fired"].to_numpy(), index=j["school_id"])
 
     def explain(r):
-        sent = _evidence_sentence(r, "п.п.", lvl, shrunk=unc.decision.value != "point")
+        sent = _evidence_sentence(r, unc)
         where = f"среди школ со сходным социальным профилем (кластер {int(r.cluster)} из {p.clusters.value} по ИСБШ)"
         if r.fired:
             return f"Выделена: в нижних {_pct(p.bottom_share.value)} {where}; за {p.years.value} года {sent}."
