@@ -49,6 +49,17 @@ def wait_for(predicate, timeout: float, step: float = 0.2) -> bool:
     return False
 
 
+def shown(page, css: str, text: str | None = None, hidden: str | None = None) -> None:
+    """Wait until an element matching ``css`` (containing ``text``) is visible, checked on every animation frame:
+    Playwright's own waits poll at growing intervals (up to 0.5 s), which would quantise the figures."""
+    page.wait_for_function(
+        """([css, text, hidden]) => {
+            if (hidden && [...document.querySelectorAll(hidden)].some(e => e.offsetParent !== null)) return false;
+            return [...document.querySelectorAll(css)].some(e => e.offsetParent !== null
+                && (!text || e.innerText.includes(text)));
+        }""", arg=[css, text, hidden], polling="raf", timeout=300_000)
+
+
 def visit(browser, url: str, store) -> dict[str, float]:
     from workbench.dashboards.app import TITLE
 
@@ -58,7 +69,7 @@ def visit(browser, url: str, store) -> dict[str, float]:
     t0 = time.perf_counter()
     page.goto(url, wait_until="domcontentloaded")
     page.get_by_text(TITLE).first.wait_for()
-    page.locator(".wb-schools table").wait_for()
+    shown(page, ".wb-schools table")
     out["первое открытие"] = time.perf_counter() - t0
     select = page.locator(".wb-app-municipality select")
     current = select.evaluate("el => el.options[el.selectedIndex].text").replace("\u00a0", " ").split(" — ")[0]
@@ -71,29 +82,28 @@ def visit(browser, url: str, store) -> dict[str, float]:
     school = store.query("SELECT name FROM schools WHERE municipality = ? ORDER BY school_id LIMIT 1", [target]).name[0]
     t0 = time.perf_counter()
     select.select_option(label=label)
-    page.locator(".wb-schools", has_text=school).wait_for()
+    shown(page, ".wb-schools", school)
     out["смена муниципалитета"] = time.perf_counter() - t0
     time.sleep(PAUSE)          # the official reads the overview; the hidden view follows the selection meanwhile
     t0 = time.perf_counter()
     page.get_by_role("button", name="Идентификация").click()
-    page.locator(".wb-ident-table", has_text=school).wait_for()
+    shown(page, ".wb-ident-table", school)
     out[f"«Идентификация» через {PAUSE:g} с"] = time.perf_counter() - t0
     page.get_by_role("button", name="Обзор").click()
-    page.locator(".wb-schools", has_text=school).wait_for()
+    shown(page, ".wb-schools", school)
     select.select_option(label=current_label)
-    page.locator(".wb-schools", has_text=first_school).wait_for()
+    shown(page, ".wb-schools", first_school)
     t0 = time.perf_counter()
     page.get_by_role("button", name="Идентификация").click()   # at once: the overview's chart is still drawn
-    page.locator(".wb-ident-table", has_text=first_school).wait_for()
+    shown(page, ".wb-ident-table", first_school)
     out["«Идентификация» сразу после смены"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     page.get_by_role("button", name="Объективность").click()
-    page.locator(".wb-ident-table").first.wait_for(state="hidden")
-    page.locator(".wb-objectivity").first.wait_for()
+    shown(page, ".wb-objectivity", hidden=".wb-ident-table")
     out["раздел «Объективность»"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     page.get_by_role("button", name="Обзор").click()
-    page.locator(".wb-schools", has_text=first_school).wait_for()
+    shown(page, ".wb-schools", first_school)
     out["назад к «Обзору»"] = time.perf_counter() - t0
     page.close()
     return out

@@ -101,3 +101,29 @@ def test_a_hidden_view_follows_the_selection_before_it_is_opened(demo_store, mon
     monkeypatch.setattr(ident, "select", lambda *a, **k: calls.append((a, k)))
     app.show("identification")
     assert calls == [] and app.body.children == (ident.widget,)
+
+
+def test_figures_are_put_in_their_output_from_any_thread(demo_store):
+    """A view refreshed by the background thread (a hidden view following the selection) draws into its own
+    Output: the content is set in the widget's state, not captured by the page from the messages of whichever
+    request the kernel is answering (which misplaces output sent from a thread)."""
+    import threading
+
+    import ipywidgets as w
+    import matplotlib.figure
+    from IPython.display import HTML
+
+    from workbench.dashboards.base import View
+
+    view = View.__new__(View)
+    out = w.Output()
+    fig = matplotlib.figure.Figure(figsize=(2, 1))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    t = threading.Thread(target=view._show_in, args=(out, fig))
+    t.start()
+    t.join(30)
+    (shown,) = out.outputs
+    assert shown["output_type"] == "display_data" and "image/png" in shown["data"]
+    view._show_in(out, HTML("<b>нет данных</b>"))
+    (shown,) = out.outputs                                   # replaced, not appended
+    assert shown["data"]["text/html"] == "<b>нет данных</b>"

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import ipywidgets as w
 import matplotlib.pyplot as plt  # never force a backend here: figures would vanish in Voila
-from IPython.display import Image, display
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.display import Image
 
 from workbench import formatting as fmt
 from workbench.config import load_region
@@ -272,9 +273,11 @@ class View:
         try:
             if fig is not None:
                 obj = Image(data=figure_png(fig), format="png")
-            with out:
-                out.clear_output(wait=True)
-                display(obj)
+            # set in the widget's state (one update, no flicker), not printed inside ``with out:``: the page
+            # captures printed output by the request the kernel is answering, which misplaces what a background
+            # thread (a hidden view following the selection) sends, and sends every image back to the kernel
+            data, metadata = InteractiveShell.instance().display_formatter.format(obj)
+            out.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
         finally:
             if fig is not None:
                 plt.close(fig)
