@@ -56,14 +56,14 @@ rep.figure(R.plot_heatmaps(report, ctx.name, ctx.report.min_n), "obj_heatmap",
 rep.heading("Согласованность отметок: статистики")
 pupils = st.query("""SELECT subject, grade, mark, journal_mark FROM vpr
                      WHERE year = ? AND municipality = ? AND NOT absent AND mark IS NOT NULL""", [year, municipality])
-stats = R.municipality_statistics(pupils)
+stats = R.weakest_first(R.municipality_statistics(pupils))
 scols, skinds = R.statistics_columns()
 rep.table(stats, "obj_statistics", "Каппа Коэна и критерии симметрии по предметам и классам",
           "Каппа: 1 — полное согласие отметок, 0 — не лучше случайного; критерий Боукера проверяет, одинаково ли часто "
           "ВПР понижает и повышает каждую пару отметок, критерий Стюарта — Максвелла — совпадают ли распределения "
-          "отметок (малое p — отметки систематически смещены).",
+          "отметок (малое q — отметки систематически смещены). Сначала — работы с наименьшей согласованностью.",
           columns=scols, count="n", values=[c for c in scols if c not in ("subject_name", "grade", "note")],
-          kinds=skinds, sheet="Каппа и симметрия")
+          kinds=skinds, sheet="Каппа и симметрия", body_rows=8, body_columns=R.STATISTICS_BODY)
 
 # %%
 rep.heading("Признаки необъективности")
@@ -71,12 +71,15 @@ sig = ctx.region_cached("objectivity_signals", year=year)
 sig = sig[sig.municipality == municipality]
 schools = objectivity.school_signals(sig)
 schools["unit_name"] = schools["school_id"].map(names)
+with_signals = int((schools["signals_fired"] > 0).sum())
+# the body lists the schools with signals (school_signals puts them first); every school is in the appendix
 rep.table(schools, "obj_schools", "Признаки по школам",
           "Сколько разных проверок сработало в школе, самый сильный признак и наименьшее q-значение; предложение "
           "перечисляет сработавшие признаки.",
           columns={"school_id": "Код ОО", "unit_name": "Школа", "signals_fired": "Сработало проверок",
                    "rows_fired": "Сработавших строк", "min_q": "Наименьшее q", "summary_ru": "Признаки"},
-          kinds={"signals_fired": "int", "rows_fired": "int", "min_q": "p"}, sheet="Признаки по школам")
+          kinds={"signals_fired": "int", "rows_fired": "int", "min_q": "p"}, sheet="Признаки по школам",
+          body_rows=with_signals or None, appendix_only=not with_signals)
 fired = R.signal_table(sig, names)
 if len(fired):
     rep.table(fired, "obj_signals", "Сработавшие признаки с доказательствами",
@@ -86,7 +89,8 @@ if len(fired):
               columns=R.SIGNAL_COLUMNS, count="n", values=["effect", "statistic", "p_value", "q_value"],
               kinds=R.SIGNAL_KINDS, sheet="Сработавшие признаки")
 else:
-    rep.note("Ни одна проверка не сработала с учётом поправки на множественные сравнения.")
+    rep.note(f"Ни одна проверка не сработала ни в одной из {len(schools)} школ с учётом поправки на множественные "
+             "сравнения; таблица проверок по школам — в приложении.")
 
 # %%
 heaps = fired[(fired.signal == "boundary_heaping") & fired.subject.notna()].head(4) if len(fired) else fired

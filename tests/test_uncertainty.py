@@ -328,3 +328,23 @@ def test_intervals_keep_their_level_for_the_schools_in_the_tails():
     # and the probability of being below 0 is calibrated: among schools given 80–95 %, that share is truly below
     band = (post["probability"] >= 0.8) & (post["probability"] < 0.95)
     assert (theta[band] < 0).mean() == pytest.approx(post["probability"][band].mean(), abs=0.05)
+
+
+def test_npmle_intervals_of_precise_schools_do_not_collapse_onto_a_grid_point():
+    """A large school (se 0.5 points) in a region whose prior grid is 0.4 points apart: on the bare grid its
+    posterior sat on one or two atoms, the 95 % interval had zero width and the posterior mean fell outside it
+    (seen on the demo: −19,48 with the interval [−19,47; −19,47], which broke the typology chart). Each atom is a
+    narrow normal (its width the grid's spacing), so a precise school's interval is about ± 1,96·se around a
+    mean inside it."""
+    rng = np.random.default_rng(4)
+    theta = rng.normal(0, 10, 600)
+    se = np.where(np.arange(600) % 3 == 0, 0.5, 4.0)
+    y = theta + rng.normal(0, se)
+    grid, g = U.npmle_prior(y, se, size=200, iters=200)
+    post = U.npmle_posterior(y, se, grid, g, 0.0)
+    assert ((post["ci_low"] <= post["eb"]) & (post["eb"] <= post["ci_high"])).all()
+    precise = se == 0.5
+    width = (post["ci_high"] - post["ci_low"])[precise]
+    assert width.min() > 1.2 and 1.6 < width.median() < 2.2, width.describe()
+    covered = (post["ci_low"] <= theta) & (theta <= post["ci_high"])
+    assert 0.92 <= covered[precise].mean() <= 0.98 and 0.92 <= covered[~precise].mean() <= 0.98

@@ -10,7 +10,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 
 def _align(*xs):
@@ -341,31 +341,72 @@ def npmle_prior(resid, se, size: int = 300, iters: int = 300) -> tuple[np.ndarra
     return grid, g
 
 
+ATOM_WIDTH = 0.2   # an atom's SD as a share of the prior's SD (≈ Silverman's bandwidth for 300–1000 schools)
+
+
+def atom_width(grid: np.ndarray, g: np.ndarray) -> float:
+    """The SD each atom of an NPMLE prior stands for: ``ATOM_WIDTH`` of the prior's SD, at least the grid's
+    spacing. The NPMLE puts its mass on a few separated atoms; read literally, it pulls a precise school onto
+    the nearest atom (95 % intervals then covered 86–93 % of precise schools in simulations).
+
+    >>> atom_width(np.array([-1.0, 0.0, 1.0]), np.array([0.5, 0.0, 0.5]))
+    1.0
+    """
+    mean = float(g @ grid)
+    sd = float(np.sqrt(max(g @ grid**2 - mean**2, 0.0)))
+    spacing = float(np.min(np.diff(grid))) if len(grid) > 1 else 0.0
+    return max(ATOM_WIDTH * sd, spacing, 1e-9)
+
+
 def npmle_posterior(resid, se, grid: np.ndarray, g: np.ndarray, threshold, level: float = 0.95) -> pd.DataFrame:
     """Posterior of each true value under the prior (``grid``, ``g``): mean ``eb``, SD ``eb_se``, the central
     ``level`` interval (posterior quantiles) and P(θ < threshold). Under a prior that fits, these intervals keep
     their level for the schools in the tails too, which a normal prior does not (it overshrinks a low group).
 
+    Each atom of the grid stands for a normal of SD h = :func:`atom_width` (the NPMLE's support is only known
+    to that precision): a precise school's posterior is then a normal mixture with SD about its se instead of
+    one or two atoms, whose interval had zero width and could exclude the posterior mean.
+
     >>> grid, g = np.array([-1.0, 1.0]), np.array([0.5, 0.5])
-    >>> npmle_posterior([-1.0], [0.01], grid, g, 0.0)[["eb", "probability"]].values.tolist()
-    [[-1.0, 1.0]]
+    >>> r = npmle_posterior([-1.0], [0.01], grid, g, 0.0)
+    >>> round(float(r["eb"].iloc[0]), 3), round(float(r["probability"].iloc[0]), 3)
+    (-1.0, 1.0)
     """
     index, (y, s, t) = _align(resid, se, threshold)
     ok = _fit_rows(y, s)
     out = pd.DataFrame(np.nan, index=index, columns=["eb", "eb_se", "ci_low", "ci_high", "probability"])
     if not ok.any():
         return out
-    post = stats.norm.pdf((y[ok, None] - grid[None, :]) / s[ok, None]) * g[None, :]
-    post /= np.maximum(post.sum(axis=1, keepdims=True), 1e-300)
-    mean = post @ grid
-    sd = np.sqrt(np.maximum(post @ grid**2 - mean**2, 0.0))
-    cdf = np.cumsum(post, axis=1)
+    y, s, t = y[ok], s[ok], t[ok]
+    h = atom_width(grid, g)
+    keep = g > 1e-9 * g.max()          # the NPMLE leaves most atoms empty: skip them (same result, faster)
+    grid, g = grid[keep], g[keep]
+    h2, s2 = h**2, s**2
+    # given atom j, θ ~ N(m_ij, v_i); the atoms' posterior weights ∝ g_j N(y_i; grid_j, s_i² + h²)
+    v = 1 / (1 / h2 + 1 / s2)
+    m = v[:, None] * (grid[None, :] / h2 + (y / s2)[:, None])
+    logw = np.log(np.maximum(g, 1e-300))[None, :] - 0.5 * (y[:, None] - grid[None, :]) ** 2 / (s2 + h2)[:, None]
+    w = np.exp(logw - logw.max(axis=1, keepdims=True))
+    w /= w.sum(axis=1, keepdims=True)
+    sd_v = np.sqrt(v)[:, None]
+    mean = (w * m).sum(axis=1)
+    var = (w * (v[:, None] + m**2)).sum(axis=1) - mean**2
+
+    def cdf(x: np.ndarray) -> np.ndarray:
+        return (w * special.ndtr((x[:, None] - m) / sd_v)).sum(axis=1)
+
+    def quantile(q: float) -> np.ndarray:
+        lo, hi = m.min(axis=1) - 8 * sd_v[:, 0], m.max(axis=1) + 8 * sd_v[:, 0]
+        for _ in range(40):                       # bisection, to far below any shown digit
+            mid = (lo + hi) / 2
+            below = cdf(mid) < q
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        return (lo + hi) / 2
+
     a = (1 - level) / 2
-    top = len(grid) - 1
-    out.loc[ok, "eb"], out.loc[ok, "eb_se"] = mean, sd
-    out.loc[ok, "ci_low"] = grid[np.minimum((cdf < a).sum(axis=1), top)]
-    out.loc[ok, "ci_high"] = grid[np.minimum((cdf < 1 - a).sum(axis=1), top)]
-    out.loc[ok, "probability"] = (post * (grid[None, :] < t[ok, None])).sum(axis=1)
+    out.loc[ok, "eb"], out.loc[ok, "eb_se"] = mean, np.sqrt(np.maximum(var, 0.0))
+    out.loc[ok, "ci_low"], out.loc[ok, "ci_high"] = quantile(a), quantile(1 - a)
+    out.loc[ok, "probability"] = cdf(t)
     return out
 
 

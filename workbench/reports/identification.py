@@ -166,7 +166,9 @@ def plot_typology(typ: pd.DataFrame, municipality: str, name: str):
                 label="ожидаемый результат при таком контексте")
     mine = reg[reg["municipality"] == municipality]
     for t, d in mine.groupby("type"):
-        ax.errorbar(d["social_index"], d["eb"], yerr=[d["eb"] - d["ci_low"], d["ci_high"] - d["eb"]], fmt="o", ms=6,
+        # a posterior mean may lie (just) outside its central interval when the posterior is lopsided
+        err = [(d["eb"] - d["ci_low"]).clip(lower=0), (d["ci_high"] - d["eb"]).clip(lower=0)]
+        ax.errorbar(d["social_index"], d["eb"], yerr=err, fmt="o", ms=6,
                     color=TYPE_COLORS[t], ecolor=TYPE_COLORS[t], elinewidth=0.8, label=TYPES[t].split(":")[0], zorder=3)
     ax.axhline(0, color="#90a4ae", lw=0.6, ls="--")
     ax.set_xlabel("ИСБШ — индекс социального благополучия (z по региону; левее — неблагополучнее)")

@@ -105,6 +105,20 @@ STATISTICS_SHOWN = ["subject_name", "grade", "n", "kappa", "kappa_quadratic", "k
                     "stuart_maxwell_df", "stuart_maxwell_p", "stuart_maxwell_q", "note"]
 
 
+STATISTICS_BODY = ["subject_name", "grade", "n", "kappa_quadratic", "kappa_quadratic_low", "kappa_quadratic_high",
+                   "bowker_q", "stuart_maxwell_q"]   # the body's columns; the appendix and the XLSX keep all
+
+
+def weakest_first(stats: pd.DataFrame) -> pd.DataFrame:
+    """Agreement statistics with the works of least agreement first (weighted kappa ascending; works without
+    statistics last), so the body's first rows are the ones to look at.
+
+    >>> weakest_first(pd.DataFrame({"subject": ["a", "b", "c"], "kappa_quadratic": [0.7, None, 0.4]}))["subject"].tolist()
+    ['c', 'a', 'b']
+    """
+    return stats.sort_values("kappa_quadratic", na_position="last", kind="stable").reset_index(drop=True)
+
+
 def statistics_columns() -> tuple[dict[str, str], dict[str, str]]:
     from workbench.agreement import STATISTICS_COLUMNS_RU
 
