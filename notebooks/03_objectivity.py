@@ -87,7 +87,7 @@ if len(fired):
               "число участников и надёжность по размеру выборки (ФИОКО: от 50 — информативно, 20–49 — грубая оценка, "
               "меньше 20 — ограниченно).",
               columns=R.SIGNAL_COLUMNS, count="n", values=["effect", "statistic", "p_value", "q_value"],
-              kinds=R.SIGNAL_KINDS, sheet="Сработавшие признаки")
+              kinds=R.SIGNAL_KINDS, sheet="Сработавшие признаки", body_rows=10, body_columns=R.SIGNAL_BODY)
 else:
     rep.note(f"Ни одна проверка не сработала ни в одной из {len(schools)} школ с учётом поправки на множественные "
              "сравнения; таблица проверок по школам — в приложении.")

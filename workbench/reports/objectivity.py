@@ -105,8 +105,8 @@ STATISTICS_SHOWN = ["subject_name", "grade", "n", "kappa", "kappa_quadratic", "k
                     "stuart_maxwell_df", "stuart_maxwell_p", "stuart_maxwell_q", "note"]
 
 
-STATISTICS_BODY = ["subject_name", "grade", "n", "kappa_quadratic", "kappa_quadratic_low", "kappa_quadratic_high",
-                   "bowker_q", "stuart_maxwell_q"]   # the body's columns; the appendix and the XLSX keep all
+STATISTICS_BODY = ["subject_name", "grade", "n", "kappa_quadratic", "bowker_q", "stuart_maxwell_q"]   # the body's
+# columns; the appendix and the XLSX keep all (intervals, statistics, degrees of freedom, p before BH)
 
 
 def weakest_first(stats: pd.DataFrame) -> pd.DataFrame:
@@ -168,6 +168,7 @@ SIGNAL_COLUMNS = {"unit_name": "Школа", "subject_name": "Предмет", "
                   "n": "Участников", "effect": "Величина", "unit": "Единица", "threshold": "Порог", "statistic": "Статистика",
                   "p_value": "p", "q_value": "q (поправка Бенджамини — Хохберга)", "sample_size": "Надёжность",
                   "description_ru": "Описание"}
+SIGNAL_BODY = ["unit_name", "subject_name", "grade", "title_ru", "n", "effect", "unit", "threshold", "q_value"]
 SIGNAL_KINDS = {"n": "int", "effect": "num2", "threshold": "num2", "statistic": "num2", "p_value": "p",
                 "q_value": "p"}
 
