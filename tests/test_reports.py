@@ -14,7 +14,8 @@ from workbench.reports.builder import Report
 from workbench.reports.docx import write_docx
 from workbench.reports.document import load_document
 from workbench.reports.html import document_html
-from workbench.reports.xlsx import sheet_name, write_workbook
+from workbench.reports.document import sheet_name
+from workbench.reports.xlsx import write_workbook
 
 matplotlib.use("Agg")
 
@@ -197,3 +198,27 @@ def test_a_municipality_may_suppress_more_but_never_less(tmp_path):
         shown = parameters_table("004", mine).query("Параметр == 'min_pupils_publication'")["Значение"].tolist()
         assert shown == [str(expected)]          # the справка's parameter list says the threshold in force
     assert publication_minimum("004", region) == 5 and publication_minimum("001", region) == 5
+
+
+def test_an_appendix_table_too_long_to_print_points_to_its_sheet(tmp_path):
+    """A table of hundreds of rows (the agreement report per school and work: 30 printed pages for one district)
+    is printed in the appendix with its first APPENDIX_ROWS rows and names the workbook sheet that holds it all;
+    the workbook keeps every row."""
+    from workbench.reports.document import APPENDIX_ROWS
+    from workbench.reports.xlsx import write_workbook
+
+    rep = Report(tmp_path, section="Обзор", min_n=5, show=False)
+    rep.heading("Школы")
+    big = pd.DataFrame({"k": range(APPENDIX_ROWS + 40), "v": 1.5})
+    rep.table(big, "big", "Очень длинная таблица", "Много строк.", columns={"k": "Номер", "v": "Значение"},
+              kinds={"v": "num1"}, sheet="Длинная")
+    doc = load_document(tmp_path, title="Справка", municipality="Город", year=2026)
+    page = document_html(doc)
+    appendix = page.split("<h2>Приложения</h2>")[1]
+    assert appendix.count("<tr>") == 1 + APPENDIX_ROWS
+    note = f"Показаны первые {APPENDIX_ROWS} строк из {APPENDIX_ROWS + 40}; полностью — в файле Excel, лист «Длинная»"
+    assert note in appendix
+    d = docx.Document(str(write_docx(doc, tmp_path / "r.docx")))
+    assert len(d.tables[-1].rows) == 1 + APPENDIX_ROWS and any(note in p.text for p in d.paragraphs)
+    wb = openpyxl.load_workbook(write_workbook(doc, tmp_path / "t.xlsx", about=[]))
+    assert wb["Длинная"].max_row == 1 + APPENDIX_ROWS + 40

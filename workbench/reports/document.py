@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,32 @@ import pandas as pd
 
 from workbench import formatting as fmt
 from workbench.reports.builder import BLOCKS_DIR, FIGURES_DIR, SUPPRESSED, TABLES_DIR
+
+
+APPENDIX_ROWS = 60   # rows an appendix table prints (about two pages); the workbook keeps every row
+MAX_SHEET = 31       # Excel's limit of a sheet name
+RESERVED_SHEETS = {"содержание", "о документе"}
+
+
+def sheet_name(title: str, used: set[str]) -> str:
+    """A sheet name ≤ 31 characters cut at a word, unique in the workbook (case-insensitive, as Excel compares).
+
+    >>> sheet_name("Критерии: значение, порог, запас и годы", set())
+    'Критерии значение порог запас и'
+    """
+    words = re.sub(r"[\[\]:*?/\\,;«»()]", " ", title).split()
+    base = ""
+    for w in words:
+        if len(base) + len(w) + (1 if base else 0) > MAX_SHEET:
+            break
+        base = f"{base} {w}".strip()
+    base = base or (words[0][:MAX_SHEET] if words else "Таблица")
+    name, i = base, 2
+    while name.lower() in used:
+        suffix = f" {i}"
+        name, i = base[:MAX_SHEET - len(suffix)].rstrip() + suffix, i + 1
+    used.add(name.lower())
+    return name
 
 
 @dataclass
@@ -43,6 +70,7 @@ class Table:
     sheet: str | None = None
     body_columns: list[str] | None = None
     number: str = ""          # «П.3» once placed in the appendix
+    sheet_name: str = ""      # its sheet in the workbook, once the document names them
 
     @property
     def in_appendix(self) -> bool:
@@ -62,6 +90,17 @@ class Table:
         return Table(self.key, self.title, self.sentence, self.data[cols].head(rows), self.hidden.head(rows),
                      {c: k for c, k in self.kinds.items() if c in cols}, [c for c in self.hidden_columns if c in cols],
                      self.note, number=self.number)
+
+    def printed(self, rows: int = APPENDIX_ROWS) -> "Table":
+        """What the appendix prints: the whole table, or its first ``rows`` rows with a note naming the sheet of
+        the workbook that holds it all (hundreds of rows are read in Excel, not on paper)."""
+        if len(self.data) <= rows:
+            return self
+        note = (f"Показаны первые {rows} строк из {len(self.data)}; полностью — в файле Excel, лист "
+                f"«{self.sheet_name}».")
+        return Table(self.key, self.title, self.sentence, self.data.head(rows), self.hidden.head(rows), self.kinds,
+                     self.hidden_columns, " ".join(x for x in (self.note, note) if x), number=self.number,
+                     sheet_name=self.sheet_name)
 
     def texts(self, rows: int | None = None) -> dict[str, list[str]]:
         """Every column formatted the Russian way; hidden cells read «скрыто»."""
@@ -153,4 +192,7 @@ def load_document(folder: str | Path, *, title: str, municipality: str, year: in
             if t.appendix_only:
                 continue
         doc.body.append(block)
+    used = set(RESERVED_SHEETS)
+    for t in doc.tables:
+        t.sheet_name = sheet_name(t.sheet or t.title, used)
     return doc

@@ -121,7 +121,7 @@ def document_docx(doc: Document):
     if doc.appendix:
         d.add_page_break()
         d.add_heading("Приложения", level=2)
-        for t in doc.appendix:
+        for t in (x.printed() for x in doc.appendix):
             d.add_heading(f"Приложение {t.number}. {t.title}", level=3)
             _runs(d.add_paragraph(), t.sentence)
             _table(d, t)

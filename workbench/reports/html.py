@@ -172,7 +172,7 @@ def document_html(doc: Document) -> str:
     parts += [block_html(doc.folder, b) for b in doc.body]
     if doc.appendix:
         parts.append('<div class="appendix"><h2>Приложения</h2>')
-        for t in doc.appendix:
+        for t in (x.printed() for x in doc.appendix):
             parts.append(table_html(t, caption=False, heading=f"<h3>Приложение {t.number}. {html.escape(t.title)}</h3>"
                                                               f'<p class="sentence">{inline(t.sentence)}</p>'))
         parts.append("</div>")

@@ -1,39 +1,18 @@
 """The municipality's tables as one XLSX workbook: «Содержание» first (a link to every sheet), then «О документе»,
-then one sheet per table with Russian headers, a frozen header row and a number format per column kind.
+then one sheet per table with Russian headers, a frozen header row and a number format per column kind; sheet
+names are the document's (``document.sheet_name``: ≤ 31 characters, cut at a word, unique).
 
 Example
 -------
->>> sheet_name("Критерии: значение, порог, запас и годы", set())
-'Критерии значение порог запас и'
+>>> write_workbook(load_document("outputs/latest/004"), Path("tables.xlsx"), about=[])   # doctest: +SKIP
 """
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 from workbench import formatting as fmt
 from workbench.reports.document import Document
-
-MAX_SHEET = 31       # Excel's limit
-
-
-def sheet_name(title: str, used: set[str]) -> str:
-    """A sheet name ≤ 31 characters cut at a word, unique in the workbook (case-insensitive, as Excel compares)."""
-    words = re.sub(r"[\[\]:*?/\\,;«»()]", " ", title).split()
-    base = ""
-    for w in words:
-        if len(base) + len(w) + (1 if base else 0) > MAX_SHEET:
-            break
-        base = f"{base} {w}".strip()
-    base = base or (words[0][:MAX_SHEET] if words else "Таблица")
-    name, i = base, 2
-    while name.lower() in used:
-        suffix = f" {i}"
-        name, i = base[:MAX_SHEET - len(suffix)].rstrip() + suffix, i + 1
-    used.add(name.lower())
-    return name
-
 
 def write_workbook(doc: Document, path: Path, *, about: list[tuple[str, str]]) -> Path:
     """Write the workbook atomically. Hidden cells read «скрыто» (grey italic); missing cells stay empty."""
@@ -46,8 +25,7 @@ def write_workbook(doc: Document, path: Path, *, about: list[tuple[str, str]]) -
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     link = wb.add_format({"font_color": "#1F4E9E", "underline": 1})
     hidden = wb.add_format({"italic": True, "font_color": "#888888", "align": "right"})
-    used = {"содержание", "о документе"}
-    names = [sheet_name(t.sheet or t.title, used) for t in doc.tables]
+    names = [t.sheet_name for t in doc.tables]
 
     toc = wb.add_worksheet("Содержание")
     toc.set_column(0, 0, 34)
