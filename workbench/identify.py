@@ -201,8 +201,8 @@ def pool(results: pd.DataFrame, by: list[str], *, units: str = "raw", same_pupil
 
     ``units="sd"`` first divides each cell by its within-school SD (effect-size units, comparable across
     ВПР, ОГЭ and ЕГЭ; a cell whose SD is 0 or unknown is left out). ``same_pupils`` = how many pooled subjects
-    the same pupils wrote: their results are
-    correlated, so the se is inflated as if each pupil counted once (conservative).
+    the same pupils wrote: their results are correlated, so the se is inflated as if each pupil counted once
+    (conservative).
 
     >>> r = pd.DataFrame({"school_id": ["a", "a"], "n": [10, 30], "dsum": [-50.0, -30.0], "vsum": [1000.0, 3000.0],
     ...                   "sdw": [10.0, 10.0]})
