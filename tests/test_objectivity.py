@@ -590,10 +590,10 @@ def test_null_region_raises_no_more_alarms_than_the_fdr_level(null_region):
         assert tested["fired"].sum() <= 2, tested[tested["fired"]][["school_id", "signal", "component"]]
         years.append(tested)
     # calibration: each signal's share of ordinary rows at p < 0.05 is at most 5 % plus three binomial errors
-    # (measured on a scale-1 null region: 2.2–6.2 % per signal and level, except «понизили»/«повысили» of whole
-    # schools at 7.5 % / 6.4 %: the natural leniency of journals has a heavier right tail than the normal
-    # between-school spread the tests assume; «понизили» was 10.4 % before it was compared with schools of the
-    # same ВПР level). Discrete small cells keep most signals below 5 %.
+    # (measured on a scale-1 null region, per signal, component and level: 2.1–6.1 %, all within three binomial
+    # errors of 5 %; whole-school «понизили» was 10.4 % with raw regional shares and 7.5 % with 10 % winsorising,
+    # «повысили» 6.4 %: the natural leniency of journals has a heavy tail that winsorising cut out of τ²).
+    # Discrete small cells keep most signals below 5 %.
     t = pd.concat(years)
     for signal, g in t.groupby("signal"):
         rate, bound = (g["p_value"] < 0.05).mean(), 0.05 + 3 * np.sqrt(0.05 * 0.95 / len(g))
