@@ -247,7 +247,7 @@ def test_ekaterinburg_levels_deprivation_and_polarised_intake():
                         "resources_index": 0.0, "social_index_region": [0.0, -2.0, 0.5, 1.0]})
     p = StableLowRule(years=T(3), bottom_share=T(0.34), levels_required=T(3), deprivation_bottom_share=T(0.25),
                       polarised_low_share=T(0.2), polarised_high_share=T(0.2), reference=T("region"),
-                      subjects=T(["rus", "math"]))
+                      subjects=T(["rus", "math"]), min_years_assessed=T(2))
     res = I.rule_stable_low_deprivation(evidence(rows, context=ctx), p, unc(), "ekaterinburg")
     f = res.flags.set_index("school_id")
     # НОО: 4 schools, bottom 34 % → 1 school = P every year; P has one level → 1 of 1 → flagged
@@ -268,12 +268,32 @@ def test_ekaterinburg_subjects_are_a_parameter():
             rows.append(pupils(s, y, "rus", 4, [rus - 5, rus + 5] * 2))
             rows.append(pupils(s, y, "math", 4, [math - 5, math + 5] * 2))
     kw = dict(years=T(3), bottom_share=T(0.25), levels_required=T(3), deprivation_bottom_share=T(0.25),
-              polarised_low_share=T(0.2), polarised_high_share=T(0.2), reference=T("region"))
+              polarised_low_share=T(0.2), polarised_high_share=T(0.2), reference=T("region"), min_years_assessed=T(2))
     both = I.rule_stable_low_deprivation(evidence(rows), StableLowRule(subjects=T(["rus", "math"]), **kw), unc(), "e")
     rus = I.rule_stable_low_deprivation(evidence(rows), StableLowRule(subjects=T(["rus"]), **kw), unc(), "e")
     assert set(both.flags.loc[both.flags["flagged"], "school_id"]) == {"P"}
     assert set(rus.flags.loc[rus.flags["flagged"], "school_id"]) == {"Q"}
     assert load_presets()["ekaterinburg"].params.subjects.value == ["rus", "math"]
+
+
+def test_ekaterinburg_minimum_of_assessed_years_is_a_parameter():
+    """«Стабильно» needs at least ``min_years_assessed`` assessed years (heuristic, default 2): P, lowest but with
+    results in only two of the three years, is stable under 2 and not under 3."""
+    rows = []
+    for y in (2024, 2025, 2026):
+        for s, pct in (("P", 10), ("Q", 40), ("R", 60), ("S", 70)):
+            if s == "P" and y == 2024:
+                continue
+            for subj in ("rus", "math"):
+                rows.append(pupils(s, y, subj, 4, [pct - 5, pct + 5] * 2))
+    kw = dict(years=T(3), bottom_share=T(0.25), levels_required=T(3), deprivation_bottom_share=T(0.25),
+              polarised_low_share=T(0.2), polarised_high_share=T(0.2), reference=T("region"),
+              subjects=T(["rus", "math"]))
+    two = I.rule_stable_low_deprivation(evidence(rows), StableLowRule(min_years_assessed=T(2), **kw), unc(), "e")
+    three = I.rule_stable_low_deprivation(evidence(rows), StableLowRule(min_years_assessed=T(3), **kw), unc(), "e")
+    assert set(two.flags.loc[two.flags["flagged"], "school_id"]) == {"P"}
+    assert not three.flags["flagged"].any()
+    assert load_presets()["ekaterinburg"].params.min_years_assessed.value == 2
 
 
 # ---------------------------------------------------------------- context-adjusted (St Petersburg style)

@@ -93,6 +93,7 @@ class StableLowRule(_Rule):
     polarised_high_share: Tagged[Share]
     reference: Tagged[Literal["region", "municipality"]]
     subjects: Tagged[Annotated[list[SubjectCode], Field(min_length=1)]]
+    min_years_assessed: Tagged[Annotated[int, Field(ge=1, le=10)]]
 
 
 class RiskGroupRule(_Rule):

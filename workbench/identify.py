@@ -925,7 +925,8 @@ def rule_stable_low_deprivation(ev: Evidence, p: StableLowRule, unc: Uncertainty
         parts.append(j.assign(level=level))
     judged = pd.concat(parts, ignore_index=True)
     s = _summarise_years(judged, ["school_id", "level"])
-    s["stable"] = (s["held"] == s["assessed_years"]) & (s["assessed_years"] >= min(2, p.years.value))
+    s["stable"] = (s["held"] == s["assessed_years"]) & (s["assessed_years"] >= min(p.min_years_assessed.value,
+                                                                                     p.years.value))
     crit = _criteria_rows(ev, name, "stable_low", "Стабильно низкие результаты", "SD", s, s.assign(fired=s["stable"]),
                           s["years_held"], s["years_assessed"], s["level"].map(LEVEL_TITLES))
     crit["criterion"] = "stable_low_" + s["level"].to_numpy()
