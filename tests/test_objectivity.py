@@ -692,3 +692,15 @@ def test_level_expected_share_is_the_binomial_glm_fit_without_the_school():
     full = sm.GLM(y, X, family=sm.families.Binomial()).fit().predict(X)
     assert np.abs(got - loo).max() < 0.2 * np.abs(full - loo).max()   # closer to the refits than the full fit is
     assert O.level_expected_share(cells.head(9), "lowered").isna().all()     # fewer than 10 schools: no fit
+
+
+def test_lowered_rows_say_which_comparison_they_used():
+    # a work with 240 schools gets the level model; a work with 6 schools keeps the raw regional share, and each
+    # row's sentence names the comparison it used
+    big = _level_dependent_region(seed=8, schools=240).query("subject == 'rus' and grade == 5")
+    small = big.head(6).assign(subject="math")
+    p = P(levels=("cell",))
+    t = O.signal_journal_discrepancy(pd.concat([big, small], ignore_index=True), p, levels=("cell",))
+    low = t[t["component"] == "lowered"]
+    assert low.loc[low["subject"] == "rus", "description_ru"].str.contains("с таким же уровнем").all()
+    assert low.loc[low["subject"] == "math", "description_ru"].str.contains("по региону").all()

@@ -360,18 +360,22 @@ def signal_journal_discrepancy(cells: pd.DataFrame, p: ObjectivityParams, region
             p0 = (loo[col] + 0.5) / (loo["nj"] + 1)
         else:
             p0 = c[["year", "subject", "grade"]].merge(region[["year", "subject", "grade", col]], how="left")[col]
-        adjusted = comp == "lowered" and jp.lowered_level_adjusted.value and region is None
-        if adjusted:   # against schools of the same ВПР level where the slice allows the fit, else the raw share
+        adjusted = pd.Series(False, index=c.index)
+        if comp == "lowered" and jp.lowered_level_adjusted.value and region is None:
+            # against schools of the same ВПР level where the work allows the fit, else the raw regional share
             expected = level_expected_share(c, col, jp.level_min_schools.value)
-            adjusted = expected.notna().any()
+            adjusted = expected.notna()
             p0 = expected.fillna(p0)
         p0 = pd.Series(np.clip(p0.to_numpy(dtype=float), 1e-4, 1 - 1e-4), index=c.index)
-        d = c.assign(p0=p0, k=c[col].astype(float), trials=c["nj"].astype(float))
+        d = c.assign(p0=p0, k=c[col].astype(float), trials=c["nj"].astype(float), adjusted=adjusted)
         d = d[d["p0"].notna()]
         head, verb = what[comp]
-        against = "ожидаемых для школ с таким же уровнем результатов ВПР" if adjusted else "по региону"
+        # a whole school's expectation mixes its works: it is named by the level when any of them used it
+        any_adjusted = d.groupby(["year", "municipality", "school_id"])["adjusted"].any()
 
-        def describe(level, r, sh, q, e, head=head, verb=verb, against=against):
+        def describe(level, r, sh, q, e, head=head, verb=verb, any_adjusted=any_adjusted):
+            used = r["adjusted"] if "adjusted" in r else any_adjusted.get((r["year"], r["municipality"], r["school_id"]))
+            against = "ожидаемых для школ с таким же уровнем результатов ВПР" if used else "по региону"
             return (f"{head} ({_scope(level, r.get('subject'), r.get('grade'))}): {verb} {_pct(sh)} участников"
                     f" против {_pct(q)} {against} ({_num(e, 1, True)} п.п.).")
 
