@@ -330,15 +330,25 @@ def npmle_prior(resid, se, size: int = 300, iters: int = 300) -> tuple[np.ndarra
     keep = _fit_rows(y, s)
     y, s = y[keep], s[keep]
     grid = np.linspace(y.min(), y.max(), size) if len(y) else np.zeros(1)
-    like = stats.norm.pdf((y[:, None] - grid[None, :]) / s[:, None]) / s[:, None]
+    like = _likelihood(y, s, grid)
     g = np.full(len(grid), 1 / len(grid))
     for _ in range(iters):
-        post = like * g
-        post /= np.maximum(post.sum(axis=1, keepdims=True), 1e-300)
-        g, old = post.mean(axis=0), g
+        g, old = _em_step(like, g), g
         if np.abs(g - old).max() < 1e-7:     # converged: EM moves the prior no more
             break
     return grid, g
+
+
+def _likelihood(y: np.ndarray, s: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Normal likelihood of each estimate (rows) at each grid point (columns)."""
+    return stats.norm.pdf((y[:, None] - grid[None, :]) / s[:, None]) / s[:, None]
+
+
+def _em_step(like: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """One EM step of the NPMLE: the mean of the units' posteriors on the grid under the weights ``g``."""
+    post = like * g
+    post /= np.maximum(post.sum(axis=1, keepdims=True), 1e-300)
+    return post.mean(axis=0)
 
 
 ATOM_WIDTH = 0.2   # an atom's SD as a share of the prior's SD (≈ Silverman's bandwidth for 300–1000 schools)
@@ -423,9 +433,7 @@ def group_distribution(resid, se, grid: np.ndarray, g: np.ndarray) -> np.ndarray
     ok = _fit_rows(y, s)
     if not ok.any():
         return np.asarray(g, dtype=float)
-    post = stats.norm.pdf((y[ok, None] - grid[None, :]) / s[ok, None]) * g[None, :]
-    post /= np.maximum(post.sum(axis=1, keepdims=True), 1e-300)
-    return post.mean(axis=0)
+    return _em_step(_likelihood(y[ok], s[ok], grid), g)
 
 
 def prior_quantile(grid: np.ndarray, g: np.ndarray, share: float) -> float:
