@@ -652,25 +652,18 @@ def _fit_cohorts(X: np.ndarray, y: np.ndarray, w: np.ndarray, noise: np.ndarray 
     return beta, factor * inv @ (psi.T @ psi) @ inv
 
 
-def _sampling_variance(part: pd.DataFrame, resid: np.ndarray, slope: float, params: int, known: bool) -> np.ndarray:
+def _sampling_variance(part: pd.DataFrame, e2: np.ndarray, slope: float, known: bool) -> np.ndarray:
     """Each pair's sampling variance: from the pupils' SDs when known (sd_to²/n_to + b²·sd_from²/n_from: the
-    outcome's noise and the start's, carried by the slope), else σ²/n_to with σ² by moments (least squares of e²
-    on (1, 1/n), whose slope is σ²)."""
+    outcome's noise and the start's, carried by the slope), else σ²/n_to with σ² by moments (least squares of
+    the squared residuals ``e2`` on (1, 1/n), whose slope is σ²)."""
     n = part["n_to"].to_numpy(float)
     if known:
         return (part["sd_to"].to_numpy(float) ** 2 / n
                 + slope**2 * part["sd_from"].to_numpy(float) ** 2 / part["n_from"].to_numpy(float))
-    e2 = resid**2 * len(resid) / max(len(resid) - params, 1)
     (_tau2, sigma2), *_ = np.linalg.lstsq(np.column_stack([np.ones_like(n), 1 / n]), e2, rcond=None)
     if sigma2 <= 0:                     # no size gradient to read: all residual variance taken as sampling noise
         sigma2 = float(np.mean(e2 * n))
     return sigma2 / n
-
-
-def _between_variance(resid: np.ndarray, sampling: np.ndarray, params: int) -> float:
-    """τ², the schools' own spread around the line: mean of e² minus the sampling variance (≥ 0)."""
-    e2 = resid**2 * len(resid) / max(len(resid) - params, 1)
-    return float(max(0.0, np.mean(e2 - sampling)))
 
 
 def cohort_value_added(results: pd.DataFrame, school: str = "school_id", year: str = "year", grade: str = "grade",
@@ -752,8 +745,10 @@ def cohort_value_added(results: pd.DataFrame, school: str = "school_id", year: s
         if fitted:
             groups = pd.factorize(part["school"])[0]
             beta, _ = _fit_cohorts(X, y, n_to, noise, len(cells), groups)
-            sampling = _sampling_variance(part, y - X @ beta, beta[len(cells)], X.shape[1], noise is not None)
-            tau2 = _between_variance(y - X @ beta, sampling, X.shape[1])
+            # squared residuals scaled for the fitted parameters
+            e2 = (y - X @ beta) ** 2 * len(y) / max(len(y) - X.shape[1], 1)
+            sampling = _sampling_variance(part, e2, beta[len(cells)], noise is not None)
+            tau2 = max(0.0, float(np.mean(e2 - sampling)))   # the schools' own spread around the line
             w = 1 / (tau2 + sampling)               # a school's own part does not fall with its size
             beta, cov_b = _fit_cohorts(X, y, w, noise, len(cells), groups)
             part["resid"] = y - X @ beta
