@@ -1,0 +1,118 @@
+"""Gaps between strong and weak schools (workbench.gaps): published values, hand-built cases, coverage."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from workbench import gaps
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_paule_mandel_matches_kacker_2004_and_metafor():
+    d = pd.read_csv(DATA / "kacker2004_interlab.csv")
+    s = gaps.spread(d["estimate"], np.sqrt(d["variance"]))
+    assert s.tau2 == pytest.approx(0.705395309224248, rel=1e-6)      # metafor rma(method="PM")
+    assert s.tau == pytest.approx(0.8399, abs=6e-5)                   # Kacker 2004, table 1
+    assert s.beta[0] == pytest.approx(62.4076199113286, rel=1e-9)
+    # at the Paule–Mandel τ² the generalised Q equals k − 1, so the Hartung–Knapp factor is 1: metafor's se
+    assert s.beta_se[0] == pytest.approx(0.338030602684471, rel=1e-6)
+    assert s.df == 8
+
+
+def test_q_profile_bounds_solve_the_chi_square_equations():
+    d = pd.read_csv(DATA / "kacker2004_interlab.csv")
+    y, v = d["estimate"].to_numpy(), d["variance"].to_numpy()
+    s = gaps.spread(y, np.sqrt(v), level=0.9)
+
+    def q(t2):
+        w = 1 / (v + t2)
+        return np.sum(w * (y - np.sum(w * y) / np.sum(w)) ** 2)
+
+    assert q(s.tau2_low) == pytest.approx(stats.chi2.ppf(0.95, 8), rel=1e-7)
+    assert q(s.tau2_high) == pytest.approx(stats.chi2.ppf(0.05, 8), rel=1e-7)
+    assert s.tau2_low < s.tau2 < s.tau2_high
+
+
+def test_no_spread_beyond_noise_gives_zero_and_a_zero_lower_bound():
+    s = gaps.spread([47.0, 52.0, 49.0, 53.0], [3.0, 3.0, 3.0, 3.0])     # Q(0) = 2.5 < k − 1
+    assert s.tau2 == 0.0 and s.tau2_low == 0.0 and s.tau2_high > 0
+    # means closer together than their noise allows (Q(0) below the lower χ² quantile): the interval is {0}
+    tight = gaps.spread([50.0, 50.5, 49.5, 50.2], [3.0, 3.0, 3.0, 3.0])
+    assert tight.tau2_low == tight.tau2_high == 0.0
+
+
+def _simulate(rng, k, tau, sizes=(5, 60), sdw=18.0):
+    n = rng.integers(*sizes, size=k)
+    se = sdw / np.sqrt(n)
+    truth = rng.normal(50, tau, size=k)
+    return truth + rng.normal(0, se), se
+
+
+@pytest.mark.parametrize("k", [10, 20])
+def test_gap_interval_keeps_its_level_in_small_municipalities(k):
+    """The Q-profile interval of P90 − P10 of true school means covers the truth about 95 % of the time with 10 or
+    20 schools of 5–60 pupils (a percentile bootstrap over 20 schools covers about 80 %)."""
+    rng = np.random.default_rng(20261204 + k)
+    tau, hits, reps = 6.0, 0, 600
+    truth = gaps.p90_p10(tau)
+    for _ in range(reps):
+        y, se = _simulate(rng, k, tau)
+        s = gaps.spread(y, se)
+        hits += gaps.p90_p10(s.tau_low) <= truth <= gaps.p90_p10(s.tau_high)
+    coverage = hits / reps
+    assert 0.93 <= coverage <= 0.97, coverage     # binomial SE at 600 reps ≈ 0.9 p.p.
+
+
+def test_raw_gap_is_inflated_by_noise_and_the_corrected_one_is_not():
+    rng = np.random.default_rng(7)
+    tau, raw, corrected = 5.0, [], []
+    for _ in range(300):
+        y, se = _simulate(rng, 200, tau, sizes=(4, 30))
+        c = pd.DataFrame({"school_id": np.arange(200).astype(str), "n": 1, "mean": y, "sdw": se, "n2": 0})
+        g = gaps.work_gaps(c)
+        raw.append(g["raw_quartile_gap"])
+        corrected.append(g["quartile_gap"])
+    truth = gaps.quartile_gap(tau)
+    assert np.mean(raw) > 1.3 * truth                        # reliability about 0.5: the raw gap is ~40 % too big
+    assert np.mean(corrected) == pytest.approx(truth, rel=0.03)
+
+
+def test_shnor_gap_interval_keeps_its_level():
+    rng = np.random.default_rng(11)
+    hits, reps, k, delta = 0, 500, 16, 8.0
+    for _ in range(reps):
+        y, se = _simulate(rng, k, 5.0)
+        flag = np.zeros(k, dtype=bool)
+        flag[:4] = True
+        y = y - delta * flag
+        c = pd.DataFrame({"school_id": [f"s{i}" for i in range(k)], "n": 1, "mean": y, "sdw": se, "n2": 0})
+        g = gaps.work_gaps(c, shnor={f"s{i}" for i in range(4)})
+        hits += g["shnor_gap_low"] <= delta <= g["shnor_gap_high"]
+    assert 0.93 <= hits / reps <= 0.975, hits / reps
+
+
+def test_within_context_gap_removes_what_the_clusters_explain():
+    # two context clusters 20 p.p. apart, no spread inside them beyond noise
+    ids = [f"s{i}" for i in range(12)]
+    cluster = pd.Series([1] * 6 + [2] * 6, index=ids)
+    mean = np.r_[np.full(6, 40.0), np.full(6, 60.0)] + np.tile([-0.5, 0.5, -0.2, 0.2, 0.1, -0.1], 2)
+    c = pd.DataFrame({"school_id": ids, "n": 30, "mean": mean, "sdw": 15.0, "n2": 0})
+    g = gaps.work_gaps(c, cluster=cluster)
+    assert g["p90_p10"] > 20                        # across clusters the gap is large ...
+    assert g["within_p90_p10"] == 0.0               # ... inside them nothing beyond sampling noise
+    assert g["context_share"] == pytest.approx(1.0)
+
+
+def test_two_share_ratio_by_hand():
+    # bottom quartile: schools ranked 1 and 2 (10 + 8 of 40 pupils have «2»); top: ranked 7 and 8 (1 + 1 of 40)
+    r = gaps.two_share_ratio([10, 8, 4, 4, 3, 3, 1, 1], [20] * 8, [1, 2, 3, 4, 5, 6, 7, 8])
+    assert r["two_bottom"] == pytest.approx(18 / 40) and r["two_top"] == pytest.approx(2 / 40)
+    assert r["two_ratio"] == pytest.approx(9.0)
+    assert r["two_ratio_low"] < 9.0 < r["two_ratio_high"]
+    none_on_top = gaps.two_share_ratio([10, 8, 4, 4, 3, 3, 0, 0], [20] * 8, range(8))
+    assert np.isnan(none_on_top["two_ratio"]) and none_on_top["two_top"] == 0.0

@@ -1,0 +1,287 @@
+"""Gaps between the strongest and the weakest schools and their trends (DOMAIN §6).
+
+A gap is a property of the *true* school results, but what we observe is each school's mean over its pupils of
+one year: the spread of observed means is the spread of true means plus sampling noise, which in a small school
+is large, so raw gaps between observed means are inflated (a school of 8 pupils lands in a tail by chance).
+Every gap here is therefore reported twice:
+
+* ``raw_*`` — between observed school means (what a spreadsheet shows; for comparison only);
+* the corrected gap — a functional of the distribution of true school means under the normal random-effects
+  model ``mean_j = μ + u_j + e_j``, ``u_j ~ N(0, τ²)``, ``e_j ~ N(0, s_j²)`` with ``s_j = sdw / √n_j`` (the
+  region's pooled within-school SD of the work, as in identification). Then P90 − P10 = 2·z₀.₉·τ and the mean of
+  the top quartile minus the mean of the bottom quartile = 2·τ·φ(z₀.₇₅)/0.25.
+
+τ² is the Paule–Mandel estimate and its interval is the Q-profile interval (Viechtbauer 2007): the generalised
+Q statistic Σ w_j(τ²)(y_j − ŷ_j)² with w_j = 1/(s_j² + τ²) is χ² with k − p degrees of freedom exactly when the
+model holds, so the interval keeps its level with 10 or 20 schools (a percentile bootstrap over 20 schools covers
+about 80 %). It rests on the normal shape of true school means; ``normality_p`` says when the data contradict it.
+The same machinery with covariates gives the gap within clusters of similar social context (cluster dummies)
+and the gap between ШНОР and the other schools (a 0/1 column, Hartung–Knapp–Sidik–Jonkman interval, t with
+k − 2 degrees of freedom, the factor kept ≥ 1).
+
+Example
+-------
+>>> y = [40.0, 55.0, 60.0, 70.0, 48.0, 66.0]; se = [4.0, 3.0, 5.0, 2.0, 6.0, 3.0]
+>>> s = spread(y, se)
+>>> round(s.tau, 2), s.tau_low < s.tau < s.tau_high
+(10.62, True)
+>>> round(p90_p10(s.tau), 1), round(p90_p10(s.tau_low), 1), round(p90_p10(s.tau_high), 1)
+(27.2, 15.4, 70.0)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+Z90 = float(stats.norm.ppf(0.9))
+P90_P10_FACTOR = 2 * Z90                                          # P90 − P10 of N(μ, τ²) in units of τ
+QUARTILE_FACTOR = float(2 * stats.norm.pdf(stats.norm.ppf(0.75)) / 0.25)   # mean(top 25 %) − mean(bottom 25 %)
+
+
+def p90_p10(tau):
+    """P90 − P10 of a normal distribution with SD ``tau``.
+
+    >>> round(p90_p10(1.0), 4)
+    2.5631
+    """
+    return P90_P10_FACTOR * np.asarray(tau, dtype=float) if np.ndim(tau) else P90_P10_FACTOR * float(tau)
+
+
+def quartile_gap(tau):
+    """Mean of the top quartile minus mean of the bottom quartile of a normal distribution with SD ``tau``.
+
+    >>> round(quartile_gap(1.0), 4)
+    2.5422
+    """
+    return QUARTILE_FACTOR * np.asarray(tau, dtype=float) if np.ndim(tau) else QUARTILE_FACTOR * float(tau)
+
+
+# ---------------------------------------------------------------- the random-effects model
+
+@dataclass(frozen=True)
+class Spread:
+    """Between-school spread of true results (normal random-effects model, optionally with covariates).
+
+    ``tau2`` Paule–Mandel, ``tau2_low``/``tau2_high`` the Q-profile interval at ``level``; ``beta``/``beta_se``
+    the fixed effects at ``tau2`` with Hartung–Knapp–Sidik–Jonkman standard errors (factor ≥ 1), ``df`` = k − p
+    for their t intervals; ``reliability`` the mean of τ²/(τ² + s_j²) (how much of the observed spread is true);
+    ``normality_p`` a Shapiro–Wilk p-value of the standardised residuals (NaN below 8 schools)."""
+    k: int
+    p: int
+    tau2: float
+    tau2_low: float
+    tau2_high: float
+    beta: np.ndarray
+    beta_se: np.ndarray
+    df: int
+    reliability: float
+    normality_p: float
+    level: float
+
+    @property
+    def tau(self) -> float:
+        return float(np.sqrt(self.tau2))
+
+    @property
+    def tau_low(self) -> float:
+        return float(np.sqrt(self.tau2_low))
+
+    @property
+    def tau_high(self) -> float:
+        return float(np.sqrt(self.tau2_high))
+
+    def beta_interval(self, j: int) -> tuple[float, float]:
+        """t interval of fixed effect ``j`` at the spread's level."""
+        if self.df <= 0 or not np.isfinite(self.beta_se[j]):
+            return float("nan"), float("nan")
+        t = float(stats.t.ppf(0.5 + self.level / 2, self.df))
+        return float(self.beta[j] - t * self.beta_se[j]), float(self.beta[j] + t * self.beta_se[j])
+
+
+def _generalised_q(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    w = 1.0 / (v + tau2)
+    xtwx = X.T @ (X * w[:, None])
+    cov = np.linalg.pinv(xtwx)
+    beta = cov @ (X.T @ (w * y))
+    r = y - X @ beta
+    return float(np.sum(w * r * r)), beta, cov
+
+
+def _solve_tau2(target: float, y, v, X) -> float:
+    """τ² ≥ 0 at which the generalised Q equals ``target`` (Q decreases in τ²); 0 when Q(0) is already below."""
+    q0 = _generalised_q(0.0, y, v, X)[0]
+    if q0 <= target:
+        return 0.0
+    hi = max(float(np.var(y)), float(np.max(v)), 1e-9)
+    while _generalised_q(hi, y, v, X)[0] > target:
+        hi *= 4.0
+        if hi > 1e12:
+            return float("inf")
+    return float(optimize.brentq(lambda t: _generalised_q(t, y, v, X)[0] - target, 0.0, hi, xtol=1e-10, rtol=1e-10))
+
+
+def spread(estimate, se, X=None, level: float = 0.95) -> Spread:
+    """Fit the normal random-effects model to school means ``estimate`` with sampling SEs ``se``.
+
+    ``X`` is an optional design matrix (k × p, an intercept included by the caller); without it the model has a
+    common mean. Rows with a missing estimate or a non-positive se are dropped. Needs k > p + 1 schools; fewer
+    give NaN. Means closer together than their noise allows (Q(0) below the lower χ² quantile) give the
+    interval [0, 0]: no spread beyond noise is detectable, as metafor reports.
+
+    >>> s = spread([0.0, 2.0, 4.0], [1.0, 1.0, 1.0])    # Q(τ²) = 8/(1+τ²) = 2 → τ² = 3
+    >>> round(s.tau2, 6), s.k, s.df
+    (3.0, 3, 2)
+    """
+    y = np.asarray(estimate, dtype=float)
+    s = np.asarray(se, dtype=float)
+    X = np.ones((len(y), 1)) if X is None else np.asarray(X, dtype=float).reshape(len(y), -1)
+    keep = np.isfinite(y) & np.isfinite(s) & (s > 0) & np.isfinite(X).all(axis=1)
+    y, v, X = y[keep], s[keep] ** 2, X[keep]
+    # drop design columns that are constant zero among the kept rows (an empty cluster)
+    X = X[:, np.abs(X).sum(axis=0) > 0]
+    k, p = len(y), int(np.linalg.matrix_rank(X)) if len(y) else X.shape[1]
+    nan = float("nan")
+    if k <= p + 1:
+        return Spread(k, p, nan, nan, nan, np.full(X.shape[1], nan), np.full(X.shape[1], nan), k - p, nan, nan, level)
+    df = k - p
+    alpha = 1 - level
+    tau2 = _solve_tau2(df, y, v, X)
+    low = _solve_tau2(float(stats.chi2.ppf(1 - alpha / 2, df)), y, v, X)
+    high = _solve_tau2(float(stats.chi2.ppf(alpha / 2, df)), y, v, X)
+    q, beta, cov = _generalised_q(tau2, y, v, X)
+    factor = max(1.0, q / df)                 # HKSJ, never narrower than the model-based SE
+    beta_se = np.sqrt(np.diag(cov) * factor)
+    w = 1.0 / (v + tau2)
+    resid = (y - X @ beta) * np.sqrt(w)
+    normality = float(stats.shapiro(resid).pvalue) if k >= 8 and np.ptp(resid) > 0 else nan
+    return Spread(k, p, tau2, low, high, beta, beta_se, df, float(np.mean(tau2 / (tau2 + v))), normality, level)
+
+
+def shrunk_means(estimate, se, tau2: float, mu: float | None = None) -> np.ndarray:
+    """Posterior means of true school means under the normal model (used to rank schools into quartiles:
+    a small school with an extreme observed mean is pulled toward the middle instead of filling a tail).
+
+    >>> shrunk_means([0.0, 10.0], [1.0, 1.0], tau2=1.0).tolist()
+    [2.5, 7.5]
+    """
+    y = np.asarray(estimate, dtype=float)
+    v = np.asarray(se, dtype=float) ** 2
+    if mu is None:
+        w = 1 / (v + tau2)
+        mu = float(np.sum(w * y) / np.sum(w))
+    lam = np.where(v > 0, tau2 / (tau2 + v), 1.0) if tau2 > 0 else np.zeros_like(y)
+    return mu + lam * (y - mu)
+
+
+# ---------------------------------------------------------------- gaps of one work in one set of schools
+
+def _ratio_share(a: np.ndarray, m: np.ndarray) -> tuple[float, float, int]:
+    """Pooled share Σa/Σm over schools and the variance of its log by linearisation with schools as clusters."""
+    c = len(a)
+    total = float(np.sum(m))
+    r = float(np.sum(a)) / total if total > 0 else float("nan")
+    if c < 2 or not r > 0:
+        return r, float("nan"), c
+    d = a - r * m
+    var_r = c / (c - 1) * float(np.sum(d * d)) / total ** 2
+    return r, var_r / r ** 2, c
+
+
+def two_share_ratio(n2, n, rank, level: float = 0.95) -> dict:
+    """Share of «2» among pupils of the bottom quartile of schools (by ``rank``, low = weak) over the share in the
+    top quartile, with a t interval of the log ratio (schools as clusters, Welch–Satterthwaite degrees of
+    freedom; quartile membership taken as given). NaN when the top quartile has no «2» or a quartile has fewer
+    than 2 schools.
+
+    >>> r = two_share_ratio([6, 5, 4, 3, 2, 1, 1, 0], [20] * 8, [1, 2, 3, 4, 5, 6, 7, 8])
+    >>> round(r["two_ratio"], 2), round(r["two_bottom"], 3), round(r["two_top"], 3)
+    (11.0, 0.275, 0.025)
+    """
+    n2, n, rank = (np.asarray(x, dtype=float) for x in (n2, n, rank))
+    lo_cut, hi_cut = np.quantile(rank, [0.25, 0.75])
+    bottom, top = rank <= lo_cut, rank >= hi_cut
+    rb, vb, cb = _ratio_share(n2[bottom], n[bottom])
+    rt, vt, ct = _ratio_share(n2[top], n[top])
+    out = {"two_bottom": rb, "two_top": rt, "two_ratio": float("nan"), "two_ratio_low": float("nan"),
+           "two_ratio_high": float("nan")}
+    if not (rt > 0 and rb > 0) or cb < 2 or ct < 2:
+        return out
+    ratio = rb / rt
+    out["two_ratio"] = ratio
+    var = vb + vt
+    if not np.isfinite(var):
+        return out
+    df = var ** 2 / ((vb ** 2 / (cb - 1) if vb > 0 else 0) + (vt ** 2 / (ct - 1) if vt > 0 else 0) or np.inf)
+    t = float(stats.t.ppf(0.5 + level / 2, max(df, 1.0)))
+    out["two_ratio_low"], out["two_ratio_high"] = ratio * np.exp(-t * np.sqrt(var)), ratio * np.exp(t * np.sqrt(var))
+    return out
+
+
+def _raw_gaps(y: np.ndarray) -> tuple[float, float]:
+    p10, q25, q75, p90 = np.quantile(y, [0.1, 0.25, 0.75, 0.9])
+    return float(p90 - p10), float(y[y >= q75].mean() - y[y <= q25].mean())
+
+
+GAP_COLUMNS = ["schools", "pupils", "raw_p90_p10", "raw_quartile_gap", "tau", "reliability", "normality_p",
+               "p90_p10", "p90_p10_low", "p90_p10_high", "quartile_gap", "quartile_gap_low", "quartile_gap_high",
+               "two_bottom", "two_top", "two_ratio", "two_ratio_low", "two_ratio_high",
+               "shnor_schools", "shnor_gap", "shnor_gap_low", "shnor_gap_high",
+               "within_p90_p10", "within_p90_p10_low", "within_p90_p10_high", "context_share"]
+
+
+def work_gaps(cells: pd.DataFrame, *, shnor=frozenset(), cluster: pd.Series | None = None,
+              level: float = 0.95) -> dict:
+    """Every gap of one work (subject × grade × year) among the schools of ``cells``.
+
+    ``cells``: one row per school with ``school_id``, ``n``, ``mean`` (percent of max), ``sdw`` (pooled
+    within-school SD of the work), ``n2`` (pupils with «2»). ``shnor``: ids of the schools on the list
+    (``shnor_gap`` = mean of the other schools minus mean of ШНОР, in true means); ``cluster``: school id →
+    context cluster (``within_p90_p10``: P90 − P10 of true means around their cluster's mean;
+    ``context_share``: the share of τ² the clusters explain).
+
+    >>> c = pd.DataFrame({"school_id": list("abcdefgh"), "n": 6, "mean": [30., 40, 45, 50, 52, 58, 62, 75],
+    ...                   "sdw": 20.0, "n2": [3, 2, 2, 1, 1, 1, 0, 0]})
+    >>> g = work_gaps(c)                  # 6 pupils a school: a third of the observed spread is noise
+    >>> g["schools"], round(g["raw_quartile_gap"], 1), round(g["quartile_gap"], 1), round(g["reliability"], 2)
+    (8, 33.5, 28.5, 0.65)
+    >>> round(g["quartile_gap_low"], 1), round(g["quartile_gap_high"], 1)    # 8 schools: a wide interval
+    (10.6, 68.6)
+    """
+    c = cells[cells["n"] > 0]
+    y = c["mean"].to_numpy(float)
+    se = (c["sdw"] / np.sqrt(c["n"])).to_numpy(float)
+    out = dict.fromkeys(GAP_COLUMNS, float("nan"))
+    out.update(schools=len(c), pupils=int(c["n"].sum()))
+    if len(c) < 4:
+        return out
+    out["raw_p90_p10"], out["raw_quartile_gap"] = _raw_gaps(y)
+    s = spread(y, se, level=level)
+    if not np.isfinite(s.tau2):
+        return out
+    out.update(tau=s.tau, reliability=s.reliability, normality_p=s.normality_p,
+               p90_p10=p90_p10(s.tau), p90_p10_low=p90_p10(s.tau_low), p90_p10_high=p90_p10(s.tau_high),
+               quartile_gap=quartile_gap(s.tau), quartile_gap_low=quartile_gap(s.tau_low),
+               quartile_gap_high=quartile_gap(s.tau_high))
+    out.update(two_share_ratio(c["n2"], c["n"], shrunk_means(y, se, s.tau2), level))
+    flag = c["school_id"].isin(set(shnor)).to_numpy(float)
+    out["shnor_schools"] = int(flag.sum())
+    if 0 < flag.sum() < len(c):
+        g = spread(y, se, np.column_stack([np.ones(len(c)), flag]), level=level)
+        lo, hi = g.beta_interval(1)
+        out.update(shnor_gap=-float(g.beta[1]), shnor_gap_low=-hi, shnor_gap_high=-lo)
+    if cluster is not None:
+        cl = c["school_id"].map(cluster)
+        ok = cl.notna().to_numpy()
+        levels = sorted(cl[ok].unique())
+        if len(levels) > 1:
+            X = np.column_stack([(cl[ok] == v).to_numpy(float) for v in levels])
+            w = spread(y[ok], se[ok], X, level=level)
+            base = spread(y[ok], se[ok], level=level)
+            if np.isfinite(w.tau2):
+                out.update(within_p90_p10=p90_p10(w.tau), within_p90_p10_low=p90_p10(w.tau_low),
+                           within_p90_p10_high=p90_p10(w.tau_high),
+                           context_share=1 - w.tau2 / base.tau2 if base.tau2 > 0 else float("nan"))
+    return out
