@@ -190,11 +190,12 @@ def _ratio_share(a: np.ndarray, m: np.ndarray) -> tuple[float, float, int]:
     return r, var_r / r ** 2, c
 
 
-def two_share_ratio(n2, n, rank, level: float = 0.95) -> dict:
+def two_share_ratio(n2, n, rank, level: float = 0.95, min_schools: int = 3) -> dict:
     """Share of «2» among pupils of the bottom quartile of schools (by ``rank``, low = weak) over the share in the
     top quartile, with a t interval of the log ratio (schools as clusters, Welch–Satterthwaite degrees of
-    freedom; quartile membership taken as given). NaN when the top quartile has no «2» or a quartile has fewer
-    than 2 schools.
+    freedom; quartile membership taken as given). The ratio is NaN when the top quartile has no «2»; the interval
+    is NaN when a quartile has fewer than ``min_schools`` schools (with two, t has about one degree of freedom
+    and the interval spans orders of magnitude).
 
     >>> r = two_share_ratio([6, 5, 4, 3, 2, 1, 1, 0], [20] * 8, [1, 2, 3, 4, 5, 6, 7, 8])
     >>> round(r["two_ratio"], 2), round(r["two_bottom"], 3), round(r["two_top"], 3)
@@ -207,12 +208,12 @@ def two_share_ratio(n2, n, rank, level: float = 0.95) -> dict:
     rt, vt, ct = _ratio_share(n2[top], n[top])
     out = {"two_bottom": rb, "two_top": rt, "two_ratio": float("nan"), "two_ratio_low": float("nan"),
            "two_ratio_high": float("nan")}
-    if not (rt > 0 and rb > 0) or cb < 2 or ct < 2:
+    if not (rt > 0 and rb > 0):
         return out
     ratio = rb / rt
     out["two_ratio"] = ratio
     var = vb + vt
-    if not np.isfinite(var):
+    if not np.isfinite(var) or min(cb, ct) < max(min_schools, 2):
         return out
     df = var ** 2 / ((vb ** 2 / (cb - 1) if vb > 0 else 0) + (vt ** 2 / (ct - 1) if vt > 0 else 0) or np.inf)
     t = float(stats.t.ppf(0.5 + level / 2, max(df, 1.0)))
@@ -285,3 +286,117 @@ def work_gaps(cells: pd.DataFrame, *, shnor=frozenset(), cluster: pd.Series | No
                            within_p90_p10_high=p90_p10(w.tau_high),
                            context_share=1 - w.tau2 / base.tau2 if base.tau2 > 0 else float("nan"))
     return out
+
+
+# ---------------------------------------------------------------- gaps of every work, year and unit
+
+WORK_KEYS = ["year", "subject", "grade"]
+
+
+def vpr_school_means(results: pd.DataFrame, min_pupils: int = 1) -> pd.DataFrame:
+    """ВПР school means of each work from ``identify.Evidence.results`` (one row per school × subject × grade ×
+    year with ``n``, ``mean``, ``sdw``, ``n2``…``n5``, ``region_mean``), schools with at least ``min_pupils``."""
+    v = results[(results["assessment"] == "ВПР") & (results["n"] >= min_pupils)]
+    cols = ["year", "municipality", "school_id", "subject", "grade", "n", "mean", "sdw", "region_mean",
+            "n2", "n3", "n4", "n5"]
+    out = v[cols].copy()
+    out["year"] = out["year"].astype(int)
+    out["grade"] = out["grade"].astype(int)
+    return out.reset_index(drop=True)
+
+
+def gap_table(means: pd.DataFrame, *, unit: str = "region", shnor=frozenset(), cluster: pd.Series | None = None,
+              pupil_sd: pd.Series | None = None, level: float = 0.95, min_schools: int = 4) -> pd.DataFrame:
+    """Every gap (``GAP_COLUMNS``) of each work and year among the schools of ``means``, labelled ``unit``.
+
+    ``pupil_sd`` is the SD of pupils' percent scores in the work (√(sdw² + variance of school means), weighted by
+    pupils) among these schools, or taken from ``pupil_sd`` (indexed by year, subject, grade: pass the region's
+    table so that a homogeneous municipality's gap is not inflated by its own small SD); ``*_sd`` columns give the
+    corrected gaps in those units, comparable across years and subjects whose scales differ. Works with fewer than
+    ``min_schools`` schools get counts only.
+
+    >>> m = pd.DataFrame({"year": 2026, "subject": "math", "grade": 4, "school_id": list("abcdef"), "n": 20,
+    ...                   "mean": [40.0, 45, 50, 55, 60, 70], "sdw": 15.0, "n2": [5, 4, 3, 2, 1, 1]})
+    >>> t = gap_table(m)
+    >>> t[["unit", "schools", "pupils"]].values.tolist()
+    [['region', 6, 120]]
+    """
+    rows = []
+    for key, g in means.groupby(WORK_KEYS, sort=True):
+        row = dict(zip(WORK_KEYS, key), unit=unit)
+        if len(g) >= min_schools:
+            row.update(work_gaps(g, shnor=shnor, cluster=cluster, level=level))
+        else:
+            row.update(dict.fromkeys(GAP_COLUMNS, float("nan")), schools=len(g), pupils=int(g["n"].sum()))
+        if pupil_sd is not None:
+            row["pupil_sd"] = float(pupil_sd.get(key, np.nan))
+        else:
+            w = g["n"] / g["n"].sum()
+            between = float(np.sum(w * (g["mean"] - np.sum(w * g["mean"])) ** 2))
+            row["pupil_sd"] = float(np.sqrt(np.sum(w * g["sdw"] ** 2) + between))
+        rows.append(row)
+    t = pd.DataFrame(rows, columns=["unit", *WORK_KEYS, *GAP_COLUMNS, "pupil_sd"])
+    for c in ("p90_p10", "p90_p10_low", "p90_p10_high", "quartile_gap", "shnor_gap", "shnor_gap_low",
+              "shnor_gap_high", "within_p90_p10"):
+        t[f"{c}_sd"] = t[c] / t["pupil_sd"]
+    return t
+
+
+# ---------------------------------------------------------------- trends of the gaps
+
+TREND_COLUMNS = ["years", "first_year", "last_year", "slope", "slope_low", "slope_high", "p_value", "fitted_first",
+                 "fitted_last"]
+
+
+def linear_trend(years, values, level: float = 0.95) -> dict:
+    """OLS trend of yearly values (statsmodels): the slope per year with its t interval (T − 2 degrees of
+    freedom: the scatter of the years around the line is the uncertainty, sampling noise and year-specific
+    shocks together), never a two-point difference. Needs three years.
+
+    >>> r = linear_trend([2022, 2023, 2024, 2025, 2026], [30.0, 29.0, 28.5, 27.0, 26.5])
+    >>> round(r["slope"], 2), r["slope_high"] < 0, round(r["fitted_last"], 2)
+    (-0.9, True, 26.4)
+    """
+    import statsmodels.api as sm
+
+    t = np.asarray(years, dtype=float)
+    y = np.asarray(values, dtype=float)
+    ok = np.isfinite(t) & np.isfinite(y)
+    t, y = t[ok], y[ok]
+    out = dict.fromkeys(TREND_COLUMNS, float("nan"))
+    out["years"] = int(len(t))
+    if len(np.unique(t)) < 3:
+        return out
+    fit = sm.OLS(y, sm.add_constant(t - t.mean())).fit()
+    lo, hi = fit.conf_int(alpha=1 - level)[1]
+    out.update(first_year=int(t.min()), last_year=int(t.max()), slope=float(fit.params[1]), slope_low=float(lo),
+               slope_high=float(hi), p_value=float(fit.pvalues[1]),
+               fitted_first=float(fit.params[0] + fit.params[1] * (t.min() - t.mean())),
+               fitted_last=float(fit.params[0] + fit.params[1] * (t.max() - t.mean())))
+    return out
+
+
+def gap_trends(table: pd.DataFrame, measure: str = "p90_p10", level: float = 0.95) -> pd.DataFrame:
+    """Per unit × subject × grade: the linear trend of ``measure`` over the years of ``table`` (``gap_table``
+    rows), plus a row per unit × subject with grade = 0 for the mean over the grades assessed in every year
+    (averaging grades first keeps a year's shock, shared by its grades, from counting as independent evidence).
+
+    >>> t = pd.DataFrame({"unit": "r", "subject": "rus", "grade": [4] * 3 + [5] * 3, "year": [2024, 2025, 2026] * 2,
+    ...                   "p90_p10": [30.0, 29.0, 28.0, 32.0, 31.0, 30.0]})
+    >>> gap_trends(t)[["grade", "slope", "fitted_last"]].round(6).values.tolist()
+    [[0.0, -1.0, 29.0], [4.0, -1.0, 28.0], [5.0, -1.0, 30.0]]
+    """
+    rows = []
+    for (unit, subject, grade), g in table.groupby(["unit", "subject", "grade"], sort=True):
+        rows.append({"unit": unit, "subject": subject, "grade": int(grade), "measure": measure,
+                     **linear_trend(g["year"], g[measure], level)})
+    for (unit, subject), g in table.dropna(subset=[measure]).groupby(["unit", "subject"], sort=True):
+        every = g.groupby("grade")["year"].nunique()
+        grades = every[every == g["year"].nunique()].index
+        mean = g[g["grade"].isin(grades)].groupby("year")[measure].mean()
+        rows.append({"unit": unit, "subject": subject, "grade": 0, "measure": measure,
+                     "grades": ", ".join(str(int(x)) for x in grades), **linear_trend(mean.index, mean.values, level)})
+    out = pd.DataFrame(rows)
+    if "grades" not in out:
+        out["grades"] = ""
+    return out.sort_values(["unit", "subject", "grade"]).reset_index(drop=True)
