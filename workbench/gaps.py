@@ -400,3 +400,185 @@ def gap_trends(table: pd.DataFrame, measure: str = "p90_p10", level: float = 0.9
     if "grades" not in out:
         out["grades"] = ""
     return out.sort_values(["unit", "subject", "grade"]).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- dynamics of the listed schools
+
+def expected_change(trend: pd.DataFrame, base_year: int, year: int, *, lags: int = 3,
+                    exclude=frozenset()) -> pd.DataFrame:
+    """Regression to the mean: the change from ``base_year`` to ``year`` each school is expected to show with no
+    support at all, learnt from the region's own schools.
+
+    ``trend``: one row per school × year with ``estimate`` (result relative to the region) and ``se``. A school
+    picked for low results is expected to rise anyway, because part of its low result was noise and its true
+    result drifts: how much depends on how it was picked. Lists are built from several years, so the expectation
+    is the best linear prediction of the ``year`` result from the results of ``base_year`` and the ``lags`` − 1
+    years before it, fitted by OLS over the region's schools that are not in ``exclude`` (the supported ones);
+    each lag also enters multiplied by the school's standardised squared se, so a small school's past results
+    count less (its reliability is lower). Schools without every lag use fewer lags. Returns school_id,
+    estimate_base, expected (the predicted ``year`` result), expected_change = expected − estimate_base.
+
+    With one lag and equal se this is (ρ·τ_year/τ_base·λ − 1)·y_base of the normal model (λ the reliability):
+
+    >>> rng = np.random.default_rng(0); theta = rng.normal(0, 10, 4000)
+    >>> tr = pd.concat([pd.DataFrame({"school_id": range(4000), "year": y, "se": 10.0,
+    ...                               "estimate": theta + rng.normal(0, 10, 4000)}) for y in (2025, 2026)])
+    >>> e = expected_change(tr, 2025, 2026, lags=1)
+    >>> low = e.estimate_base < -20
+    >>> round(float(e.loc[low, "expected_change"].mean() / -e.loc[low, "estimate_base"].mean()), 1)   # λ = 0.5
+    0.5
+    """
+    wide = trend.pivot_table(index="school_id", columns="year", values="estimate")
+    se2 = trend[trend["year"] == base_year].set_index("school_id")["se"] ** 2
+    r = (se2 / se2.mean()).reindex(wide.index)
+    out = pd.DataFrame({"estimate_base": wide.get(base_year)}).reindex(wide.index)
+    out["expected"] = np.nan
+    train = ~wide.index.isin(set(exclude))
+    for k in range(lags, 0, -1):
+        cols = [base_year - i for i in range(k)]
+        if any(c not in wide.columns for c in cols) or year not in wide.columns:
+            continue
+        X = np.column_stack([wide[cols].to_numpy(float), wide[cols].to_numpy(float) * r.to_numpy(float)[:, None]])
+        X = np.column_stack([np.ones(len(X)), X])
+        have = np.isfinite(X).all(axis=1)
+        fit_rows = have & train & np.isfinite(wide[year].to_numpy(float))
+        todo = have & out["expected"].isna().to_numpy()
+        if fit_rows.sum() <= X.shape[1] + 2 or not todo.any():
+            continue
+        beta = np.linalg.lstsq(X[fit_rows], wide[year].to_numpy(float)[fit_rows], rcond=None)[0]
+        out.loc[todo, "expected"] = X[todo] @ beta
+    out["expected_change"] = out["expected"] - out["estimate_base"]
+    return out.reset_index()
+
+
+@dataclass(frozen=True)
+class DynamicsRule:
+    """Thresholds of «положительная динамика» (DOMAIN §6; heuristic X = 5, Y = 3, percentile 10; FIOKO 2026 treats
+    a rise of the share of «2» by 10 p.p. as negative dynamics)."""
+    two_drop: float = 5.0
+    mean_rise: float = 3.0
+    percentile_rise: float = 10.0
+    negative_two_rise: float = 10.0
+    level: float = 0.95
+
+
+DEFINITIONS = {
+    "exit": "вышла из списка: в списке в {base} году, не в списке в {year} году (та же методика)",
+    "beyond_interval": "доля «2» снизилась не меньше чем на {two_drop:g} п.п. или средний результат вырос не меньше "
+                       "чем на {mean_rise:g} п.п., и изменение больше своей погрешности ({level:.0%}-интервал не "
+                       "включает 0)",
+    "percentile": "место среди школ региона поднялось не меньше чем на {percentile_rise:g} процентилей",
+    "residual": "результат с учётом социального контекста (остаток регрессии на ИСБШ) улучшился больше своей "
+                "погрешности",
+}
+NEGATIVE = "доля «2» выросла на {negative_two_rise:g} п.п. и больше (ФИОКО 2026: отрицательная динамика)"
+
+
+def _context_residual(t: pd.DataFrame, context: pd.Series) -> pd.Series:
+    """Result minus what the region's schools of the same social index get (OLS within the year)."""
+    x = t["school_id"].map(context)
+    ok = x.notna() & t["estimate"].notna()
+    if ok.sum() < 3:
+        return pd.Series(np.nan, index=t.index)
+    b, a = np.polyfit(x[ok].astype(float), t.loc[ok, "estimate"], 1)
+    return t["estimate"] - (a + b * x.astype(float))
+
+
+def school_dynamics(trend: pd.DataFrame, twos: pd.DataFrame, base_flags: pd.DataFrame, flags: pd.DataFrame,
+                    base_year: int, year: int, *, context: pd.Series | None = None, excluded=frozenset(),
+                    supported=frozenset(), rule: DynamicsRule = DynamicsRule()) -> pd.DataFrame:
+    """Per school listed in ``base_year`` (``base_flags.flagged``): its change to ``year`` and whether it shows
+    positive dynamics under each definition of ``DEFINITIONS`` (NaN when the data do not allow the judgement),
+    the negative dynamics of FIOKO, the change expected from regression to the mean (``expected_change``) and
+    ``net_change`` = observed − expected.
+
+    ``trend``: school × year ``estimate``/``se`` relative to the region (all region schools: percentiles and the
+    regression to the mean are regional); ``twos``: school × year ``n2``/``n`` (the same works); ``excluded``:
+    schools with signs of non-objective results in ``year`` (kept in the table, ``excluded`` True, not judged);
+    ``supported``: schools in the support programme (partnership or measures) by ``year``.
+    """
+    z = float(stats.norm.ppf(0.5 + rule.level / 2))
+    listed = base_flags.loc[base_flags["flagged"].astype(bool), ["school_id", "municipality"]]
+    now = set(flags.loc[flags["flagged"].astype(bool), "school_id"])
+    t = trend[trend["year"].isin([base_year, year])].copy()
+    t["percentile"] = t.groupby("year")["estimate"].rank(pct=True) * 100
+    if context is not None:
+        t["residual"] = t.groupby("year", group_keys=False)[["school_id", "estimate"]].apply(
+            lambda g: _context_residual(g, context))
+    else:
+        t["residual"] = np.nan
+    wide = t.pivot(index="school_id", columns="year", values=["estimate", "se", "percentile", "residual"])
+    tw = twos[twos["year"].isin([base_year, year])].pivot(index="school_id", columns="year", values=["n2", "n"])
+    rtm = expected_change(trend, base_year, year, exclude=supported).set_index("school_id")
+    out = listed.copy().reset_index(drop=True)
+    sid = out["school_id"]
+
+    def col(frame, name, y):
+        key = (name, y)
+        return sid.map(frame[key]) if key in frame.columns else pd.Series(np.nan, index=sid.index)
+
+    out["on_list_now"] = sid.isin(now)
+    out["excluded"] = sid.isin(set(excluded))
+    out["supported"] = sid.isin(set(supported))
+    out["estimate_base"], out["estimate"] = col(wide, "estimate", base_year), col(wide, "estimate", year)
+    out["change"] = out["estimate"] - out["estimate_base"]
+    change_se = np.sqrt(col(wide, "se", base_year) ** 2 + col(wide, "se", year) ** 2)
+    out["change_low"], out["change_high"] = out["change"] - z * change_se, out["change"] + z * change_se
+    n0, n1 = col(tw, "n", base_year), col(tw, "n", year)
+    p0, p1 = col(tw, "n2", base_year) / n0, col(tw, "n2", year) / n1
+    out["two_base"], out["two"] = 100 * p0, 100 * p1
+    out["two_change"] = out["two"] - out["two_base"]
+    two_se = 100 * np.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)
+    out["percentile_base"], out["percentile"] = col(wide, "percentile", base_year), col(wide, "percentile", year)
+    out["residual_change"] = col(wide, "residual", year) - col(wide, "residual", base_year)
+    out["expected_change"] = sid.map(rtm["expected_change"])
+    out["net_change"] = out["change"] - out["expected_change"]
+
+    has_both = out["change"].notna()
+    judged = has_both & ~out["excluded"]
+
+    def verdict(cond: pd.Series, ok: pd.Series) -> pd.Series:
+        return cond.where(ok & judged).astype("boolean")
+
+    out["exit"] = verdict(~out["on_list_now"], ~out["excluded"])
+    two_ok = out["two_change"].notna() & (two_se > 0)
+    better_two = (out["two_change"] <= -rule.two_drop) & (out["two_change"] + z * two_se < 0)
+    better_mean = (out["change"] >= rule.mean_rise) & (out["change_low"] > 0)
+    out["beyond_interval"] = verdict(better_mean | (better_two & two_ok), has_both)
+    out["percentile_rise"] = out["percentile"] - out["percentile_base"]
+    out["percentile"] = verdict(out["percentile_rise"] >= rule.percentile_rise, out["percentile_rise"].notna())
+    out["residual"] = verdict(out["residual_change"] - z * change_se > 0, out["residual_change"].notna())
+    out["negative"] = verdict(out["two_change"] >= rule.negative_two_rise, two_ok)
+    return out.drop(columns=["percentile_base"])
+
+
+def dynamics_summary(dyn: pd.DataFrame, base_year: int, year: int, rule: DynamicsRule = DynamicsRule(),
+                     level: float = 0.95) -> pd.DataFrame:
+    """«Доля ШНОР, показавших положительную динамику» under each definition, with its definition in words, the
+    schools listed, excluded for signs of non-objectivity, judged and positive, the share with its Wilson
+    interval, and the mean observed change next to the change expected from regression to the mean.
+
+    >>> d = pd.DataFrame({"excluded": [False, False, True], "exit": pd.array([True, False, pd.NA], "boolean"),
+    ...                   "beyond_interval": pd.array([True, pd.NA, pd.NA], "boolean"),
+    ...                   "percentile": pd.array([False, False, pd.NA], "boolean"),
+    ...                   "residual": pd.array([True, True, pd.NA], "boolean"), "change": [4.0, 1.0, 9.0],
+    ...                   "expected_change": [2.0, 2.0, 2.5], "negative": pd.array([False, False, pd.NA], "boolean")})
+    >>> dynamics_summary(d, 2025, 2026)[["definition", "judged", "positive", "share"]].values.tolist()[:2]
+    [['exit', 2, 1, 0.5], ['beyond_interval', 1, 1, 1.0]]
+    """
+    from workbench.uncertainty import wilson_interval
+
+    params = dict(base=base_year, year=year, **rule.__dict__)
+    rows = []
+    judged_rows = ~dyn["excluded"] & dyn["change"].notna()
+    for name, text in [*DEFINITIONS.items(), ("negative", NEGATIVE)]:
+        v = dyn[name]
+        k, n = int(v.fillna(False).sum()), int(v.notna().sum())
+        w = wilson_interval(k, n, level)
+        rows.append({"definition": name, "text_ru": text.format(**params), "listed": len(dyn),
+                     "excluded": int(dyn["excluded"].sum()), "judged": n, "positive": k,
+                     "share": k / n if n else float("nan"),
+                     "share_low": float(w["ci_low"].iloc[0]), "share_high": float(w["ci_high"].iloc[0]),
+                     "mean_change": float(dyn.loc[judged_rows, "change"].mean()),
+                     "mean_expected": float(dyn.loc[judged_rows, "expected_change"].mean())})
+    return pd.DataFrame(rows)
