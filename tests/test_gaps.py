@@ -110,9 +110,56 @@ def test_within_context_gap_removes_what_the_clusters_explain():
 
 def test_two_share_ratio_by_hand():
     # bottom quartile: schools ranked 1 and 2 (10 + 8 of 40 pupils have «2»); top: ranked 7 and 8 (1 + 1 of 40)
-    r = gaps.two_share_ratio([10, 8, 4, 4, 3, 3, 1, 1], [20] * 8, [1, 2, 3, 4, 5, 6, 7, 8])
+    r = gaps.two_share_ratio([10, 8, 4, 4, 3, 3, 1, 1], [20] * 8, [1, 2, 3, 4, 5, 6, 7, 8], min_schools=2)
     assert r["two_bottom"] == pytest.approx(18 / 40) and r["two_top"] == pytest.approx(2 / 40)
     assert r["two_ratio"] == pytest.approx(9.0)
     assert r["two_ratio_low"] < 9.0 < r["two_ratio_high"]
+    # two schools a quartile leave about one degree of freedom: by default no interval is given
+    default = gaps.two_share_ratio([10, 8, 4, 4, 3, 3, 1, 1], [20] * 8, [1, 2, 3, 4, 5, 6, 7, 8])
+    assert default["two_ratio"] == pytest.approx(9.0) and np.isnan(default["two_ratio_low"])
     none_on_top = gaps.two_share_ratio([10, 8, 4, 4, 3, 3, 0, 0], [20] * 8, range(8))
     assert np.isnan(none_on_top["two_ratio"]) and none_on_top["two_top"] == 0.0
+
+
+def test_v_statistic_is_cohens_d_for_normal_groups():
+    rng = np.random.default_rng(3)
+
+    def hist(mu, schools=30, pupils=200):
+        x = np.clip(np.round(rng.normal(mu, 6.0, (schools, pupils))), 0, 40).astype(int)
+        return np.stack([np.bincount(r, minlength=41) for r in x])
+    r = gaps.v_statistic(hist(26.0), hist(20.0))
+    assert r["v"] == pytest.approx(1.0, abs=0.05)            # d = 6 / 6
+    assert r["v_low"] < 1.0 < r["v_high"]
+
+
+def test_rank_gap_survives_a_monotone_change_of_the_score_scale():
+    """Next year's scale re-labels the scores by an increasing map: the V gap stays, the p.p. gap does not."""
+    rng = np.random.default_rng(5)
+    rows, means = [], []
+    for i in range(16):
+        centre = 12 + i
+        scores = np.clip(np.round(rng.normal(centre, 5.0, 40)), 0, 40).astype(int)
+        sid = f"s{i:02d}"
+        means.append({"year": 2026, "subject": "math", "grade": 5, "school_id": sid, "n": 40,
+                      "mean": 100 * scores.mean() / 40, "sdw": 100 * 5.0 / 40})
+        for sc, k in zip(*np.unique(scores, return_counts=True)):
+            rows.append({"year": 2026, "subject": "math", "grade": 5, "school_id": sid, "score": sc, "pupils": k})
+    m, h = pd.DataFrame(means), pd.DataFrame(rows)
+    before = gaps.rank_gaps(m, h)
+    stretched = h.assign(score=np.exp(h["score"] / 8.0))        # increasing, far from linear
+    after = gaps.rank_gaps(m, stretched)
+    assert before["v"].iloc[0] > 1.0
+    assert after["v"].iloc[0] == pytest.approx(before["v"].iloc[0], rel=1e-12)
+    assert after["v_low"].iloc[0] == pytest.approx(before["v_low"].iloc[0], rel=1e-12)
+
+
+def test_v_statistic_interval_is_wider_than_pupils_alone_would_make_it():
+    # schools differ within each group: the jackknife over schools must see it
+    rng = np.random.default_rng(4)
+    def hist(mu):
+        centres = rng.normal(mu, 3.0, 8)
+        x = [np.clip(np.round(rng.normal(c, 6.0, 60)), 0, 40).astype(int) for c in centres]
+        return np.stack([np.bincount(r, minlength=41) for r in x])
+    r = gaps.v_statistic(hist(26.0), hist(20.0))
+    naive_se = np.sqrt(2 / 480)                 # independent pupils, d ≈ 1
+    assert (r["v_high"] - r["v_low"]) / (2 * 2.36) > 2 * naive_se

@@ -31,10 +31,51 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from scipy import optimize, stats
+
+from workbench import vocab
+from workbench.config import Tagged, _Strict, load_yaml_model
+
+
+
+# ---------------------------------------------------------------- parameters (params/gaps.yaml)
+
+Pp = Annotated[float, Field(ge=0, le=100)]
+
+
+class DynamicsParams(_Strict):
+    two_drop: Tagged[Pp]
+    mean_rise: Tagged[Pp]
+    percentile_rise: Tagged[Pp]
+    negative_two_rise: Tagged[Pp]
+    rtm_lags: Tagged[Annotated[int, Field(ge=1, le=4)]]
+
+
+class GapParams(_Strict):
+    """``params/gaps.yaml``: which subjects lead the report, the minimum sizes and the dynamics thresholds."""
+    subjects: Tagged[Annotated[list[Literal[tuple(vocab.SUBJECTS)]], Field(min_length=1)]]  # type: ignore[valid-type]
+    min_pupils: Tagged[Annotated[int, Field(ge=1, le=1000)]]
+    min_schools: Tagged[Annotated[int, Field(ge=4, le=1000)]]
+    quartile_min_schools: Tagged[Annotated[int, Field(ge=2, le=100)]]
+    context_clusters: Tagged[Annotated[int, Field(ge=2, le=10)]]
+    dynamics: DynamicsParams
+
+
+def load_gap_params(path: str | Path = "gaps.yaml") -> GapParams:
+    """The gap parameters; a bad file raises ``ParamsError`` naming the key and what is allowed.
+
+    >>> p = load_gap_params()
+    >>> p.dynamics.two_drop.value, p.dynamics.negative_two_rise.tag
+    (5.0, 'secondary')
+    """
+    return load_yaml_model(GapParams, path)
+
 
 Z90 = float(stats.norm.ppf(0.9))
 P90_P10_FACTOR = 2 * Z90                                          # P90 − P10 of N(μ, τ²) in units of τ
@@ -460,16 +501,21 @@ class DynamicsRule:
     percentile_rise: float = 10.0
     negative_two_rise: float = 10.0
     level: float = 0.95
+    rtm_lags: int = 3
+
+    @classmethod
+    def of(cls, params: "GapParams", level: float = 0.95) -> "DynamicsRule":
+        d = params.dynamics
+        return cls(d.two_drop.value, d.mean_rise.value, d.percentile_rise.value, d.negative_two_rise.value, level,
+                   d.rtm_lags.value)
 
 
 DEFINITIONS = {
     "exit": "вышла из списка: в списке в {base} году, не в списке в {year} году (та же методика)",
-    "beyond_interval": "доля «2» снизилась не меньше чем на {two_drop:g} п.п. или средний результат вырос не меньше "
-                       "чем на {mean_rise:g} п.п., и изменение больше своей погрешности ({level:.0%}-интервал не "
-                       "включает 0)",
-    "percentile": "место среди школ региона поднялось не меньше чем на {percentile_rise:g} процентилей",
-    "residual": "результат с учётом социального контекста (остаток регрессии на ИСБШ) улучшился больше своей "
-                "погрешности",
+    "beyond_interval": "доля «2» снизилась на {two_drop:g} п.п. и больше или средний результат вырос на "
+                       "{mean_rise:g} п.п. и больше, сверх погрешности ({level:.0%}-интервал без 0)",
+    "percentile": "место среди школ региона поднялось на {percentile_rise:g} процентилей и больше",
+    "residual": "результат относительно школ с похожим ИСБШ улучшился сверх погрешности",
 }
 NEGATIVE = "доля «2» выросла на {negative_two_rise:g} п.п. и больше (ФИОКО 2026: отрицательная динамика)"
 
@@ -509,7 +555,7 @@ def school_dynamics(trend: pd.DataFrame, twos: pd.DataFrame, base_flags: pd.Data
         t["residual"] = np.nan
     wide = t.pivot(index="school_id", columns="year", values=["estimate", "se", "percentile", "residual"])
     tw = twos[twos["year"].isin([base_year, year])].pivot(index="school_id", columns="year", values=["n2", "n"])
-    rtm = expected_change(trend, base_year, year, exclude=supported).set_index("school_id")
+    rtm = expected_change(trend, base_year, year, lags=rule.rtm_lags, exclude=supported).set_index("school_id")
     out = listed.copy().reset_index(drop=True)
     sid = out["school_id"]
 
@@ -568,7 +614,7 @@ def dynamics_summary(dyn: pd.DataFrame, base_year: int, year: int, rule: Dynamic
     """
     from workbench.uncertainty import wilson_interval
 
-    params = dict(base=base_year, year=year, **rule.__dict__)
+    params = dict(base=base_year, year=year, **vars(rule))
     rows = []
     judged_rows = ~dyn["excluded"] & dyn["change"].notna()
     for name, text in [*DEFINITIONS.items(), ("negative", NEGATIVE)]:
@@ -582,3 +628,162 @@ def dynamics_summary(dyn: pd.DataFrame, base_year: int, year: int, rule: Dynamic
                      "mean_change": float(dyn.loc[judged_rows, "change"].mean()),
                      "mean_expected": float(dyn.loc[judged_rows, "expected_change"].mean())})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- a rank-based gap index
+
+SCORE_HISTOGRAM_SQL = """
+    SELECT year, subject, grade, school_id, primary_score AS score, count(*) AS pupils
+    FROM vpr WHERE NOT absent AND primary_score IS NOT NULL AND year BETWEEN ? AND ? {where}
+    GROUP BY ALL"""
+
+
+def score_histograms(store, first_year: int, year: int, municipality: str | None = None,
+                     subjects=None) -> pd.DataFrame:
+    """Pupils per primary score of each school and work (the input of ``rank_gaps``)."""
+    where, args = "", [first_year, year]
+    if municipality is not None:
+        where += " AND municipality = ?"
+        args.append(municipality)
+    if subjects:
+        where += f" AND subject IN ({', '.join('?' * len(subjects))})"
+        args.extend(subjects)
+    return store.query(SCORE_HISTOGRAM_SQL.format(where=where), args)
+
+
+def _auc_parts(top: np.ndarray, bottom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per school of each group its contribution to Σ pairs (top pupil above bottom pupil, ties ½).
+
+    ``top``/``bottom``: schools × scores histograms on a common ascending score grid."""
+    b_tot = bottom.sum(axis=0)
+    below_b = np.cumsum(b_tot) - b_tot                         # bottom pupils strictly below each score
+    t_tot = top.sum(axis=0)
+    above_t = t_tot[::-1].cumsum()[::-1] - t_tot               # top pupils strictly above each score
+    return top @ (below_b + 0.5 * b_tot), bottom @ (above_t + 0.5 * t_tot)
+
+
+def v_statistic(top: np.ndarray, bottom: np.ndarray, level: float = 0.95) -> dict:
+    """Ho's (2009) V gap between pupils of two groups of schools: √2·Φ⁻¹(P(a top pupil outscores a bottom pupil),
+    ties counted ½). It depends only on the order of scores, so it survives any monotone change of the score
+    scale (ВПР scales change every year); for two normal groups of equal SD it equals Cohen's d. The interval is
+    a two-group jackknife over schools (pupils of one school are not independent), t with min(schools) − 1
+    degrees of freedom.
+
+    >>> top = np.array([[0, 1, 2, 3], [0, 0, 2, 4]]); bottom = np.array([[3, 2, 1, 0], [2, 2, 1, 1]])
+    >>> r = v_statistic(top, bottom)     # (1·7 + 4·10 + 7·11.5) / (12·12) pairs won
+    >>> round(r["auc"], 3), round(r["v"], 2)
+    (0.885, 1.7)
+    """
+    top, bottom = np.asarray(top, dtype=float), np.asarray(bottom, dtype=float)
+    nt, nb = top.sum(axis=1), bottom.sum(axis=1)
+    out = {"auc": float("nan"), "v": float("nan"), "v_low": float("nan"), "v_high": float("nan")}
+    if nt.sum() == 0 or nb.sum() == 0:
+        return out
+    ct, cb = _auc_parts(top, bottom)
+    num = ct.sum()
+    auc = num / (nt.sum() * nb.sum())
+
+    def v_of(a):
+        return np.sqrt(2) * stats.norm.ppf(np.clip(a, 1e-9, 1 - 1e-9))
+
+    out.update(auc=float(auc), v=float(v_of(auc)))
+    mt, mb = len(nt), len(nb)
+    if min(mt, mb) < 2:
+        return out
+    # leaving a top school out removes its pairs; leaving a bottom school out removes its pairs with every top pupil
+    v_t = v_of((num - ct) / ((nt.sum() - nt) * nb.sum()))
+    v_b = v_of((num - cb) / (nt.sum() * (nb.sum() - nb)))
+    var = (mt - 1) / mt * np.sum((v_t - v_t.mean()) ** 2) + (mb - 1) / mb * np.sum((v_b - v_b.mean()) ** 2)
+    t = float(stats.t.ppf(0.5 + level / 2, min(mt, mb) - 1))
+    out.update(v_low=float(out["v"] - t * np.sqrt(var)), v_high=float(out["v"] + t * np.sqrt(var)))
+    return out
+
+
+def rank_gaps(means: pd.DataFrame, hist: pd.DataFrame, *, unit: str = "region", level: float = 0.95,
+              min_schools: int = 6) -> pd.DataFrame:
+    """Per work and year: the V gap between the pupils of the top and the bottom quartile of schools (schools
+    ranked by their shrunk means, as for the share of «2»). ``means``: ``vpr_school_means`` rows; ``hist``:
+    ``score_histograms`` rows of the same schools."""
+    rows = []
+    hist = hist.set_index(WORK_KEYS)
+    for key, g in means.groupby(WORK_KEYS, sort=True):
+        row = dict(zip(WORK_KEYS, key), unit=unit, v=float("nan"), v_low=float("nan"), v_high=float("nan"),
+                   auc=float("nan"))
+        if len(g) >= min_schools and key in hist.index:
+            se = (g["sdw"] / np.sqrt(g["n"])).to_numpy(float)
+            s = spread(g["mean"], se, level=level)
+            if np.isfinite(s.tau2):
+                rank = pd.Series(shrunk_means(g["mean"].to_numpy(float), se, s.tau2), index=g["school_id"].to_numpy())
+                lo, hi = rank.quantile([0.25, 0.75])
+                h = hist.loc[[key]].pivot_table(index="school_id", columns="score", values="pupils",
+                                                aggfunc="sum", fill_value=0)
+                top = h.reindex(rank.index[rank >= hi]).dropna()
+                bottom = h.reindex(rank.index[rank <= lo]).dropna()
+                row.update(v_statistic(top.to_numpy(), bottom.to_numpy(), level))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["unit", *WORK_KEYS, "auc", "v", "v_low", "v_high"])
+
+
+# ---------------------------------------------------------------- support, trajectories, the whole region
+
+def support_start(store, cutoff_month: int = 5) -> pd.Series:
+    """First ВПР year each school was supported in: the earliest start of a network partnership (``partnerships``)
+    or of a measure addressed to the school (``measures`` with a school id). Support that starts before
+    ``cutoff_month`` of a year reaches that spring's assessment, later starts the next year's."""
+    tables = set(store.tables())
+    parts = []
+    if "partnerships" in tables:
+        parts.append(store.query("SELECT school_id, min(start) AS start FROM partnerships WHERE start IS NOT NULL "
+                                 "GROUP BY 1"))
+    if "measures" in tables:
+        parts.append(store.query("SELECT school_id, min(start) AS start FROM measures WHERE school_id IS NOT NULL "
+                                 "AND start IS NOT NULL GROUP BY 1"))
+    if not parts:
+        return pd.Series(dtype="Int64", name="support_year")
+    s = pd.concat(parts).groupby("school_id")["start"].min()
+    s = pd.to_datetime(s)
+    return (s.dt.year + (s.dt.month >= cutoff_month).astype(int)).astype("Int64").rename("support_year")
+
+
+TRAJECTORY_COLUMNS = ["school_id", "years", "level", "slope", "slope_se", "slope_low", "slope_high",
+                      "region_slope", "diverging"]
+
+
+def school_trajectories(trend: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Each school's trajectory relative to the region: a mixed model of the yearly results (``trend``:
+    school × year ``estimate``) with a random intercept and a random slope per school (``effects.school_effects``,
+    guarded: several optimisers, the best likelihood kept). ``slope`` = the model's common slope + the school's
+    (shrunk) deviation, p.p. a year; ``diverging`` = «отстаёт» / «догоняет» when the school's deviation interval
+    excludes 0. The residual variance is common to all schools (sampling noise of small schools is not modelled
+    separately: their slopes are shrunk like the others'). Needs three years."""
+    from workbench import effects
+
+    t = trend.dropna(subset=["estimate"]).copy()
+    if t["year"].nunique() < 3 or t["school_id"].nunique() < 10:
+        return pd.DataFrame(columns=TRAJECTORY_COLUMNS)
+    centre = float(t["year"].mean())
+    t["t"] = t["year"] - centre
+    fit = effects.school_effects(t, "estimate", "school_id", ["t"], random_slopes=["t"], level=level)
+    fixed = fit.fixed.set_index("term")
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    e = fit.effects.rename(columns={"school": "school_id"})
+    out = pd.DataFrame({"school_id": e["school_id"], "years": e["n"],
+                        "level": fixed.loc["Intercept", "estimate"] + e["effect"],
+                        "slope": fixed.loc["t", "estimate"] + e["effect_t"], "slope_se": e["se_t"]})
+    out["slope_low"], out["slope_high"] = out["slope"] - z * out["slope_se"], out["slope"] + z * out["slope_se"]
+    out["region_slope"] = fixed.loc["t", "estimate"]
+    dev_low, dev_high = e["effect_t"] - z * e["se_t"], e["effect_t"] + z * e["se_t"]
+    out["diverging"] = np.select([dev_high < 0, dev_low > 0], ["отстаёт", "догоняет"], "")
+    out.attrs["warnings"] = fit.warnings
+    return out[TRAJECTORY_COLUMNS]
+
+
+def region_gaps(means: pd.DataFrame, hist: pd.DataFrame, *, cluster: pd.Series | None, shnor=frozenset(),
+                unit: str = "region", pupil_sd: pd.Series | None = None, level: float = 0.95,
+                min_schools: int = 6, rank_subjects=None) -> pd.DataFrame:
+    """``gap_table`` with the rank-based V gap of ``rank_gaps`` beside it (for ``rank_subjects`` only)."""
+    table = gap_table(means, unit=unit, shnor=shnor, cluster=cluster, pupil_sd=pupil_sd, level=level,
+                      min_schools=min_schools)
+    ranked = means if rank_subjects is None else means[means["subject"].isin(list(rank_subjects))]
+    v = rank_gaps(ranked, hist, unit=unit, level=level, min_schools=min_schools)
+    return table.merge(v.drop(columns="unit"), on=WORK_KEYS, how="left")

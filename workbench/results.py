@@ -265,6 +265,77 @@ class RegionResults:
 
         return self._get("objectivity_signals", {"year": year}, lambda: objectivity.signals(self.store, year))
 
+    # ------------------------------------------------------------ gaps and their trends (workbench.gaps)
+    def _gap_inputs(self, year: int):
+        from workbench import gaps, identify
+        from workbench.config import load_defaults
+
+        p = gaps.load_gap_params()
+        ev = self.evidence(year)
+        return (p, load_defaults().uncertainty.level.value, gaps.vpr_school_means(ev.results, p.min_pupils.value),
+                identify.social_clusters(ev, p.context_clusters.value))
+
+    def gaps(self, year: int) -> pd.DataFrame:
+        """The region's gaps of every work in the five years to ``year`` (``gaps.region_gaps``)."""
+        from workbench import gaps
+
+        def compute():
+            p, level, means, cluster = self._gap_inputs(year)
+            hist = gaps.score_histograms(self.store, year - 4, year, subjects=p.subjects.value)
+            return gaps.region_gaps(means, hist, cluster=cluster, level=level, min_schools=p.min_schools.value,
+                                    rank_subjects=p.subjects.value)
+        return self._get("gap_region", {"year": year}, compute)
+
+    def municipality_gaps(self, year: int, municipality: str, shnor=frozenset()) -> pd.DataFrame:
+        """One municipality's gaps (``gaps.region_gaps`` on its schools, SD units of the region's pupils;
+        ``shnor``: its listed schools). Not cached on disk: a few seconds, and the list is the caller's."""
+        from workbench import gaps
+
+        key = ("municipality_gaps", str(year), municipality, tuple(sorted(shnor)))
+        if key not in self._memory:
+            p, level, means, cluster = self._gap_inputs(year)
+            mine = means[means["municipality"] == municipality]
+            hist = gaps.score_histograms(self.store, year - 4, year, municipality, subjects=p.subjects.value)
+            sd = self.gaps(year).set_index(gaps.WORK_KEYS)["pupil_sd"]
+            self._memory[key] = gaps.region_gaps(mine, hist, cluster=cluster, shnor=frozenset(shnor),
+                                                 unit=municipality, pupil_sd=sd, level=level,
+                                                 min_schools=p.min_schools.value, rank_subjects=p.subjects.value)
+        return self._memory[key]
+
+    def trajectories(self, year: int) -> pd.DataFrame:
+        """Every school's trajectory relative to the region (``gaps.school_trajectories``)."""
+        from workbench import gaps
+        from workbench.config import load_defaults
+
+        return self._get("gap_trajectories", {"year": year},
+                         lambda: gaps.school_trajectories(self.trend(year), load_defaults().uncertainty.level.value))
+
+    def dynamics(self, year: int, name: str, params=None) -> pd.DataFrame:
+        """Schools listed by methodology ``name`` in ``year`` − 1 and their dynamics to ``year``
+        (``gaps.school_dynamics``), region-wide; ``params`` are a municipality's overrides."""
+        from workbench import gaps, objectivity
+        from workbench.config import load_defaults, load_presets
+
+        params = load_presets()[name].params if params is None else params
+
+        def compute():
+            p = gaps.load_gap_params()
+            level = load_defaults().uncertainty.level.value
+            ev = self.evidence(year)
+            v = ev.results[(ev.results["assessment"] == "ВПР") & ev.results["subject"].isin(list(TREND_SUBJECTS))]
+            twos = v.groupby(["school_id", "year"], as_index=False)[["n2", "n"]].sum()
+            twos["year"] = twos["year"].astype(int)
+            started = gaps.support_start(self.store)
+            base = self.identification(year - 1, name, params).flags
+            now = self.identification(year, name, params).flags
+            return gaps.school_dynamics(
+                self.trend(year), twos, base, now, year - 1, year,
+                context=ev.context.set_index("school_id")["social_index_region"],
+                excluded=objectivity.inflated_schools(self.signals(year)),
+                supported=frozenset(started[started <= year].index), rule=gaps.DynamicsRule.of(p, level))
+        kwargs = {"year": year, "methodology": name, "params": params.model_dump(mode="json")}
+        return self._get("gap_dynamics", kwargs, compute)
+
     def region_reference(self, year: int) -> pd.DataFrame:
         from workbench import overview
 
@@ -279,6 +350,14 @@ class RegionResults:
         for name, params in (own or {}).items():
             for p in params:
                 self.identification(year, name, p)
+        self.gaps(year)
+        self.trajectories(year)
+        if year - 1 in self.store.status().years("vpr"):
+            for name in self.presets(year):
+                self.dynamics(year, name)
+            for name, params in (own or {}).items():
+                for p in params:
+                    self.dynamics(year, name, p)
 
 
 def _all_flags(res: RegionResults, year: int) -> pd.DataFrame:
