@@ -63,21 +63,22 @@ rep.figure(R.plot_gap_trends(mine, region, subjects, ctx.name, level), "gap_tren
            "средним. Серым — регион.")
 latest = R.latest_gaps(mine, region, ctx.name, year, subjects)
 rep.table(latest, "gap_latest", f"Разрывы по классам в {year} году",
-          "P90 − P10: разница между средним школы на 90-м и на 10-м процентиле истинных средних (с интервалом); "
+          "P90 − P10: разница между средним школы на 90-м и на 10-м процентиле истинных средних (с интервалом; рядом — "
+          "по наблюдаемым средним и по региону); "
           "отношение долей «2» — во сколько раз доля «2» в нижней четверти школ больше, чем в верхней; «остальные − "
           f"ШНОР» — разница средних школ вне списка и в списке по методике «{title}»; внутри групп по контексту — "
           "разрыв между школами с похожим ИСБШ; индекс V — разрыв в стандартных отклонениях по рангам баллов "
           "учеников нижней и верхней четвертей школ, не зависящий от шкалы ВПР года.",
-          columns=R.GAP_TABLE_COLUMNS, kinds=R.GAP_TABLE_KINDS, body_columns=R.GAP_BODY, body_rows=None,
-          sheet="Разрывы за год")
+          columns=R.LATEST_COLUMNS, kinds=R.LATEST_KINDS, body_columns=R.GAP_BODY, sheet="Разрывы за год")
 
 # %%
 rep.heading("Тренд разрыва", level=3)
 trend_rows = R.trend_rows(trends, {municipality: ctx.name, "region": "регион"})
-rep.table(R.lead_rows(trend_rows, subjects), "gap_trend_table", "Тренд разрыва P90 − P10 по годам",
-          "Наклон линейного тренда разрыва (п.п. в год) с доверительным интервалом по отклонениям лет от линии "
-          "(а не разность двух лет); «сокращается» — интервал целиком ниже нуля. Все предметы — в приложении.",
-          columns=R.TREND_COLUMNS_RU, kinds=R.TREND_KINDS, body_rows=None, sheet="Тренд разрыва")
+lead = R.lead_rows(trend_rows, subjects)
+rep.table(lead[lead["grade"] == 0], "gap_trend_table", "Тренд разрыва P90 − P10 по годам",
+          "Наклон линейного тренда разрыва (п.п. в год, в среднем по классам) с доверительным интервалом по отклонениям "
+          "лет от линии (а не разность двух лет); «сокращается» — интервал целиком ниже нуля. Тренды по каждому "
+          "классу и предмету — в приложении.", columns=R.TREND_COLUMNS_RU, kinds=R.TREND_KINDS, sheet="Тренд разрыва")
 rep.table(trend_rows, "gap_trend_all", "Тренд разрыва P90 − P10 по всем предметам",
           "Те же тренды по всем предметам и классам муниципалитета и региона.", columns=R.TREND_COLUMNS_RU,
           kinds=R.TREND_KINDS, appendix_only=True, sheet="Тренд разрыва все")
@@ -119,7 +120,7 @@ diverging = traj[traj["diverging"] != ""].assign(name=lambda d: d["school_id"].m
 if len(diverging):
     rep.table(diverging.sort_values("slope"), "gap_diverging", "Школы, чья траектория расходится с региональной",
               "Изменение результата за год с интервалом: «отстаёт» — школа уходит вниз от региона, «догоняет» — "
-              "поднимается к нему.", columns=R.TRAJECTORY_COLUMNS_RU, kinds=R.TRAJECTORY_KINDS, body_rows=None,
+              "поднимается к нему.", columns=R.TRAJECTORY_COLUMNS_RU, kinds=R.TRAJECTORY_KINDS,
               sheet="Расходящиеся траектории")
 else:
     rep.note("Ни одна школа муниципалитета не расходится с региональной траекторией больше своей погрешности.")

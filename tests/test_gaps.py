@@ -163,3 +163,70 @@ def test_v_statistic_interval_is_wider_than_pupils_alone_would_make_it():
     r = gaps.v_statistic(hist(26.0), hist(20.0))
     naive_se = np.sqrt(2 / 480)                 # independent pupils, d ≈ 1
     assert (r["v_high"] - r["v_low"]) / (2 * 2.36) > 2 * naive_se
+
+
+def test_dynamics_of_an_empty_list_is_an_empty_table_not_an_error():
+    trend = pd.DataFrame({"school_id": ["a", "b", "a", "b"], "year": [2025, 2025, 2026, 2026],
+                          "estimate": [-5.0, 5.0, -4.0, 4.0], "se": 2.0})
+    twos = pd.DataFrame({"school_id": ["a", "b", "a", "b"], "year": [2025, 2025, 2026, 2026], "n2": 3, "n": 30})
+    nobody = pd.DataFrame({"school_id": ["a", "b"], "municipality": "001", "flagged": False})
+    d = gaps.school_dynamics(trend, twos, nobody, nobody, 2025, 2026)
+    assert d.empty and "exit" in d.columns
+    s = gaps.dynamics_summary(d, 2025, 2026)
+    assert s["judged"].eq(0).all() and s["share"].isna().all()
+
+
+def _region_trend():
+    others = [f"s{i:02d}" for i in range(3, 20)]
+    rows = []
+    for y in (2023, 2024, 2025, 2026):
+        rows += [{"school_id": s, "year": y, "estimate": v, "se": 1.0} for s, v in zip(others, np.linspace(-9, 9, 17))]
+    rows += [{"school_id": "s00", "year": 2025, "estimate": -20.0, "se": 2.0},
+             {"school_id": "s00", "year": 2026, "estimate": -12.0, "se": 2.0},
+             {"school_id": "s01", "year": 2025, "estimate": -15.0, "se": 2.0},
+             {"school_id": "s01", "year": 2026, "estimate": -14.5, "se": 2.0},
+             {"school_id": "s02", "year": 2025, "estimate": -16.0, "se": 2.0},
+             {"school_id": "s02", "year": 2026, "estimate": -1.0, "se": 2.0}]
+    return pd.DataFrame(rows)
+
+
+def test_positive_dynamics_by_hand():
+    trend = _region_trend()
+    twos = pd.DataFrame({"school_id": ["s00", "s00", "s01", "s01", "s02", "s02"], "year": [2025, 2026] * 3,
+                         "n2": [10, 4, 9, 9, 9, 1], "n": 30})
+    base = pd.DataFrame({"school_id": ["s00", "s01", "s02", "s03"], "municipality": "001",
+                         "flagged": [True, True, True, False]})
+    now = base.assign(flagged=[False, True, False, False])
+    d = gaps.school_dynamics(trend, twos, base, now, 2025, 2026, excluded={"s02"}).set_index("school_id")
+    assert d.loc["s00", "change"] == pytest.approx(8.0)
+    assert d.loc["s00", "change_low"] == pytest.approx(8.0 - 1.959964 * np.sqrt(8.0), rel=1e-5)
+    assert d.loc["s00", "two_change"] == pytest.approx(-20.0)
+    # s00: left the list, rose 8 p.p. beyond its interval, but only from the 5th to the 10th percentile
+    assert [bool(d.loc["s00", c]) for c in ("exit", "beyond_interval", "percentile")] == [True, True, False]
+    # s01: still listed, +0.5 p.p. within the noise
+    assert [bool(d.loc["s01", c]) for c in ("exit", "beyond_interval")] == [False, False]
+    # s02 has signs of non-objective results this year: kept in the table, judged by no definition
+    assert d.loc["s02", "excluded"] and pd.isna(d.loc["s02", "exit"]) and pd.isna(d.loc["s02", "beyond_interval"])
+    s = gaps.dynamics_summary(d.reset_index(), 2025, 2026).set_index("definition")
+    assert s.loc["exit", ["listed", "excluded", "judged", "positive"]].tolist() == [3, 1, 2, 1]
+    assert s.loc["beyond_interval", "share"] == 0.5
+    assert "5 п.п." in s.loc["beyond_interval", "text_ru"] and "2025" in s.loc["exit", "text_ru"]
+
+
+def test_regression_to_the_mean_matches_what_unsupported_low_schools_do():
+    """Simulated region with no support at all: schools picked for a low result in one year rise the next by what
+    ``expected_change`` predicts (here selection on the latest year, the plain case)."""
+    rng = np.random.default_rng(12)
+    k = 3000
+    theta = rng.normal(0, 8, k)
+    n = rng.integers(8, 120, k)
+    se = 20 / np.sqrt(n)
+    rows = [pd.DataFrame({"school_id": np.arange(k), "year": y, "se": se,
+                          "estimate": theta + rng.normal(0, 2, k) + rng.normal(0, se)}) for y in (2023, 2024, 2025, 2026)]
+    trend = pd.concat(rows)
+    e = gaps.expected_change(trend, 2025, 2026).set_index("school_id")
+    observed = (trend[trend.year == 2026].set_index("school_id")["estimate"]
+                - trend[trend.year == 2025].set_index("school_id")["estimate"])
+    low = e["estimate_base"] <= e["estimate_base"].quantile(0.1)
+    assert observed[low].mean() > 2                                   # the bottom tenth rises with no support
+    assert e.loc[low, "expected_change"].mean() == pytest.approx(observed[low].mean(), abs=0.6)

@@ -41,7 +41,8 @@ def test_every_municipality_gets_its_deliverables(first_run):
     assert 'href="004/report.docx"' in index and 'href="004/report.pdf"' in index
     saved = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert saved["data_hash"] == manifest["data_hash"] and saved["notebooks"] == ["00_overview.ipynb", "01_identification.ipynb",
-                                                                              "03_objectivity.ipynb", "99_methodology.ipynb"]
+                                                                              "02_gap_trends.ipynb", "03_objectivity.ipynb",
+                                                                              "99_methodology.ipynb"]
 
 
 def _cells(page: str) -> list[list[str]]:

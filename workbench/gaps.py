@@ -561,7 +561,7 @@ def school_dynamics(trend: pd.DataFrame, twos: pd.DataFrame, base_flags: pd.Data
 
     def col(frame, name, y):
         key = (name, y)
-        return sid.map(frame[key]) if key in frame.columns else pd.Series(np.nan, index=sid.index)
+        return (sid.map(frame[key]) if key in frame.columns else pd.Series(np.nan, index=sid.index)).astype(float)
 
     out["on_list_now"] = sid.isin(now)
     out["excluded"] = sid.isin(set(excluded))
@@ -577,7 +577,7 @@ def school_dynamics(trend: pd.DataFrame, twos: pd.DataFrame, base_flags: pd.Data
     two_se = 100 * np.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)
     out["percentile_base"], out["percentile"] = col(wide, "percentile", base_year), col(wide, "percentile", year)
     out["residual_change"] = col(wide, "residual", year) - col(wide, "residual", base_year)
-    out["expected_change"] = sid.map(rtm["expected_change"])
+    out["expected_change"] = sid.map(rtm["expected_change"]).astype(float)
     out["net_change"] = out["change"] - out["expected_change"]
 
     has_both = out["change"].notna()

@@ -1,4 +1,4 @@
-"""One dashboard app for officials: views «Обзор», «Идентификация», «Объективность» under one selection.
+"""One dashboard app for officials: views «Обзор», «Идентификация», «Объективность», «Разрывы» under one selection.
 
 The municipality and the year are chosen once, in the app's header, and kept when the official moves between
 views; each view has its own school card. The overview is built at once (about a second); the identification
@@ -31,7 +31,7 @@ from workbench.data.store import Store
 log = logging.getLogger(__name__)
 
 TITLE = "Рабочее место: результаты ВПР, ШНОР и ШНСУ, объективность"
-VIEWS = {"overview": "Обзор", "identification": "Идентификация", "objectivity": "Объективность"}
+VIEWS = {"overview": "Обзор", "identification": "Идентификация", "objectivity": "Объективность", "gaps": "Разрывы"}
 APP_CSS = """<style>
 .wb-app-nav .widget-toggle-button {font-size: 15px;}
 .wb-app-wait {padding: 18px; color: #37474f; font-size: 15px;}
@@ -84,13 +84,13 @@ class DashboardApp:
         self.nav.observe(lambda ch: self._show(ch["new"]), "value")
         self._show(view)
         if background and view == "overview":
-            self._building = threading.Thread(target=self._build_quietly, args=("identification",), daemon=True)
+            self._building = threading.Thread(target=self._build_quietly, args=("identification", "gaps"), daemon=True)
             self._building.start()
         self.timings["first_render"] = time.perf_counter() - start
 
     # ------------------------------------------------------------ views
     def _dashboard_of(self, view: str) -> str:
-        return "overview" if view == "overview" else "identification"
+        return view if view in ("overview", "gaps") else "identification"
 
     def _build(self, name: str) -> object:
         """Build a view's dashboard once (thread-safe); its own municipality and year selectors are hidden."""
@@ -102,6 +102,10 @@ class DashboardApp:
             t0 = time.perf_counter()
             if name == "overview":
                 dash = OverviewDashboard(self.store)
+            elif name == "gaps":
+                from workbench.dashboards.gaps import GapsDashboard
+
+                dash = GapsDashboard(self.store)
             else:
                 from workbench.dashboards.identification import IdentificationDashboard
 
@@ -116,19 +120,19 @@ class DashboardApp:
             self.timings[f"build_{name}"] = time.perf_counter() - t0
             return dash
 
-    def _build_quietly(self, name: str) -> None:
-        try:
-            self._build(name)
-        except Exception:     # shown when the official opens the view (show() builds it again and reports)
-            log.exception("раздел «%s» не построен в фоне", name)
-            return
-        if self.nav.value != "overview" and self._dashboard_of(self.nav.value) == name:
-            self._show(self.nav.value)   # the official is waiting for exactly this view
-        else:
-            self._follow_hidden()
+    def _build_quietly(self, *names: str) -> None:
+        for name in names:
+            try:
+                self._build(name)
+            except Exception:     # shown when the official opens the view (show() builds it again and reports)
+                log.exception("раздел «%s» не построен в фоне", name)
+                continue
+            if self.nav.value != "overview" and self._dashboard_of(self.nav.value) == name:
+                self._show(self.nav.value)   # the official is waiting for exactly this view
+        self._follow_hidden()
 
     def _layout_for(self, view: str, dash) -> list:
-        if view == "overview":
+        if view in ("overview", "gaps"):
             return [dash.widget]
         objectivity = view == "objectivity"
         dash.objectivity_html.layout.display = None if objectivity else "none"

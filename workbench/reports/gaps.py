@@ -42,8 +42,11 @@ GAP_TABLE_KINDS = {"schools": "int", "pupils": "int", "p90_p10": "num1", "p90_p1
                    "two_ratio_low": "num1", "two_ratio_high": "num1", "shnor_schools": "int", "shnor_gap": "num1",
                    "shnor_gap_low": "num1", "shnor_gap_high": "num1", "within_p90_p10": "num1",
                    "context_share": "share", "v": "num2", "v_low": "num2", "v_high": "num2", "normality_p": "p"}
-GAP_BODY = ["subject_name", "grade", "unit_name", "schools", "p90_p10", "p90_p10_low", "p90_p10_high", "raw_p90_p10",
-            "two_ratio", "shnor_gap"]
+LATEST_COLUMNS = {**{k: v for k, v in GAP_TABLE_COLUMNS.items() if k not in ("year", "unit_name")},
+                  "region_p90_p10": "P90−P10 по региону, п.п.", "region_two_ratio": "Отношение долей «2» по региону"}
+LATEST_KINDS = {**GAP_TABLE_KINDS, "region_p90_p10": "num1", "region_two_ratio": "num1"}
+GAP_BODY = ["subject_name", "grade", "schools", "p90_p10", "p90_p10_low", "p90_p10_high", "raw_p90_p10",
+            "region_p90_p10", "two_ratio", "shnor_gap"]
 
 
 def subject_name(code: str) -> str:
@@ -67,9 +70,13 @@ def lead_rows(rows: pd.DataFrame, subjects) -> pd.DataFrame:
 
 
 def latest_gaps(mine: pd.DataFrame, region: pd.DataFrame, name: str, year: int, subjects) -> pd.DataFrame:
-    """The year's gaps of the lead subjects, municipality and region on alternate rows."""
-    rows = pd.concat([gap_rows(mine, name), gap_rows(region, "регион")], ignore_index=True)
-    return lead_rows(rows[rows["year"] == year], subjects)
+    """The year's gaps of the lead subjects by grade, with the region's P90 − P10 and «2» ratio beside them."""
+    reg = region[region["year"] == year].set_index(["subject", "grade"])
+    rows = gap_rows(mine[mine["year"] == year], name)
+    key = pd.MultiIndex.from_frame(rows[["subject", "grade"]])
+    rows["region_p90_p10"] = reg["p90_p10"].reindex(key).to_numpy()
+    rows["region_two_ratio"] = reg["two_ratio"].reindex(key).to_numpy()
+    return lead_rows(rows, subjects)
 
 
 def direction(row) -> str:
