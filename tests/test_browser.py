@@ -314,8 +314,8 @@ def voila_app(demo_store, tmp_path_factory):
 
 
 def test_app_navigation_keeps_the_selection(voila_app, chromium, demo_store):
-    """One address: the overview renders first, the municipality chosen there is kept in «Идентификация» and
-    «Объективность», and every view shows its content."""
+    """One address: the overview renders first, the municipality chosen there is kept in «Идентификация»,
+    «Объективность» and «Разрывы», and every view shows its content."""
     from workbench.dashboards.app import TITLE as APP_TITLE
 
     url, log, _ = voila_app
@@ -344,6 +344,14 @@ def test_app_navigation_keeps_the_selection(voila_app, chromium, demo_store):
     page.locator(".wb-ident-table").first.wait_for(state="hidden")   # the identification table leaves the page
     page.locator(".wb-objectivity").filter(has_text="признак").first.wait_for()
     timings["app_objectivity_s"] = round(time.monotonic() - start, 2)
+    start = time.monotonic()
+    page.get_by_role("button", name="Разрывы").click()
+    page.locator(".wb-gaps-summary", has_text="Разрыв P90 − P10").wait_for(timeout=RENDER_TIMEOUT * 1000)
+    page.locator(".wb-gaps-chart img").wait_for()
+    timings["app_gaps_s"] = round(time.monotonic() - start, 2)
+    assert selected_label(page, "wb-gaps-municipality").split(" — ")[0] == target
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app_gaps.png"), full_page=True)
     start = time.monotonic()
     page.get_by_role("button", name="Обзор").click()
     page.locator(".wb-schools", has_text=school).wait_for()

@@ -286,20 +286,24 @@ class RegionResults:
                                     rank_subjects=p.subjects.value)
         return self._get("gap_region", {"year": year}, compute)
 
-    def municipality_gaps(self, year: int, municipality: str, shnor=frozenset()) -> pd.DataFrame:
+    def municipality_gaps(self, year: int, municipality: str, shnor=frozenset(), subjects=None) -> pd.DataFrame:
         """One municipality's gaps (``gaps.region_gaps`` on its schools, SD units of the region's pupils;
-        ``shnor``: its listed schools). Not cached on disk: a few seconds, and the list is the caller's."""
+        ``shnor``: its listed schools; ``subjects``: only these, default all). Not cached on disk: about a second
+        for every subject, and the list is the caller's."""
         from workbench import gaps
 
-        key = ("municipality_gaps", str(year), municipality, tuple(sorted(shnor)))
+        key = ("municipality_gaps", str(year), municipality, tuple(sorted(shnor)), tuple(subjects or ()))
         if key not in self._memory:
             p, level, means, cluster = self._gap_inputs(year)
             mine = means[means["municipality"] == municipality]
-            hist = gaps.score_histograms(self.store, year - 4, year, municipality, subjects=p.subjects.value)
+            if subjects:
+                mine = mine[mine["subject"].isin(list(subjects))]
+            ranked = [s for s in p.subjects.value if not subjects or s in subjects]
+            hist = gaps.score_histograms(self.store, year - 4, year, municipality, subjects=ranked)
             sd = self.gaps(year).set_index(gaps.WORK_KEYS)["pupil_sd"]
             self._memory[key] = gaps.region_gaps(mine, hist, cluster=cluster, shnor=frozenset(shnor),
                                                  unit=municipality, pupil_sd=sd, level=level,
-                                                 min_schools=p.min_schools.value, rank_subjects=p.subjects.value)
+                                                 min_schools=p.min_schools.value, rank_subjects=ranked)
         return self._memory[key]
 
     def trajectories(self, year: int) -> pd.DataFrame:

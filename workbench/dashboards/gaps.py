@@ -22,7 +22,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from workbench import formatting as fmt
-from workbench.dashboards.base import NO_SCHOOL, REGION_FILE, View, html_table, message_html, municipality_names
+from workbench.dashboards.base import NO_SCHOOL, View, html_table, message_html, municipality_names
 from workbench.data.store import Store
 from workbench.vocab import SUBJECTS
 
@@ -190,11 +190,11 @@ class GapsDashboard(View):
     def _methodology(self, m: str):
         from workbench.reports.deliverables import methodology_of
 
-        name, _, params = methodology_of(m, REGION_FILE)
+        name, _, params = methodology_of(m)
         return name, params
 
     def _load(self) -> None:
-        m, y = self.municipality.value, self.year.value
+        m, y, s = self.municipality.value, self.year.value, self.subject.value
         if m is None or y is None:
             raise ValueError("нет данных ВПР для выбора")
 
@@ -202,8 +202,8 @@ class GapsDashboard(View):
             name, params = self._methodology(m)
             flags = self.results.identification(y, name, params).for_municipality(m).flags
             listed = frozenset(flags.loc[flags["flagged"].astype(bool), "school_id"])
-            return self.results.municipality_gaps(y, m, listed)
-        self._mine = self._cached(("gaps", m, y), compute)
+            return self.results.municipality_gaps(y, m, listed, subjects=[s])
+        self._mine = self._cached(("gaps", m, y, s), compute)
         self._region = self._cached(("gaps_region", y), lambda: self.results.gaps(y))
 
     def _show_summary(self) -> None:
