@@ -126,6 +126,28 @@ else:
     rep.note("Ни одна школа муниципалитета не расходится с региональной траекторией больше своей погрешности.")
 
 # %%
+ev = res.evaluation(year)
+supported_here = int(gaps.support_of(st, p).index.isin(names.index).sum())
+rep.heading("Действие поддержки", level=3)
+for sentence in R.evaluation_sentences(ev, supported_here, ctx.name):
+    rep.note(sentence)
+if len(ev.event):
+    rep.figure(R.plot_event_study(ev.event, level), "gap_event_study", "Эффект поддержки по годам от её начала",
+               "Разность изменений результата школ программы и подобранных школ без поддержки; до нуля — годы до "
+               "начала поддержки (ожидается около нуля), от нуля — годы с поддержкой. Когорты, начавшие в разные "
+               "годы, сравниваются только со школами без поддержки (Callaway, Sant'Anna 2021).")
+    rep.table(ev.event, "gap_event", "Эффект поддержки по годам от её начала",
+              "Оценка, интервал и число школ программы по годам от начала поддержки (регион).",
+              columns=R.EVENT_COLUMNS_RU, kinds=R.EVENT_KINDS, appendix_only=True, sheet="Эффект поддержки")
+    rep.table(ev.att_gt, "gap_att_gt", "Эффект поддержки по когортам и годам",
+              "Для каждой когорты (первый год ВПР с поддержкой) и года — оценка с интервалом, число школ программы "
+              "и подобранных школ.", columns=R.ATT_GT_COLUMNS_RU, kinds=R.ATT_GT_KINDS, appendix_only=True,
+              sheet="Эффект по когортам")
+    rep.table(R.balance_rows(ev.balance), "gap_balance", "Сопоставимость школ программы и подобранных школ",
+              "Стандартизованная разница средних до и после подбора (меньше 0,1 по модулю — группы сопоставимы).",
+              columns=R.BALANCE_COLUMNS_RU, kinds=R.BALANCE_KINDS, appendix_only=True, sheet="Подбор школ")
+
+# %%
 rep.table(R.gap_rows(mine, ctx.name), "gap_all", "Разрывы по всем предметам, классам и годам",
           "Все показатели разрыва муниципалитета с интервалами, по наблюдаемым средним и в единицах SD учеников "
           "региона.", columns=R.GAP_TABLE_COLUMNS | {"p90_p10_sd": "P90−P10, SD учеников"},

@@ -43,12 +43,13 @@ def test_summary_is_the_corrected_gap_of_the_municipality(dash, demo_store):
 
 def test_school_card_shows_trajectory_and_support(dash, demo_store):
     supported = demo_store.query("SELECT p.school_id, s.municipality FROM partnerships p JOIN schools s USING (school_id) "
-                                 "ORDER BY p.start LIMIT 1")
+                                 "WHERE p.kind = 'сетевая пара' ORDER BY p.start LIMIT 1")
     sid, code = supported.school_id[0], supported.municipality[0]
     dash.select(municipality=code, school=sid)
     assert dash.errors == []
     card = dash.card_html.value
     start = gaps.support_start(demo_store)[sid]
+    assert start == 2024          # the demo's pairs start in September 2023: the spring 2024 ВПР
     assert f"с {int(start)} года" in card and "сетевая пара" in card and "Траектория" in card
     assert dash.card_out.outputs     # the trajectory figure
     dash.select(school="")
@@ -62,9 +63,10 @@ def test_support_start_follows_the_spring_assessment():
 
         def query(self, sql, args=None):
             if "partnerships" in sql:
+                assert args == ["сетевая пара"]       # ordinary cooperation agreements are not support
                 return pd.DataFrame({"school_id": ["a", "b"], "start": pd.to_datetime(["2023-09-10", "2024-03-01"])})
             return pd.DataFrame({"school_id": ["b", "c"], "start": pd.to_datetime(["2023-11-01", "2025-06-01"])})
-    s = gaps.support_start(Fake())
-    # September 2023 reaches the spring 2024 ВПР; March 2024 (b's partnership) is later than b's November 2023
-    # measure; June 2025 misses the 2025 assessment
-    assert s.to_dict() == {"a": 2024, "b": 2024, "c": 2026}
+    # September 2023 reaches the spring 2024 ВПР, March 2024 the same spring
+    assert gaps.support_start(Fake()).to_dict() == {"a": 2024, "b": 2024}
+    # with measures: b's November 2023 measure is earlier than its pair; June 2025 misses the 2025 assessment
+    assert gaps.support_start(Fake(), from_measures=True).to_dict() == {"a": 2024, "b": 2024, "c": 2026}

@@ -57,14 +57,27 @@ class DynamicsParams(_Strict):
     rtm_lags: Tagged[Annotated[int, Field(ge=1, le=4)]]
 
 
+class SupportParams(_Strict):
+    partnership_kinds: Tagged[list[str]]
+    from_measures: Tagged[bool]
+    cutoff_month: Tagged[Annotated[int, Field(ge=1, le=12)]]
+
+
+class EvaluationParams(_Strict):
+    matches: Tagged[Annotated[int, Field(ge=1, le=50)]]
+
+
 class GapParams(_Strict):
-    """``params/gaps.yaml``: which subjects lead the report, the minimum sizes and the dynamics thresholds."""
+    """``params/gaps.yaml``: which subjects lead the report, the minimum sizes, the dynamics thresholds, what
+    counts as support and how its effect is evaluated."""
     subjects: Tagged[Annotated[list[Literal[tuple(vocab.SUBJECTS)]], Field(min_length=1)]]  # type: ignore[valid-type]
     min_pupils: Tagged[Annotated[int, Field(ge=1, le=1000)]]
     min_schools: Tagged[Annotated[int, Field(ge=4, le=1000)]]
     quartile_min_schools: Tagged[Annotated[int, Field(ge=2, le=100)]]
     context_clusters: Tagged[Annotated[int, Field(ge=2, le=10)]]
     dynamics: DynamicsParams
+    support: SupportParams
+    evaluation: EvaluationParams
 
 
 def load_gap_params(path: str | Path = "gaps.yaml") -> GapParams:
@@ -726,23 +739,29 @@ def rank_gaps(means: pd.DataFrame, hist: pd.DataFrame, *, unit: str = "region", 
 
 # ---------------------------------------------------------------- support, trajectories, the whole region
 
-def support_start(store, cutoff_month: int = 5) -> pd.Series:
-    """First ВПР year each school was supported in: the earliest start of a network partnership (``partnerships``)
-    or of a measure addressed to the school (``measures`` with a school id). Support that starts before
-    ``cutoff_month`` of a year reaches that spring's assessment, later starts the next year's."""
+def support_start(store, kinds=("сетевая пара",), from_measures: bool = False, cutoff_month: int = 5) -> pd.Series:
+    """First ВПР year each school was supported in: the earliest start of a partnership of one of ``kinds``
+    (``partnerships``; seed 004's network pairs with a leader school) and, with ``from_measures``, of a roadmap
+    measure addressed to the school. Support that starts before ``cutoff_month`` of a year reaches that spring's
+    assessment, later starts the next year's."""
     tables = set(store.tables())
     parts = []
-    if "partnerships" in tables:
-        parts.append(store.query("SELECT school_id, min(start) AS start FROM partnerships WHERE start IS NOT NULL "
-                                 "GROUP BY 1"))
-    if "measures" in tables:
+    if "partnerships" in tables and kinds:
+        parts.append(store.query(f"SELECT school_id, min(start) AS start FROM partnerships WHERE start IS NOT NULL "
+                                 f"AND kind IN ({', '.join('?' * len(kinds))}) GROUP BY 1", list(kinds)))
+    if from_measures and "measures" in tables:
         parts.append(store.query("SELECT school_id, min(start) AS start FROM measures WHERE school_id IS NOT NULL "
                                  "AND start IS NOT NULL GROUP BY 1"))
     if not parts:
         return pd.Series(dtype="Int64", name="support_year")
-    s = pd.concat(parts).groupby("school_id")["start"].min()
-    s = pd.to_datetime(s)
+    s = pd.to_datetime(pd.concat(parts).groupby("school_id")["start"].min())
     return (s.dt.year + (s.dt.month >= cutoff_month).astype(int)).astype("Int64").rename("support_year")
+
+
+def support_of(store, params: "GapParams") -> pd.Series:
+    """``support_start`` with the rule of ``params/gaps.yaml``."""
+    p = params.support
+    return support_start(store, tuple(p.partnership_kinds.value), p.from_measures.value, p.cutoff_month.value)
 
 
 TRAJECTORY_COLUMNS = ["school_id", "years", "level", "slope", "slope_se", "slope_low", "slope_high",

@@ -6,7 +6,6 @@ years) and as shares of marks; the region's distribution of school means gives t
 Example
 -------
 >>> from workbench.data.store import Store
-from workbench.vocab import SUBJECTS
 >>> s = Store("data/store")                      # doctest: +SKIP
 >>> school_results(s, year=2026, subject="math", grade=5).head()   # doctest: +SKIP
 """

@@ -329,7 +329,7 @@ class RegionResults:
             v = ev.results[(ev.results["assessment"] == "ВПР") & ev.results["subject"].isin(list(TREND_SUBJECTS))]
             twos = v.groupby(["school_id", "year"], as_index=False)[["n2", "n"]].sum()
             twos["year"] = twos["year"].astype(int)
-            started = gaps.support_start(self.store)
+            started = gaps.support_of(self.store, p)
             base = self.identification(year - 1, name, params).flags
             now = self.identification(year, name, params).flags
             return gaps.school_dynamics(
@@ -339,6 +339,24 @@ class RegionResults:
                 supported=frozenset(started[started <= year].index), rule=gaps.DynamicsRule.of(p, level))
         kwargs = {"year": year, "methodology": name, "params": params.model_dump(mode="json")}
         return self._get("gap_dynamics", kwargs, compute)
+
+    def evaluation(self, year: int):
+        """Did support work, region-wide (``evaluation.evaluate`` on the schools' yearly ВПР results relative to
+        the region, cohorts from ``gaps.support_of``, ИСБШ as the context covariate)."""
+        from workbench import evaluation, gaps
+        from workbench.config import load_defaults
+
+        def compute():
+            p = gaps.load_gap_params()
+            trend = self.trend(year)
+            started = gaps.support_of(self.store, p)
+            ses = self.evidence(year).context.set_index("school_id")["social_index_region"]
+            panel = trend.assign(cohort=trend["school_id"].map(started).astype(float),
+                                 ses=trend["school_id"].map(ses))
+            # a school without an ИСБШ cannot be matched on context: it stays out rather than breaking the match
+            return evaluation.evaluate(panel.rename(columns={"estimate": "outcome"}), covariates=["ses"],
+                                       k=p.evaluation.matches.value, level=load_defaults().uncertainty.level.value)
+        return self._get("support_evaluation", {"year": year}, compute, table=False)
 
     def region_reference(self, year: int) -> pd.DataFrame:
         from workbench import overview
@@ -356,6 +374,7 @@ class RegionResults:
                 self.identification(year, name, p)
         self.gaps(year)
         self.trajectories(year)
+        self.evaluation(year)
         if year - 1 in self.store.status().years("vpr"):
             for name in self.presets(year):
                 self.dynamics(year, name)

@@ -224,11 +224,11 @@ class GapsDashboard(View):
                          "two_ratio": float(row["two_ratio"].mean()) if len(row) else np.nan,
                          "shnor_gap": float(row["shnor_gap"].mean()) if len(row) else np.nan}
         f = self._summary
-        cards = [("Разрыв P90 − P10", fmt.number(f["gap"], 1, unit=" п.п."), f"регион {fmt.number(f['region_gap'], 1)} п.п."),
+        cards = [("Разрыв P90 − P10", fmt.number(f["gap"], 1, unit="п.п."), f"регион {fmt.number(f['region_gap'], 1)} п.п."),
                  ("Тренд разрыва", f["direction"], f"{fmt.number(f['slope'], 2, signed=True)} п.п. в год; регион: "
                                                     f"{f['region_direction']}"),
-                 ("Доля «2»: нижняя / верхняя четверть", fmt.number(f["two_ratio"], 1, unit=" раза"), "в среднем по классам"),
-                 ("Остальные − ШНОР", fmt.number(f["shnor_gap"], 1, unit=" п.п."), "разница средних, по классам")]
+                 ("Доля «2»: нижняя / верхняя четверть", fmt.number(f["two_ratio"], 1, unit="раза"), "в среднем по классам"),
+                 ("Остальные − ШНОР", fmt.number(f["shnor_gap"], 1, unit="п.п."), "разница средних, по классам")]
         body = "".join(f'<div class="wb-card"><div class="l">{html.escape(a)}</div><div class="v">{html.escape(b)}</div>'
                        f'<div class="r">{html.escape(c)}</div></div>' for a, b, c in cards)
         self.summary_html.value = (f'<div class="wb-dash"><div class="wb-cards">{body}</div><div class="wb-note">'
@@ -255,7 +255,7 @@ class GapsDashboard(View):
         level = load_defaults().uncertainty.level.value
         summary = gaps.dynamics_summary(dyn, y - 1, y, gaps.DynamicsRule.of(self.params, level), level)
         rows = [[r.text_ru, str(r.judged), str(r.positive), fmt.share(r.share),
-                 f"{fmt.share(r.share_low)}–{fmt.share(r.share_high)}"] for r in summary.itertuples()]
+                 f"{fmt.number(100 * r.share_low, 1)}–{fmt.share(r.share_high)}"] for r in summary.itertuples()]
         self.dynamics_html.value = (
             f'<div class="wb-dash"><h3>Доля ШНОР с положительной динамикой ({y - 1} → {y})</h3>'
             + html_table(rows, ["Определение", "Оценено", "С динамикой", "Доля", "Интервал"], numeric_from=1)
@@ -275,7 +275,7 @@ class GapsDashboard(View):
         trend = trend[trend.school_id == sid]
         traj = self._cached(("trajectories", y), lambda: self.results.trajectories(y))
         row = traj[traj.school_id == sid]
-        started = self._cached(("support", ), lambda: gaps.support_start(self.store))
+        started = self._cached(("support", ), lambda: gaps.support_of(self.store, self.params))
         events = self._support_events(sid)
         name = next((label for label, v in self.school.options if v == sid), sid)
         r = row.iloc[0] if len(row) else None

@@ -51,8 +51,9 @@ RESILIENT_EFFECT = 0.60       # its value added
 DEPRIVED_SES = -1.3           # context shift of a deprived school
 POLARISED_SPLIT = (0.35, -1.05, 0.25, 0.95)  # share low, shift low, share high, shift high (pupil ability)
 
-SUPPORT_START = 2024          # the support programme starts in spring of this year
-SUPPORT_EFFECT = {2024: 0.12, 2025: 0.28, 2026: 0.38}  # added to the school mean ability in that year
+SUPPORT_START = 2024          # the support programme's first cohort reaches the ВПР of this spring ...
+SUPPORT_LATE_SHARE = 0.4      # ... and this share of the supported schools joins a year later (staggered adoption)
+SUPPORT_EFFECT = {0: 0.12, 1: 0.28, 2: 0.38}  # added to the school mean ability, by years since the school's start
 
 # ---------------------------------------------------------------- tasks (IRT-like model)
 LEVEL_DIFFICULTY = {"Б": -0.70, "П": 0.70, "В": 1.60}  # mean difficulty b of a task by level

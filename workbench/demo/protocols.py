@@ -10,6 +10,7 @@ the ЕГЭ primary score is the test score converted back linearly. Names and do
 
 Example
 -------
+>>> import re
 >>> import numpy as np
 >>> short, long_ = task_strings(5, (1, 1, 2), (2, 3), np.random.default_rng(1))
 >>> len(short), sum(1 if c == "+" else 0 if c == "-" else int(c) for c in short) + sum(

@@ -44,7 +44,7 @@ EFFECT_TITLES_RU = {
     "resilient": "резильентная школа: низкий социальный контекст, высокая добавленная ценность",
     "grade_inflation": "завышение отметок в журнале (журнал намного выше ВПР)",
     "inflated_vpr": "завышенные результаты ВПР (пики у границ отметок, нетипичный профиль заданий, ОГЭ не подтверждает)",
-    "supported": "участник программы поддержки ШНОР (эффект с 2024 года)",
+    "supported": "участник программы поддержки ШНОР (эффект с первого года поддержки: 2024 или 2025)",
     "missing_data": "пропуски в данных школы",
     "polarised": "поляризованный контингент (много слабых и сильных обучающихся)",
     "deprived": "неблагоприятный социальный контекст (кандидат в ШНСУ)",
@@ -356,16 +356,21 @@ def _plant_effects(df: pd.DataFrame, rng: np.random.Generator, objectivity: bool
     draws as usual (same random stream) but keeps every flag False.
     """
     flags = {e: np.zeros(len(df), dtype=bool) for e in EFFECTS}
+    support_from = np.zeros(len(df), dtype=int)
     for i, r in df.iterrows():
         if r["listed"]:
             for e in r["plants"]:
                 flags[e][i] = True
+            support_from[i] = K.SUPPORT_START if "supported" in r["plants"] else 0
             continue
         selective = r["school_type"] in SELECTIVE_TYPES
         u = rng.random(8)
         if not selective and u[0] < K.RATE_PERSISTENTLY_LOW:
             flags["persistently_low"][i] = True
             flags["supported"][i] = u[1] < K.SUPPORTED_SHARE
+            # the same draw splits the programme into two cohorts (no new random number: the stream is unchanged)
+            late = u[1] >= K.SUPPORTED_SHARE * (1 - K.SUPPORT_LATE_SHARE)
+            support_from[i] = (K.SUPPORT_START + int(late)) if flags["supported"][i] else 0
         elif not selective and u[0] < K.RATE_PERSISTENTLY_LOW + K.RATE_RESILIENT:
             flags["resilient"][i] = True
         if not selective and not flags["resilient"][i] and u[2] < K.RATE_DEPRIVED:
@@ -384,6 +389,7 @@ def _plant_effects(df: pd.DataFrame, rng: np.random.Generator, objectivity: bool
             flags["selective_absence"][i] = True
     for e, v in flags.items():
         df[e] = v if planted else np.zeros(len(df), dtype=bool)
+    df["support_from"] = support_from if planted else np.zeros(len(df), dtype=int)
 
 
 def _latent_traits(df: pd.DataFrame, blk: DemoBlock, rng: np.random.Generator) -> None:

@@ -365,8 +365,9 @@ def measures_table(plan: RegionPlan) -> pd.DataFrame:
                     continue
                 text, result = items[int(rng.integers(len(items)))]
                 targets = [None]
-                mine = supported[supported["municipality"] == code]["school_id"].tolist()
-                if year >= K.SUPPORT_START - 1 and mine and rng.random() < 0.5:
+                here = supported[(supported["municipality"] == code) & (supported["support_from"] - 1 <= year)]
+                mine = here["school_id"].tolist()
+                if mine and rng.random() < 0.5:
                     targets = [str(rng.choice(mine))]
                 for school in targets:
                     k += 1
@@ -421,7 +422,7 @@ def partnerships_table(plan: RegionPlan) -> pd.DataFrame:
                 continue
             partner = cand["school_id"].iat[0]
             load[partner] = load.get(partner, 0) + 1
-            start = dt.date(K.SUPPORT_START - 1, 9, int(rng.integers(1, 29)))
+            start = dt.date(int(r.support_from) - 1, 9, int(rng.integers(1, 29)))
             rows.append({"municipality": code, "school_id": r.school_id, "partner_id": partner,
                          "start": _date(start), "end": None, "kind": "сетевая пара"})
         others = sch[~sch["supported"]]
@@ -447,7 +448,7 @@ def deficits_table(plan: RegionPlan) -> pd.DataFrame:
     for r in plan.schools.itertuples(index=False):
         rng = rng_for(plan.seed, r.school_id, "deficits")
         if r.supported:
-            years = [y for y in plan.years if y >= K.SUPPORT_START - 1]
+            years = [y for y in plan.years if y >= r.support_from - 1]
         elif r.persistently_low or rng.random() < 0.15:
             years = [int(rng.choice(plan.years))]
         else:
@@ -482,7 +483,7 @@ def courses_table(plan: RegionPlan) -> pd.DataFrame:
     for r in plan.schools.itertuples(index=False):
         rng = rng_for(plan.seed, r.school_id, "courses")
         for year in plan.years:
-            n = int(rng.integers(2, 5)) if (r.supported and year >= K.SUPPORT_START - 1) else int(rng.random() < 0.25)
+            n = int(rng.integers(2, 5)) if (r.supported and year >= r.support_from - 1) else int(rng.random() < 0.25)
             for _ in range(n):
                 course, kind = COURSES[int(rng.integers(len(COURSES)))]
                 day = dt.date(year, int(rng.integers(1, 13)), int(rng.integers(1, 29)))

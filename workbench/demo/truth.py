@@ -7,7 +7,9 @@ Example
 >>> effect_rows(pd.DataFrame({"school_id": ["edu004005"], "municipality": ["004"], "effect": [-0.7],
 ...     "ses": [-0.6], "journal_bias": [0.1], "inflated_from": [0], "persistently_low": [True],
 ...     "resilient": [False], "grade_inflation": [False], "inflated_vpr": [False], "supported": [True],
-...     "missing_data": [False], "polarised": [False], "deprived": [False]}), (2022, 2026))["effect"].tolist()
+...     "missing_data": [False], "polarised": [False], "deprived": [False], "selective_absence": [False],
+...     "support_from": [2024]}),
+...     (2022, 2026))["effect"].tolist()
 ['persistently_low', 'supported']
 """
 from __future__ import annotations
@@ -41,9 +43,10 @@ def effect_rows(schools: pd.DataFrame, years: tuple[int, int] | tuple[int, ...])
                 note = (f"задания П/В проверяются мягче (+{K.INFLATED_HARD_BOOST} к способности), баллы на "
                         f"{K.INFLATED_HEAP_WINDOW} ниже границы отметки подтягиваются к ней с вероятностью {K.INFLATED_HEAP_PROB}")
             elif e == "supported":
-                y0 = K.SUPPORT_START
-                size = K.SUPPORT_EFFECT.get(last, 0.0)
-                note = "эффект по годам: " + "; ".join(f"{y}: +{v}" for y, v in sorted(K.SUPPORT_EFFECT.items()))
+                y0 = int(r.support_from)
+                size = K.SUPPORT_EFFECT.get(min(last - y0, max(K.SUPPORT_EFFECT)), 0.0) if last >= y0 else 0.0
+                note = "эффект по годам: " + "; ".join(f"{y0 + e}: +{v}" for e, v in sorted(K.SUPPORT_EFFECT.items())
+                                                      if y0 + e <= last)
             elif e == "deprived":
                 size, note = K.DEPRIVED_SES, f"сдвиг контекста; контекст {r.ses:+.2f} (z)"
             elif e == "polarised":
@@ -105,7 +108,7 @@ README = """# Эталон демонстрационного региона
 ## Заложенные эффекты (effects.csv)
 {effects}
 
-Программа поддержки начинается весной {support} года; школы с устойчиво низкими результатами без
+Программа поддержки доходит до ВПР весной {support} года (год — столбец `support_from` в schools.csv); школы с устойчиво низкими результатами без
 поддержки — группа сравнения (столбец `support_group` в schools.csv). Эффект поддержки по годам: {support_eff}.
 
 ## Файлы
@@ -149,7 +152,7 @@ def write_truth(truth_dir: Path, plan: RegionPlan, missing: pd.DataFrame, school
         "school_type": s["school_type"], "settlement": s["settlement"], "enrolment": s["enrolment"],
         "small_class": s["small_class"], "ses": s["ses"], "school_effect": s["effect"],
         "journal_leniency": (K.JOURNAL_BIAS + s["journal_bias"]).round(4),
-        **{e: s[e] for e in EFFECTS}, "inflated_from": s["inflated_from"],
+        **{e: s[e] for e in EFFECTS}, "inflated_from": s["inflated_from"], "support_from": s["support_from"],
         "support_group": s["supported"].map({True: "программа"}).fillna(
             s["persistently_low"].map({True: "сравнение", False: ""})),
         "template": s["template"]})
@@ -177,7 +180,8 @@ def write_truth(truth_dir: Path, plan: RegionPlan, missing: pd.DataFrame, school
         scale=plan.scale, seed=plan.seed, y0=plan.years[0], y1=plan.years[-1], n_mun=len(plan.municipalities),
         n_sch=len(s), ses_slope=K.SES_SLOPE, b_b=K.LEVEL_DIFFICULTY["Б"], b_p=K.LEVEL_DIFFICULTY["П"],
         b_v=K.LEVEL_DIFFICULTY["В"], j_sd=K.JOURNAL_NOISE_SD, j_bias=K.JOURNAL_BIAS, effects=lines,
-        support=K.SUPPORT_START, support_eff="; ".join(f"{y}: +{v}" for y, v in sorted(K.SUPPORT_EFFECT.items())),
+        support=f"{K.SUPPORT_START} (первая когорта) и {K.SUPPORT_START + 1} (вторая, {K.SUPPORT_LATE_SHARE:.0%} школ программы)",
+        support_eff="; ".join(f"{e}-й год поддержки: +{v}" for e, v in sorted(K.SUPPORT_EFFECT.items())),
         as_of=AS_OF.isoformat()), encoding="utf-8")
     region = agree.iloc[0]
     return len(files) + 1, {"lowered": float(region["lowered_share"]), "confirmed": float(region["confirmed_share"]),

@@ -81,7 +81,11 @@ class MunicipalityModel:
 
     def support(self, year: int) -> np.ndarray:
         """Support-programme effect on each school's ability in a year."""
-        return np.where(self.schools["supported"].to_numpy(bool), K.SUPPORT_EFFECT.get(year, 0.0), 0.0)
+        start = self.schools["support_from"].to_numpy(int)
+        since = year - start
+        effect = np.array([K.SUPPORT_EFFECT.get(int(e), K.SUPPORT_EFFECT[max(K.SUPPORT_EFFECT)] if e > 0 else 0.0)
+                           for e in since])
+        return np.where(self.schools["supported"].to_numpy(bool) & (start > 0) & (since >= 0), effect, 0.0)
 
     def mean_ability(self, year: int, grade: int) -> np.ndarray:
         """True mean ability of each school's grade in a year (context + school + year + cohort + support)."""

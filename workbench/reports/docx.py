@@ -7,7 +7,7 @@ Table Grid), so a department's template restyles the document in one step.
 Example
 -------
 >>> import tempfile, pathlib                                              # doctest: +SKIP
->>> write_docx(load_document(folder, title="…", municipality="…", year=2026), pathlib.Path("справка.docx"))
+>>> write_docx(load_document(folder, title="…", municipality="…", year=2026), pathlib.Path("справка.docx"))  # doctest: +SKIP
 """
 from __future__ import annotations
 

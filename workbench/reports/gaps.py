@@ -175,8 +175,11 @@ def plot_gap_trends(mine: pd.DataFrame, region: pd.DataFrame, subjects, name: st
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel("P90 − P10 средних школ, п.п.")
     axes[0][-1].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{name}: разрыв между сильными и слабыми школами по годам (среднее по классам; полоса — "
-                 f"{level:.0%}-интервал тренда)", fontsize=10)
+    import textwrap
+
+    title = (f"{name}: разрыв между сильными и слабыми школами по годам (среднее по классам; полоса — "
+             f"{level:.0%}-интервал тренда)")
+    fig.suptitle("\n".join(textwrap.wrap(title, 60 * len(subjects))), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -304,4 +307,76 @@ def gap_findings(mine: pd.DataFrame, region: pd.DataFrame, trends: pd.DataFrame,
         if len(tr_r):
             text += f", по региону {direction(tr_r.iloc[0])}"
         out.append(text + ".")
+    return out
+
+
+# ---------------------------------------------------------------- did support work
+
+def plot_event_study(event: pd.DataFrame, level: float = 0.95):
+    """Effect of support by year relative to its start, with intervals; before the start — the placebo years."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    pre, post = event[event["event"] < 0], event[event["event"] >= 0]
+    for part, colour, label in ((pre, "0.45", "до начала поддержки (проверка)"), (post, "#1f5fa8", "после начала")):
+        ax.errorbar(part["event"], part["att"], yerr=[part["att"] - part["ci_low"], part["ci_high"] - part["att"]],
+                    fmt="o", color=colour, capsize=4, label=label)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.axvline(-0.5, color="0.6", ls=":", lw=1)
+    ax.set_xlabel("лет от начала поддержки (0 — первый год ВПР с поддержкой)")
+    ax.set_ylabel("эффект, п.п. к региону")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.set_title(f"Действие поддержки: школы программы против подобранных школ без неё ({level:.0%}-интервалы)",
+                 fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+EVENT_COLUMNS_RU = {"event": "Лет от начала", "att": "Эффект, п.п.", "ci_low": "от", "ci_high": "до", "se": "Ст. ошибка",
+                    "cohorts": "Когорт", "treated": "Школ программы"}
+EVENT_KINDS = {"event": "int", "att": "signed1", "ci_low": "signed1", "ci_high": "signed1", "se": "num2",
+               "cohorts": "int", "treated": "int"}
+ATT_GT_COLUMNS_RU = {"cohort": "Начало поддержки (год ВПР)", "year": "Год", "event": "Лет от начала", "att": "Эффект, п.п.",
+                     "ci_low": "от", "ci_high": "до", "treated": "Школ программы", "controls": "Подобранных школ"}
+ATT_GT_KINDS = {"cohort": "text", "year": "text", "event": "int", "att": "signed1", "ci_low": "signed1",
+                "ci_high": "signed1", "treated": "int", "controls": "int"}
+BALANCE_COLUMNS_RU = {"cohort": "Начало поддержки", "variable_ru": "Показатель", "smd_before": "Различие до подбора, SD",
+                      "smd_after": "После подбора, SD"}
+BALANCE_KINDS = {"cohort": "text", "smd_before": "signed2", "smd_after": "signed2"}
+
+
+def balance_rows(balance: pd.DataFrame) -> pd.DataFrame:
+    out = balance.copy()
+    out["variable_ru"] = [f"результат {v[1:]} года" if v.startswith("y") and v[1:].isdigit() else
+                          ("ИСБШ" if v == "ses" else v) for v in out["variable"]]
+    return out
+
+
+def evaluation_sentences(ev, supported_here: int, name: str) -> list[str]:
+    """What can and cannot be concluded, in plain Russian."""
+    o, pre = ev.overall, ev.pretrend
+    treated = int(ev.att_gt.drop_duplicates("cohort")["treated"].sum()) if len(ev.att_gt) else 0
+    if not treated or not np.isfinite(o.get("att", np.nan)):
+        return ["Оценить действие поддержки нельзя: в данных нет школ с записями о сетевом партнёрстве (или нет лет "
+                "до и после его начала)."]
+    lo, hi = o["ci_low"], o["ci_high"]
+    verdict = ("результаты школ программы выросли больше, чем у похожих школ без поддержки" if lo > 0 else
+               "результаты школ программы снизились относительно похожих школ без поддержки" if hi < 0 else
+               "различие с похожими школами без поддержки не выходит за пределы случайных колебаний")
+    out = [f"Действие поддержки (по всему региону: {treated} школ программы, в {name} — {supported_here}): в среднем "
+           f"за годы после её начала {fmt.number(o['att'], 1, signed=True)} п.п. к региону ({ev.level:.0%}-интервал "
+           f"{fmt.number(lo, 1, signed=True)}…{fmt.number(hi, 1, signed=True)}); {verdict}. Сравнение — с 5 ближайшими "
+           "школами без поддержки по результатам всех лет до её начала и ИСБШ, так что возврат к среднему у обеих "
+           "групп одинаков; стандартные ошибки кластеризованы по школам."]
+    if pre["df"]:
+        ok = pre["p_value"] >= 0.05
+        out.append(f"Проверка до начала поддержки ({pre['df']} лет, критерий χ², p = {fmt.p_value(pre['p_value'])}): "
+                   + ("изменения школ программы и подобранных школ до поддержки не различались — допущение о "
+                      "параллельных траекториях не опровергается." if ok else
+                      "изменения различались уже до поддержки — оценку следует читать с осторожностью (если школы "
+                      "отобраны по случайно низкому результату года отбора, провал в этом году ожидаем)."))
+    out.append("Вывод о причине возможен, если школы программы отличаются от подобранных только поддержкой; "
+               "неучтённые различия (смена директора, состав учеников) могут дать тот же результат.")
     return out
