@@ -298,23 +298,20 @@ class GapsDashboard(View):
             self.card_out.outputs = ()
 
     def _support_events(self, sid: str) -> pd.DataFrame:
-        """Partnerships, measures and courses of the school, newest first (dates as text)."""
+        """The school's partnerships (all of them) and its latest ten measures and courses, newest first."""
         tables = set(self.store.tables())
-        parts = []
-        if "partnerships" in tables:
-            p = self.store.query("""SELECT p.start AS date, 'сетевая пара с ' || coalesce(s.name, p.partner_id) AS what,
+        empty = pd.DataFrame(columns=["date", "what", "kind"])
+        pairs = self.store.query("""SELECT p.start AS date, 'сетевая пара с ' || coalesce(s.name, p.partner_id) AS what,
                                     p.kind AS kind FROM partnerships p LEFT JOIN schools s ON s.school_id = p.partner_id
-                                    WHERE p.school_id = ?""", [sid])
-            parts.append(p)
+                                    WHERE p.school_id = ?""", [sid]) if "partnerships" in tables else empty
+        others = [empty]
         if "measures" in tables:
-            parts.append(self.store.query("SELECT start AS date, measure AS what, status AS kind FROM measures "
-                                          "WHERE school_id = ?", [sid]))
+            others.append(self.store.query("SELECT start AS date, measure AS what, status AS kind FROM measures "
+                                           "WHERE school_id = ?", [sid]))
         if "courses" in tables:
-            parts.append(self.store.query("SELECT date, course AS what, kind FROM courses WHERE school_id = ?", [sid]))
-        if not parts:
-            return pd.DataFrame(columns=["date", "what", "kind"])
-        e = pd.concat(parts, ignore_index=True)
-        e["date"] = pd.to_datetime(e["date"])
-        e = e.sort_values("date", ascending=False).head(12)
+            others.append(self.store.query("SELECT date, course AS what, kind FROM courses WHERE school_id = ?", [sid]))
+        rest = pd.concat(others, ignore_index=True).assign(date=lambda d: pd.to_datetime(d["date"]))
+        e = pd.concat([pairs.assign(date=pd.to_datetime(pairs["date"])), rest.sort_values("date").tail(10)],
+                      ignore_index=True).sort_values("date", ascending=False)
         e["date"] = e["date"].dt.strftime("%d.%m.%Y")
         return e[["date", "what", "kind"]]
