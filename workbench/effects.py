@@ -408,8 +408,7 @@ def school_effects(data: pd.DataFrame, outcome: str, school: str, covariates: Se
         theta = np.r_[[T[a, b] for a, b in _theta_names(q)], s2]
         idx, grad, hess = _derivatives(lik, theta, free, reml)
         se = _se_from_hessian(hess)
-        attempts.loc[i, "max_scaled_grad"] = float(np.max(np.abs(grad) * np.where(np.isfinite(se), se, 0.0))) \
-            if len(idx) else 0.0
+        attempts.loc[i, "max_scaled_grad"] = _scaled_gradient(grad, se) if len(idx) else 0.0
 
     best_ll = attempts.loc[valid, "loglik_check"].max()
     near = attempts.loc[valid][attempts.loc[valid, "loglik_check"] >= best_ll - 1e-6]
@@ -445,7 +444,7 @@ def school_effects(data: pd.DataFrame, outcome: str, school: str, covariates: Se
         if part != "school":
             notes.append(f"Дисперсия случайного наклона «{part}» близка к нулю: наклон можно считать общим "
                          f"для всех школ и убрать из случайной части.")
-    scaled_grad = float(np.max(np.abs(grad) * np.where(np.isfinite(se_free), se_free, 0.0))) if len(idx) else 0.0
+    scaled_grad = _scaled_gradient(grad, se_free) if len(idx) else 0.0
     if not np.all(np.isfinite(se_free)) or scaled_grad > 0.05:
         notes.append(f"Лучшее решение ({attempts.loc[chosen, 'optimizer']}/{attempts.loc[chosen, 'start']}) не "
                      f"прошло проверку оптимальности (градиент × ст. ошибка = {scaled_grad:.3g}); результаты "
@@ -497,6 +496,19 @@ def school_effects(data: pd.DataFrame, outcome: str, school: str, covariates: Se
                          converged=bool(attempts.loc[chosen, "converged"]), boundary=boundary, attempts=attempts,
                          ols=ols, effects=effects, n_obs=len(frame), n_groups=n_groups, dropped_rows=dropped,
                          warnings=notes, level=level)
+
+
+def _scaled_gradient(grad: np.ndarray, se: np.ndarray) -> float:
+    """Largest |gradient| × se over the parameters with a finite se; inf when the gradient itself is not finite
+    (a NaN would pass every «> tolerance» check silently).
+
+    >>> _scaled_gradient(np.array([0.1, 2.0]), np.array([0.5, np.nan])), _scaled_gradient(np.array([np.nan]), np.ones(1))
+    (0.05, inf)
+    """
+    grad = np.asarray(grad, dtype=float)
+    if not np.all(np.isfinite(grad)):
+        return float("inf")
+    return float(np.max(np.abs(grad) * np.where(np.isfinite(se), se, 0.0)))
 
 
 def _free_mask(T: np.ndarray, s2: float, Z: np.ndarray, boundary_ratio: float) -> np.ndarray:
