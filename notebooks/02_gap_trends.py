@@ -70,6 +70,9 @@ rep.table(latest, "gap_latest", f"Разрывы по классам в {year} �
           "разрыв между школами с похожим ИСБШ; индекс V — разрыв в стандартных отклонениях по рангам баллов "
           "учеников нижней и верхней четвертей школ, не зависящий от шкалы ВПР года.",
           columns=R.LATEST_COLUMNS, kinds=R.LATEST_KINDS, body_columns=R.GAP_BODY, sheet="Разрывы за год")
+sentence = R.hetop_sentence(mine, subjects, year)
+if sentence:
+    rep.note(sentence)
 
 # %%
 rep.heading("Тренд разрыва", level=3)

@@ -806,3 +806,43 @@ def region_gaps(means: pd.DataFrame, hist: pd.DataFrame, *, cluster: pd.Series |
     ranked = means if rank_subjects is None else means[means["subject"].isin(list(rank_subjects))]
     v = rank_gaps(ranked, hist, unit=unit, level=level, min_schools=min_schools)
     return table.merge(v.drop(columns="unit"), on=WORK_KEYS, how="left")
+
+
+# ---------------------------------------------------------------- gaps from mark counts alone (HETOP)
+
+HETOP_COLUMNS = ["hetop_p90_p10", "hetop_p90_p10_low", "hetop_p90_p10_high"]
+
+
+def hetop_schools(means: pd.DataFrame, min_pupils: int = 5) -> pd.DataFrame:
+    """Per work (subject × grade × year) a heteroskedastic ordered probit of the schools' counts of «2»…«5»
+    (``ordinal.hetop``): each school's latent mean and SD in SD units of all the work's pupils, with standard
+    errors — what FIS OKO summaries of mark counts allow without any score."""
+    from workbench import ordinal
+
+    parts = []
+    for key, g in means[means["n"] >= min_pupils].groupby(WORK_KEYS, sort=True):
+        counts = g[["n2", "n3", "n4", "n5"]].to_numpy(float)
+        used = counts.sum(axis=0) > 0
+        if used.sum() < 3 or len(g) < 4:
+            continue
+        h = ordinal.hetop(counts[:, used], ids=g["school_id"].to_numpy())
+        parts.append(h.schools.rename(columns={"school": "school_id", "mean": "hetop_mean", "mean_se": "hetop_se",
+                                               "sd": "hetop_sd", "sd_se": "hetop_sd_se"})
+                     .assign(**dict(zip(WORK_KEYS, key))))
+    cols = [*WORK_KEYS, "school_id", "n", "hetop_mean", "hetop_se", "hetop_sd", "hetop_sd_se"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def hetop_gaps(schools: pd.DataFrame, level: float = 0.95, min_schools: int = 6) -> pd.DataFrame:
+    """P90 − P10 of true school means from the HETOP school means of ``hetop_schools`` (rows of one set of schools:
+    the region or a municipality's), in SD units of the work's pupils of the region, with the Q-profile interval."""
+    rows = []
+    for key, g in schools.groupby(WORK_KEYS, sort=True):
+        row = dict(zip(WORK_KEYS, key), **dict.fromkeys(HETOP_COLUMNS, float("nan")))
+        if len(g) >= min_schools:
+            s = spread(g["hetop_mean"], g["hetop_se"], level=level)
+            if np.isfinite(s.tau2):
+                row.update(hetop_p90_p10=p90_p10(s.tau), hetop_p90_p10_low=p90_p10(s.tau_low),
+                           hetop_p90_p10_high=p90_p10(s.tau_high))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*WORK_KEYS, *HETOP_COLUMNS])

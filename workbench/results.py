@@ -276,15 +276,28 @@ class RegionResults:
                 identify.social_clusters(ev, p.context_clusters.value))
 
     def gaps(self, year: int) -> pd.DataFrame:
-        """The region's gaps of every work in the five years to ``year`` (``gaps.region_gaps``)."""
+        """The region's gaps of every work in the five years to ``year`` (``gaps.region_gaps``), with the gap from
+        mark counts alone (HETOP) for the lead subjects of ``year``."""
         from workbench import gaps
 
         def compute():
             p, level, means, cluster = self._gap_inputs(year)
             hist = gaps.score_histograms(self.store, year - 4, year, subjects=p.subjects.value)
-            return gaps.region_gaps(means, hist, cluster=cluster, level=level, min_schools=p.min_schools.value,
-                                    rank_subjects=p.subjects.value)
+            table = gaps.region_gaps(means, hist, cluster=cluster, level=level, min_schools=p.min_schools.value,
+                                     rank_subjects=p.subjects.value)
+            h = gaps.hetop_gaps(self.hetop(year), level, p.min_schools.value)
+            return table.merge(h, on=gaps.WORK_KEYS, how="left")
         return self._get("gap_region", {"year": year}, compute)
+
+    def hetop(self, year: int) -> pd.DataFrame:
+        """HETOP school means from mark counts for the lead subjects of ``year`` (``gaps.hetop_schools``)."""
+        from workbench import gaps
+
+        def compute():
+            p, _, means, _ = self._gap_inputs(year)
+            lead = means[(means["year"] == year) & means["subject"].isin(p.subjects.value)]
+            return gaps.hetop_schools(lead, p.min_pupils.value)
+        return self._get("gap_hetop", {"year": year}, compute)
 
     def municipality_gaps(self, year: int, municipality: str, shnor=frozenset(), subjects=None) -> pd.DataFrame:
         """One municipality's gaps (``gaps.region_gaps`` on its schools, SD units of the region's pupils;
@@ -301,9 +314,12 @@ class RegionResults:
             ranked = [s for s in p.subjects.value if not subjects or s in subjects]
             hist = gaps.score_histograms(self.store, year - 4, year, municipality, subjects=ranked)
             sd = self.gaps(year).set_index(gaps.WORK_KEYS)["pupil_sd"]
-            self._memory[key] = gaps.region_gaps(mine, hist, cluster=cluster, shnor=frozenset(shnor),
-                                                 unit=municipality, pupil_sd=sd, level=level,
-                                                 min_schools=p.min_schools.value, rank_subjects=ranked)
+            table = gaps.region_gaps(mine, hist, cluster=cluster, shnor=frozenset(shnor), unit=municipality,
+                                     pupil_sd=sd, level=level, min_schools=p.min_schools.value, rank_subjects=ranked)
+            h = self.hetop(year)
+            h = h[h["school_id"].isin(set(mine["school_id"]))]
+            self._memory[key] = table.merge(gaps.hetop_gaps(h, level, p.min_schools.value), on=gaps.WORK_KEYS,
+                                            how="left")
         return self._memory[key]
 
     def trajectories(self, year: int) -> pd.DataFrame:

@@ -34,14 +34,16 @@ GAP_TABLE_COLUMNS = {
     "shnor_schools": "Школ в списке", "shnor_gap": "Остальные − ШНОР, п.п.", "shnor_gap_low": "от   ",
     "shnor_gap_high": "до   ", "within_p90_p10": "P90−P10 внутри групп по контексту, п.п.",
     "context_share": "Доля разброса, объяснённая контекстом", "v": "Индекс V (по рангам)", "v_low": "от    ",
-    "v_high": "до    ", "normality_p": "p нормальности"}
+    "v_high": "до    ", "hetop_p90_p10": "P90−P10 по одним отметкам (HETOP), SD", "hetop_p90_p10_low": "от     ",
+    "hetop_p90_p10_high": "до     ", "normality_p": "p нормальности"}
 GAP_TABLE_KINDS = {"schools": "int", "pupils": "int", "p90_p10": "num1", "p90_p10_low": "num1", "p90_p10_high": "num1",
                    "raw_p90_p10": "num1", "quartile_gap": "num1", "quartile_gap_low": "num1",
                    "quartile_gap_high": "num1", "raw_quartile_gap": "num1", "p90_p10_sd": "num2",
                    "reliability": "num2", "two_bottom": "share", "two_top": "share", "two_ratio": "num1",
                    "two_ratio_low": "num1", "two_ratio_high": "num1", "shnor_schools": "int", "shnor_gap": "num1",
                    "shnor_gap_low": "num1", "shnor_gap_high": "num1", "within_p90_p10": "num1",
-                   "context_share": "share", "v": "num2", "v_low": "num2", "v_high": "num2", "normality_p": "p"}
+                   "context_share": "share", "v": "num2", "v_low": "num2", "v_high": "num2", "normality_p": "p",
+                   "hetop_p90_p10": "num2", "hetop_p90_p10_low": "num2", "hetop_p90_p10_high": "num2"}
 LATEST_COLUMNS = {**{k: v for k, v in GAP_TABLE_COLUMNS.items() if k not in ("year", "unit_name")},
                   "region_p90_p10": "P90−P10 по региону, п.п.", "region_two_ratio": "Отношение долей «2» по региону"}
 LATEST_KINDS = {**GAP_TABLE_KINDS, "region_p90_p10": "num1", "region_two_ratio": "num1"}
@@ -77,6 +79,21 @@ def latest_gaps(mine: pd.DataFrame, region: pd.DataFrame, name: str, year: int, 
     rows["region_p90_p10"] = reg["p90_p10"].reindex(key).to_numpy()
     rows["region_two_ratio"] = reg["two_ratio"].reindex(key).to_numpy()
     return lead_rows(rows, subjects)
+
+
+def hetop_sentence(mine: pd.DataFrame, subjects, year: int) -> str | None:
+    """The gap from mark counts alone (HETOP) next to the gap from scores, both in pupil SD units."""
+    if "hetop_p90_p10" not in mine:
+        return None
+    now = mine[(mine["year"] == year) & mine["subject"].isin(list(subjects))].dropna(subset=["hetop_p90_p10"])
+    if now.empty:
+        return None
+    parts = [f"{subject_name(s).lower()} — {fmt.number(g['hetop_p90_p10'].mean(), 2)} SD по отметкам против "
+             f"{fmt.number(g['p90_p10_sd'].mean(), 2)} SD по баллам" for s, g in now.groupby("subject", sort=False)]
+    return ("По одним только числам отметок «2»–«5» каждой школы (как в сводках ФИС ОКО) разрыв P90 − P10 "
+            "оценивается гетероскедастической порядковой пробит-моделью (HETOP, как в SEDA): в среднем по классам "
+            + "; ".join(parts) + ". Совпадение показывает, что разрыв можно отслеживать и там, где баллов нет; "
+            "интервалы по классам — в приложении.")
 
 
 def direction(row) -> str:
