@@ -47,7 +47,8 @@ def run_notebook(nb: Path, code: str, store: str, cache: Path, out: Path) -> flo
 
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    pm.execute_notebook(str(nb), str(out / nb.name), cwd=str(out), kernel_name="python3", progress_bar=False,
+    pm.execute_notebook(str(nb), str(out / nb.name), cwd=str(out), kernel_name="python3", language="python",
+                        progress_bar=False,
                         parameters={"municipality": code, "year": 2026, "methodology": "", "store": store,
                                     "output_dir": str(out), "cache_dir": str(cache)})
     return time.perf_counter() - t0
