@@ -254,3 +254,29 @@ def test_two_share_ratio_interval_does_not_undercover_in_a_small_municipality():
         done += 1
         hits += r["two_ratio_low"] <= true <= r["two_ratio_high"]
     assert done > 250 and hits / done >= 0.93
+
+
+def test_trajectories_name_the_schools_that_pull_away():
+    rng = np.random.default_rng(21)
+    k, years = 150, np.arange(2022, 2027)
+    level = rng.normal(0, 8, k)
+    slope = np.zeros(k)
+    slope[:8], slope[8:14] = 3.0, -3.0                  # eight catch up, six fall behind, the rest go with the region
+    rows = [{"school_id": f"s{i:03d}", "year": int(y), "estimate": level[i] + slope[i] * (y - 2024) + rng.normal(0, 1.5)}
+            for i in range(k) for y in years]
+    tj = gaps.school_trajectories(pd.DataFrame(rows)).set_index("school_id")
+    assert tj["note"].eq("").all()
+    up = tj.index[tj["diverging"] == "догоняет"]
+    down = tj.index[tj["diverging"] == "отстаёт"]
+    assert {f"s{i:03d}" for i in range(8)} <= set(up) and {f"s{i:03d}" for i in range(8, 14)} <= set(down)
+    assert len(up) + len(down) - 14 <= 0.1 * (k - 14)  # an ordinary school is rarely called diverging
+    assert tj.loc["s000", "slope_low"] < 3.0 < tj.loc["s000", "slope_high"] + 0.5
+
+
+def test_trajectories_claim_nothing_from_a_degenerate_fit():
+    """Ten schools, slopes all equal: the slope variance collapses and no school may be called diverging."""
+    rng = np.random.default_rng(22)
+    rows = [{"school_id": f"s{i}", "year": y, "estimate": 5.0 * i + 0.5 * (y - 2024) + rng.normal(0, 2.0)}
+            for i in range(10) for y in range(2022, 2027)]
+    tj = gaps.school_trajectories(pd.DataFrame(rows))
+    assert tj["diverging"].eq("").all() and tj["note"].iloc[0] != ""

@@ -768,33 +768,44 @@ TRAJECTORY_COLUMNS = ["school_id", "years", "level", "slope", "slope_se", "slope
                       "region_slope", "diverging"]
 
 
-def school_trajectories(trend: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+def school_trajectories(trend: pd.DataFrame, level: float = 0.95, min_slope_ratio: float = 1e-3) -> pd.DataFrame:
     """Each school's trajectory relative to the region: a mixed model of the yearly results (``trend``:
     school × year ``estimate``) with a random intercept and a random slope per school (``effects.school_effects``,
     guarded: several optimisers, the best likelihood kept). ``slope`` = the model's common slope + the school's
-    (shrunk) deviation, p.p. a year; ``diverging`` = «отстаёт» / «догоняет» when the school's deviation interval
-    excludes 0. The residual variance is common to all schools (sampling noise of small schools is not modelled
-    separately: their slopes are shrunk like the others'). Needs three years."""
+    (shrunk) deviation, p.p. a year, its se combining both; ``diverging`` = «отстаёт» / «догоняет» when the
+    deviation's interval excludes 0. When the slope variance is on the boundary (below ``min_slope_ratio`` of the
+    residual variance: schools' slopes do not differ beyond noise) every school follows the common slope and none
+    is said to diverge (``attrs["note"]``). The residual variance is common to all schools (sampling noise of small
+    schools is not modelled separately: their slopes are shrunk like the others'). Needs three years."""
     from workbench import effects
 
     t = trend.dropna(subset=["estimate"]).copy()
     if t["year"].nunique() < 3 or t["school_id"].nunique() < 10:
-        return pd.DataFrame(columns=TRAJECTORY_COLUMNS)
-    centre = float(t["year"].mean())
-    t["t"] = t["year"] - centre
+        return pd.DataFrame(columns=TRAJECTORY_COLUMNS + ["note"])
+    t["t"] = t["year"] - float(t["year"].mean())
     fit = effects.school_effects(t, "estimate", "school_id", ["t"], random_slopes=["t"], level=level)
     fixed = fit.fixed.set_index("term")
     z = float(stats.norm.ppf(0.5 + level / 2))
     e = fit.effects.rename(columns={"school": "school_id"})
+    common, common_se = fixed.loc["t", "estimate"], fixed.loc["t", "se"]
     out = pd.DataFrame({"school_id": e["school_id"], "years": e["n"],
                         "level": fixed.loc["Intercept", "estimate"] + e["effect"],
-                        "slope": fixed.loc["t", "estimate"] + e["effect_t"], "slope_se": e["se_t"]})
+                        "slope": common + e["effect_t"], "slope_se": np.sqrt(common_se ** 2 + e["se_t"] ** 2)})
     out["slope_low"], out["slope_high"] = out["slope"] - z * out["slope_se"], out["slope"] + z * out["slope_se"]
-    out["region_slope"] = fixed.loc["t", "estimate"]
+    out["region_slope"] = common
+    slope_var, school_var = fit.var("school × t"), fit.var("school")
+    corr = fit.var("cov(school, t)") / np.sqrt(slope_var * school_var) if slope_var > 0 and school_var > 0 else 0.0
+    chosen = fit.attempts[(fit.attempts["optimizer"] == fit.optimizer) & (fit.attempts["start"] == fit.start)]
+    grad = float(chosen["max_scaled_grad"].iloc[0]) if len(chosen) else float("nan")
+    # no school is said to diverge when slopes do not differ beyond noise, or when the fit is degenerate (slope
+    # and level perfectly correlated, or the optimum not confirmed): its conditional SEs are then far too small
+    flat = slope_var < min_slope_ratio * fit.var("residual")
+    degenerate = abs(corr) > 0.98 or not (np.isfinite(grad) and grad <= 0.05)
     dev_low, dev_high = e["effect_t"] - z * e["se_t"], e["effect_t"] + z * e["se_t"]
-    out["diverging"] = np.select([dev_high < 0, dev_low > 0], ["отстаёт", "догоняет"], "")
-    out.attrs["warnings"] = fit.warnings
-    return out[TRAJECTORY_COLUMNS]
+    out["diverging"] = "" if flat or degenerate else np.select([dev_high < 0, dev_low > 0], ["отстаёт", "догоняет"], "")
+    out["note"] = ("наклоны школ не различаются больше случайных колебаний" if flat else
+                   "модель наклонов вырождена (мало школ или лет): расхождения не оцениваются" if degenerate else "")
+    return out[TRAJECTORY_COLUMNS + ["note"]]
 
 
 def region_gaps(means: pd.DataFrame, hist: pd.DataFrame, *, cluster: pd.Series | None, shnor=frozenset(),

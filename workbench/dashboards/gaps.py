@@ -283,7 +283,7 @@ class GapsDashboard(View):
         if r is not None:
             lines.append(f'<div>Траектория: {fmt.number(r["slope"], 2, signed=True)} п.п. в год '
                          f'(интервал {fmt.number(r["slope_low"], 2)}…{fmt.number(r["slope_high"], 2)}); '
-                         f'{html.escape(r["diverging"] or "идёт вместе с регионом")}.</div>')
+                         f'{html.escape(r["diverging"] or r.get("note") or "идёт вместе с регионом")}.</div>')
         start = started.get(sid)
         start = None if start is None or pd.isna(start) else int(start)
         lines.append("<div>Поддержка: " + (f"с {start} года (первый год ВПР после её начала)" if start
