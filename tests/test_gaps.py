@@ -280,3 +280,30 @@ def test_trajectories_claim_nothing_from_a_degenerate_fit():
             for i in range(10) for y in range(2022, 2027)]
     tj = gaps.school_trajectories(pd.DataFrame(rows))
     assert tj["diverging"].eq("").all() and tj["note"].iloc[0] != ""
+
+
+@pytest.mark.slow
+def test_null_region_shows_regression_to_the_mean_and_no_support_effect(null_store, tmp_path):
+    """Nothing planted and no programme: the schools a methodology lists in 2025 rise by 2026 about as much as
+    regression to the mean predicts, and a «programme» given at random to half of them shows no effect."""
+    from workbench import evaluation
+    from workbench.reports import gaps as R
+    from workbench.results import RegionResults
+
+    store, _ = null_store
+    res = RegionResults(store, tmp_path)
+    assert gaps.support_of(store, gaps.load_gap_params()).empty          # no network pairs in a null region
+    assert "нельзя" in " ".join(R.evaluation_sentences(res.evaluation(2026), 0, "регион"))
+    dyn = res.dynamics(2026, "kamensk_uralsky")          # «below the regional mean»: a list long enough to judge
+    judged = dyn[~dyn["excluded"] & dyn["change"].notna()]
+    assert len(judged) >= 3
+    # the rise expected without support and the rise observed agree within their noise
+    se = judged["change"].std(ddof=1) / np.sqrt(len(judged))
+    assert abs(judged["change"].mean() - judged["expected_change"].mean()) < 2.5 * se + 0.5
+    # a placebo programme for a random half of the listed schools from 2025: no effect
+    rng = np.random.default_rng(0)
+    placebo = set(rng.permutation(sorted(judged["school_id"]))[: max(2, len(judged) // 2)])
+    trend = res.trend(2026)
+    panel = trend.assign(cohort=np.where(trend["school_id"].isin(placebo), 2025.0, np.nan))
+    ev = evaluation.evaluate(panel.rename(columns={"estimate": "outcome"}), k=5)
+    assert ev.overall["ci_low"] < 0 < ev.overall["ci_high"]

@@ -3,15 +3,11 @@ parameter errors, the SQL against its pandas twin, recovery of the planted schoo
 a null region (nothing planted) that must not raise more alarms than the FDR level allows.
 
 Hand-built regions switch the overdispersion term off (``P(od=False)``), so each answer follows from the
-arithmetic in the comments. A null region is generated in the background when this module starts
-(``workbench.demo.generate_demo(..., planted=False)`` + ``workbench import``) and is waited for at the end.
+arithmetic in the comments. The null region (``workbench.demo.generate_demo(..., planted=False)`` + ``workbench
+import``) is generated in the background from the start of the session (``conftest.null_region``).
 """
 from __future__ import annotations
 
-import os
-import shlex
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +21,6 @@ from workbench.config import ParamsError
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-NULL_SCALE, NULL_SEED = 0.05, 5   # the size of the session's small demo region (conftest), with nothing planted
 
 
 def P(od: bool = False, levels=("cell",), **top) -> O.ObjectivityParams:
@@ -40,35 +35,6 @@ def P(od: bool = False, levels=("cell",), **top) -> O.ObjectivityParams:
 
 def final(tests: pd.DataFrame, p: O.ObjectivityParams) -> pd.DataFrame:
     return O.finalize(tests, p).set_index(["level", "school_id", "component"], drop=False)
-
-
-# ---------------------------------------------------------------- a null region, started in the background
-
-NULL_TEST = "test_null_region_raises_no_more_alarms_than_the_fdr_level"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def null_region(request, tmp_path_factory):
-    """(process, root) of a small demo region with nothing planted, generated and imported by a child process
-    group started with the module's first test (so it runs while the others do) when the null test is
-    selected, and stopped at teardown if it is still running."""
-    if not any(item.name == NULL_TEST for item in request.session.items):
-        yield None
-        return
-    root = tmp_path_factory.mktemp("null_region")
-    gen = ("from pathlib import Path; from workbench.demo import generate_demo; "
-           f"generate_demo(Path({str(root / 'demo')!r}), scale={NULL_SCALE}, seed={NULL_SEED}, planted=False)")
-    cmd = (f"{shlex.quote(sys.executable)} -c {shlex.quote(gen)} && {shlex.quote(str(BIN / 'workbench'))} import "
-           f"{shlex.quote(str(root / 'demo' / 'raw'))} --store {shlex.quote(str(root / 'store'))} "
-           "--params params/regions/demo.yaml")
-    log = open(root / "log.txt", "w")
-    proc = subprocess.Popen(["bash", "-c", cmd], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    yield proc, root
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    log.close()
 
 
 # ---------------------------------------------------------------- parameters
@@ -568,19 +534,15 @@ def test_signal_rows_are_signals_not_verdicts(demo_store):
 
 
 @pytest.mark.slow
-def test_null_region_raises_no_more_alarms_than_the_fdr_level(null_region):
+def test_null_region_raises_no_more_alarms_than_the_fdr_level(null_store):
     # Nothing planted (journal leniency, school effects and cohorts still vary naturally). Measured: 0 fired of
     # ~300 tested rows per year (scale 0.05) and 0–5 of ~23 000 (0.02 %) at scale 0.25. Under the complete null
     # BH keeps P(any alarm) ≤ fdr; we assert the share of fired rows ≤ fdr + 0.01 (tolerance for the
     # approximate p-values of small cells) and at most 2 fired rows per year.
-    from workbench.data.store import Store
-
-    proc, root = null_region
-    assert proc.wait(timeout=900) == 0, (root / "log.txt").read_text(encoding="utf-8")[-3000:]
+    store, root = null_store
     truth = pd.read_csv(root / "demo" / "truth" / "schools.csv")
     assert not truth[["grade_inflation", "inflated_vpr", "persistently_low", "supported"]].any().any()
     p = O.load_objectivity_params()
-    store = Store(root / "store")
     years = []
     for year in (2026, 2025, 2024):
         sig = O.signals(store, year, p)
