@@ -34,7 +34,7 @@ rep, st = ctx.report, ctx.store
 # %%
 figures = overview.key_figures(st, municipality, year)
 schools = overview.schools_summary(st, municipality, year).sort_values("mean_pct", na_position="last")
-rep.findings(findings.main_findings(ctx, methodology or methodology_of(municipality)[0], figures, schools))
+rep.findings(findings.main_findings(ctx, methodology or methodology_of(municipality)[0], figures))
 
 # %%
 rep.heading(f"Обзор: {ctx.name}, {year} год")

@@ -135,13 +135,32 @@ def test_findings_say_how_many_rule_flags_hold_under_uncertainty():
     assert len(identification_sentences(flags.assign(decision="probability"), None, "Р")) == 1
 
 
-def test_gap_sentence_is_computed_from_quarters():
-    schools = pd.DataFrame({"participants": [30] * 8 + [2], "mean_pct": [40, 42, 50, 52, 54, 56, 70, 72, 10]})
-    # 8 schools with enough pupils (the one with 2 is left out): bottom two 41,0 %, top two 71,0 %
-    assert gap_sentence(schools, 5) == (
-        "Разрыв в среднем проценте выполнения ВПР между четвертью школ с наиболее высокими (2 школы, 71,0\u00a0%) и "
-        "четвертью с наиболее низкими результатами (41,0\u00a0%) — 30,0 п.п. (все предметы и классы года; оценка по "
-        "наблюдаемым средним завышает разрыв у малых школ).")
+def test_gap_sentence_gives_the_corrected_gap_and_its_direction():
+    def table(unit, gaps_by_year):
+        return pd.DataFrame([{"unit": unit, "year": y, "subject": "math", "grade": g, "p90_p10": v + g / 10}
+                             for y, v in gaps_by_year.items() for g in (4, 5)])
+    mine = table("004", {2022: 30.0, 2023: 29.0, 2024: 28.0, 2025: 27.2, 2026: 26.0})
+    region = table("region", {2022: 27.0, 2023: 27.5, 2024: 26.5, 2025: 27.2, 2026: 26.8})
+    # math, grades 4 and 5: 26,4 and 26,5 → 26,45 in 2026; the region 27,25; the municipality's trend −1,0 a year
+    assert gap_sentence(mine, region, ["math", "rus"], 2026) == (
+        "Разрыв между школами с высокими и низкими результатами (P90 − P10 истинных средних школ, с поправкой на "
+        "шум малых школ, в среднем по классам): математика — 26,5 п.п. (по региону 27,3), сокращается.")
+    assert gap_sentence(mine, region, ["rus"], 2026) is None
+
+
+def test_dynamics_sentence_names_the_definitions_it_counts():
+    from workbench.gaps import dynamics_summary
+    from workbench.reports.findings import dynamics_sentence
+
+    d = pd.DataFrame({"excluded": [False, False, True], "exit": pd.array([True, False, pd.NA], "boolean"),
+                      "beyond_interval": pd.array([True, False, pd.NA], "boolean"),
+                      "percentile": pd.array([False, False, pd.NA], "boolean"),
+                      "residual": pd.array([True, True, pd.NA], "boolean"), "change": [4.0, 1.0, 9.0],
+                      "expected_change": [2.0, 2.0, 2.5], "negative": pd.array([False, False, pd.NA], "boolean")})
+    assert dynamics_sentence(dynamics_summary(d, 2025, 2026), 2025, 2026) == (
+        "Положительная динамика школ списка 2025 года (3) к 2026 году: рост больше погрешности — 1 из 2, вышли из "
+        "списка — 1 из 2; не оценивались из-за признаков необъективности — 1 (другие определения и возврат к "
+        "среднему — в разделе о разрывах).")
 
 
 def test_decision_note_says_what_the_uncertainty_view_adds_or_keeps():

@@ -69,18 +69,26 @@ def identification_sentences(flags: pd.DataFrame, previous: pd.DataFrame | None,
     return out
 
 
-def gap_sentence(schools: pd.DataFrame, min_n: int) -> str | None:
-    """The gap between the quarter of schools with the highest and the quarter with the lowest mean percent."""
-    s = schools[(schools["participants"] >= min_n) & schools["mean_pct"].notna()].sort_values("mean_pct")
-    if len(s) < 8:
-        return (f"Разрыв между сильнейшими и слабейшими школами не оценивается: школ с не менее чем {min_n} "
-                f"участниками — {len(s)}, меньше восьми.") if len(s) else None
-    k = max(2, len(s) // 4)
-    low, high = s["mean_pct"].head(k).mean(), s["mean_pct"].tail(k).mean()
-    return (f"Разрыв в среднем проценте выполнения ВПР между четвертью школ с наиболее высокими ({_schools(k)}, "
-            f"{fmt.number(high, 1, unit='%')}) и четвертью с наиболее низкими результатами ({fmt.number(low, 1, unit='%')}) "
-            f"— {fmt.number(high - low, 1)} п.п. (все предметы и классы года; оценка по наблюдаемым средним завышает "
-            "разрыв у малых школ).")
+def gap_sentence(mine: pd.DataFrame, region: pd.DataFrame, subjects, year: int) -> str | None:
+    """The corrected gap between the strongest and the weakest schools of the lead subjects this year, against
+    the region, and where it is heading (``workbench.gaps``: true school means, trend over the years)."""
+    from workbench import gaps
+    from workbench.reports import gaps as R
+
+    trends = gaps.gap_trends(pd.concat([mine, region]))
+    parts = []
+    for s in subjects:
+        y_m, y_r = R.yearly_mean(mine, s), R.yearly_mean(region, s)
+        if year not in y_m.index:
+            continue
+        tr = trends[(trends["unit"] != "region") & (trends["subject"] == s) & (trends["grade"] == 0)]
+        trend = f", {R.direction(tr.iloc[0])}" if len(tr) and tr["years"].iloc[0] >= 3 else ""
+        parts.append(f"{R.subject_name(s).lower()} — {fmt.number(y_m[year], 1)} п.п. (по региону "
+                     f"{fmt.number(y_r.get(year, float('nan')), 1)}){trend}")
+    if not parts:
+        return None
+    return ("Разрыв между школами с высокими и низкими результатами (P90 − P10 истинных средних школ, с поправкой "
+            "на шум малых школ, в среднем по классам): " + "; ".join(parts) + ".")
 
 
 def results_sentence(f: dict) -> str | None:
@@ -124,10 +132,50 @@ def support_sentence(flags: pd.DataFrame, school_signals: pd.DataFrame) -> str |
     return "Данные указывают на потребность в следующем: " + "; ".join(parts) + "."
 
 
-def main_findings(ctx, methodology: str, figures: dict, schools: pd.DataFrame) -> list[str]:
-    """The findings of one municipality from the region-wide results the run computed once (read from the cache),
-    its key figures (``overview.key_figures``) and its schools (``overview.schools_summary``) as the overview
-    section shows them."""
+def dynamics_sentence(summary: pd.DataFrame, base: int, year: int) -> str | None:
+    """Seed 004's indicator «доля ШНОР, показавших положительную динамику» in one sentence (two definitions)."""
+    s = summary.set_index("definition")
+    listed = int(s["listed"].iloc[0]) if len(s) else 0
+    if not listed or s.loc["beyond_interval", "judged"] == 0:
+        return None
+    def part(name, words):
+        r = s.loc[name]
+        return f"{words} — {int(r['positive'])} из {int(r['judged'])}"
+    excluded = int(s["excluded"].iloc[0])
+    tail = f"; не оценивались из-за признаков необъективности — {excluded}" if excluded else ""
+    return (f"Положительная динамика школ списка {base} года ({listed}) к {year} году: "
+            f"{part('beyond_interval', 'рост больше погрешности')}, {part('exit', 'вышли из списка')}{tail} "
+            "(другие определения и возврат к среднему — в разделе о разрывах).")
+
+
+def _dynamics_sentence(ctx, methodology: str) -> str | None:
+    from workbench import gaps
+    from workbench.config import load_defaults
+    from workbench.reports.deliverables import methodology_of
+
+    if ctx.year - 1 not in ctx.store.status().years("vpr"):
+        return None
+    own, _, params = methodology_of(ctx.municipality)
+    dyn = ctx.results.dynamics(ctx.year, methodology, params if methodology == own else None)
+    dyn = dyn[dyn["municipality"] == ctx.municipality]
+    level = load_defaults().uncertainty.level.value
+    summary = gaps.dynamics_summary(dyn, ctx.year - 1, ctx.year, gaps.DynamicsRule.of(gaps.load_gap_params(), level),
+                                    level)
+    return dynamics_sentence(summary, ctx.year - 1, ctx.year)
+
+
+def _gap_sentence(ctx, flags: pd.DataFrame) -> str | None:
+    from workbench import gaps
+
+    subjects = gaps.load_gap_params().subjects.value
+    listed = frozenset(flags.loc[flags["flagged"].astype(bool), "school_id"])
+    mine = ctx.results.municipality_gaps(ctx.year, ctx.municipality, listed, subjects=subjects)
+    return gap_sentence(mine, ctx.results.gaps(ctx.year), subjects, ctx.year)
+
+
+def main_findings(ctx, methodology: str, figures: dict) -> list[str]:
+    """The findings of one municipality from the region-wide results the run computed once (read from the cache)
+    and its key figures (``overview.key_figures``) as the overview section shows them."""
     from workbench import objectivity
     from workbench.reports.identification import methodology_titles
 
@@ -143,7 +191,8 @@ def main_findings(ctx, methodology: str, figures: dict, schools: pd.DataFrame) -
     names = st.query("SELECT school_id, name FROM schools WHERE municipality = ?", [m]).set_index("school_id")["name"]
     out = [results_sentence(figures)]
     out += identification_sentences(flags, previous, methodology_titles().get(methodology, methodology))
-    out.append(gap_sentence(schools, ctx.report.min_n))
+    out.append(_gap_sentence(ctx, flags))
+    out.append(_dynamics_sentence(ctx, methodology))
     out.append(objectivity_sentence(school_sig, names))
     out.append(support_sentence(flags, school_sig))
     if ctx.data_warning:
