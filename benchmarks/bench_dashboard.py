@@ -102,6 +102,10 @@ def visit(browser, url: str, store) -> dict[str, float]:
     shown(page, ".wb-objectivity", hidden=".wb-ident-table")
     out["раздел «Объективность»"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    page.get_by_role("button", name="Разрывы").click()
+    shown(page, ".wb-gaps-chart img", hidden=".wb-objectivity")
+    out["раздел «Разрывы»"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     page.get_by_role("button", name="Обзор").click()
     shown(page, ".wb-schools", first_school)
     out["назад к «Обзору»"] = time.perf_counter() - t0

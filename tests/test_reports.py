@@ -158,9 +158,9 @@ def test_dynamics_sentence_names_the_definitions_it_counts():
                       "residual": pd.array([True, True, pd.NA], "boolean"), "change": [4.0, 1.0, 9.0],
                       "expected_change": [2.0, 2.0, 2.5], "negative": pd.array([False, False, pd.NA], "boolean")})
     assert dynamics_sentence(dynamics_summary(d, 2025, 2026), 2025, 2026) == (
-        "Положительная динамика школ списка 2025 года (3) к 2026 году: рост больше погрешности — 1 из 2, вышли из "
-        "списка — 1 из 2; не оценивались из-за признаков необъективности — 1 (другие определения и возврат к "
-        "среднему — в разделе о разрывах).")
+        "положительную динамику (рост результата больше погрешности) показали 1 из 2 школ списка 2025 года, ещё 1 не "
+        "оценивались из-за признаков необъективности; другие определения и возврат к среднему — в разделе о "
+        "разрывах")
 
 
 def test_decision_note_says_what_the_uncertainty_view_adds_or_keeps():

@@ -133,19 +133,17 @@ def support_sentence(flags: pd.DataFrame, school_signals: pd.DataFrame) -> str |
 
 
 def dynamics_sentence(summary: pd.DataFrame, base: int, year: int) -> str | None:
-    """Seed 004's indicator «доля ШНОР, показавших положительную динамику» in one sentence (two definitions)."""
+    """Seed 004's indicator «доля ШНОР, показавших положительную динамику» as a clause: schools of the year
+    before's list whose result rose beyond its interval (the other definitions are in the gap section)."""
     s = summary.set_index("definition")
-    listed = int(s["listed"].iloc[0]) if len(s) else 0
-    if not listed or s.loc["beyond_interval", "judged"] == 0:
+    if not len(s) or not s["listed"].iloc[0] or s.loc["beyond_interval", "judged"] == 0:
         return None
-    def part(name, words):
-        r = s.loc[name]
-        return f"{words} — {int(r['positive'])} из {int(r['judged'])}"
-    excluded = int(s["excluded"].iloc[0])
-    tail = f"; не оценивались из-за признаков необъективности — {excluded}" if excluded else ""
-    return (f"Положительная динамика школ списка {base} года ({listed}) к {year} году: "
-            f"{part('beyond_interval', 'рост больше погрешности')}, {part('exit', 'вышли из списка')}{tail} "
-            "(другие определения и возврат к среднему — в разделе о разрывах).")
+    r = s.loc["beyond_interval"]
+    excluded = int(r["excluded"])
+    tail = f", ещё {excluded} не оценивались из-за признаков необъективности" if excluded else ""
+    return (f"положительную динамику (рост результата больше погрешности) показали {int(r['positive'])} из "
+            f"{int(r['judged'])} школ списка {base} года{tail}; другие определения и возврат к среднему — в разделе "
+            "о разрывах")
 
 
 def _dynamics_sentence(ctx, methodology: str) -> str | None:
@@ -191,8 +189,13 @@ def main_findings(ctx, methodology: str, figures: dict) -> list[str]:
     names = st.query("SELECT school_id, name FROM schools WHERE municipality = ?", [m]).set_index("school_id")["name"]
     out = [results_sentence(figures)]
     out += identification_sentences(flags, previous, methodology_titles().get(methodology, methodology))
+    dyn = _dynamics_sentence(ctx, methodology)
+    change = next((i for i, x in enumerate(out) if x and x.startswith("По сравнению с предыдущим годом")), None)
+    if dyn and change is not None:       # one sentence about how the list moved, not two
+        out[change] = out[change].rstrip(".") + "; " + dyn + "."
+    elif dyn:
+        out.append(dyn[0].upper() + dyn[1:] + ".")
     out.append(_gap_sentence(ctx, flags))
-    out.append(_dynamics_sentence(ctx, methodology))
     out.append(objectivity_sentence(school_sig, names))
     out.append(support_sentence(flags, school_sig))
     if ctx.data_warning:
