@@ -75,3 +75,36 @@ def test_hetop_gap_from_counts_matches_the_gap_of_true_means():
 def test_a_school_with_one_mark_stays_finite():
     h = ordinal.hetop(np.array([[0, 0, 25, 0], [5, 10, 8, 2], [1, 6, 10, 8], [2, 9, 9, 5]]))
     assert np.isfinite(h.schools[["mean", "sd", "mean_se", "sd_se"]].to_numpy()).all()
+
+
+def test_hetop_standard_errors_equal_the_dense_delta_method():
+    """The arrowhead inversion gives the same standard errors as inverting the whole Hessian (differenced
+    gradient) and applying the delta method with a numerical Jacobian of the standardisation."""
+    from scipy import optimize, stats
+
+    counts, *_ = _coarsened(np.random.default_rng(4), J=60)
+    h = ordinal.hetop(counts)
+    J, K = counts.shape
+    n = counts.sum(axis=1)
+    share = (counts * np.arange(K)).sum(axis=1) / n / (K - 1)
+    theta0 = np.concatenate([1.5 * stats.norm.ppf(np.clip(share, 0.02, 0.98)), np.zeros(J + K - 3)])
+    theta = optimize.minimize(ordinal._hetop_objective, theta0, args=(counts, None), jac=True, method="L-BFGS-B",
+                              options={"maxiter": 5000, "gtol": 1e-9}).x
+    P, eps = len(theta), 1e-5
+    g0 = ordinal._hetop_objective(theta, counts, None)[1]
+    H = np.stack([(ordinal._hetop_objective(theta + eps * np.eye(P)[i], counts, None)[1] - g0) / eps
+                  for i in range(P)], axis=1)
+    cov = np.linalg.inv(0.5 * (H + H.T))
+
+    def standardised(th):
+        mu, sd = th[:J], np.exp(th[J:2 * J])
+        w = n / n.sum()
+        m = np.sum(w * mu)
+        v = np.sum(w * (sd ** 2 + (mu - m) ** 2))
+        return np.concatenate([(mu - m) / np.sqrt(v), sd / np.sqrt(v)])
+
+    est = standardised(theta)
+    G = np.stack([(standardised(theta + eps * np.eye(P)[i]) - est) / eps for i in range(P)], axis=1)
+    se = np.sqrt(np.diag(G @ cov @ G.T))
+    assert h.schools["mean_se"].to_numpy() == pytest.approx(se[:J], rel=1e-3)
+    assert h.schools["sd_se"].to_numpy() == pytest.approx(se[J:], rel=1e-3)

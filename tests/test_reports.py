@@ -4,6 +4,7 @@ import re
 import docx
 import matplotlib
 import openpyxl
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -241,3 +242,20 @@ def test_an_appendix_table_too_long_to_print_points_to_its_sheet(tmp_path):
     assert len(d.tables[-1].rows) == 1 + APPENDIX_ROWS and any(note in p.text for p in d.paragraphs)
     wb = openpyxl.load_workbook(write_workbook(doc, tmp_path / "t.xlsx", about=[]))
     assert wb["Длинная"].max_row == 1 + APPENDIX_ROWS + 40
+
+
+def test_gap_findings_of_a_municipality_without_a_trend_say_no_trend_instead_of_failing():
+    """Municipality 039 of the demo has too few schools in most years for a gap: the gap exists for two years,
+    the trend cannot be estimated, and the section must still be written (it crashed the run)."""
+    from workbench import gaps
+    from workbench.reports import gaps as R
+
+    def table(unit, values):
+        return pd.DataFrame([{"unit": unit, "year": y, "subject": "math", "grade": 5, "p90_p10": v,
+                              "raw_p90_p10": v + 2} for y, v in values.items()])
+    mine = table("039", {2022: np.nan, 2023: np.nan, 2024: np.nan, 2025: 20.0, 2026: 21.0})
+    region = table("region", {2022: 27.0, 2023: 27.5, 2024: 26.5, 2025: 27.2, 2026: 26.8})
+    trends = gaps.gap_trends(pd.concat([mine, region]))
+    text = R.gap_findings(mine, region, trends, ["math"], "Дятловское МО", 2026)
+    assert len(text) == 1 and "21,0 п.п." in text[0] and "годы он" not in text[0]
+    assert gap_sentence(mine, region, ["math"], 2026).endswith("математика — 21,0 п.п. (по региону 26,8).")

@@ -1,4 +1,5 @@
-"""Gaps between the strongest and the weakest schools and their trends (DOMAIN §6).
+"""Gaps between the strongest and the weakest schools, their trends, and the dynamics of the listed schools
+(DOMAIN §6). Did the support work: ``workbench.evaluation``; ordered models of mark counts: ``workbench.ordinal``.
 
 A gap is a property of the *true* school results, but what we observe is each school's mean over its pupils of
 one year: the spread of observed means is the spread of true means plus sampling noise, which in a small school
@@ -17,7 +18,14 @@ model holds, so the interval keeps its level with 10 or 20 schools (a percentile
 about 80 %). It rests on the normal shape of true school means; ``normality_p`` says when the data contradict it.
 The same machinery with covariates gives the gap within clusters of similar social context (cluster dummies)
 and the gap between ШНОР and the other schools (a 0/1 column, Hartung–Knapp–Sidik–Jonkman interval, t with
-k − 2 degrees of freedom, the factor kept ≥ 1).
+k − 2 degrees of freedom, the factor kept ≥ 1). Beside them: the ratio of the shares of «2» in the bottom and top
+quartiles of schools, Ho's rank-based V gap (survives changes of the ВПР scale) and the gap from mark counts
+alone (HETOP, ``hetop_gaps``).
+
+Then the trend of each gap (``gap_trends``: OLS on the years, t interval), every school's trajectory
+(``school_trajectories``: random-slope mixed model), the seed 004 indicator «доля ШНОР, показавших положительную
+динамику» under each definition (``school_dynamics``, ``dynamics_summary``) next to the rise regression to the
+mean predicts without support (``expected_change``), and when each school's support began (``support_start``).
 
 Example
 -------

@@ -166,12 +166,38 @@ def _hetop_threshold_jacobian(raw: np.ndarray, K: int) -> np.ndarray:
     return jac
 
 
+def _arrowhead(theta: np.ndarray, counts: np.ndarray, h: float = 1e-5):
+    """Hessian blocks of the HETOP objective by differencing its analytic gradient: a school's parameters touch
+    only its own and the thresholds', so moving every school's μ (then every log σ) at once, and each threshold
+    in turn, gives A (J × 2 × 2, per school), B (J × 2 × q, school × thresholds) and C (q × q) in 2 + q gradient
+    evaluations instead of 2J + q."""
+    J = counts.shape[0]
+    q = len(theta) - 2 * J
+    g0 = _hetop_objective(theta, counts, None)[1]
+
+    def moved(sl):
+        step = np.zeros_like(theta)
+        step[sl] = h
+        return (_hetop_objective(theta + step, counts, None)[1] - g0) / h
+
+    A, B, C = np.zeros((J, 2, 2)), np.zeros((J, 2, q)), np.zeros((q, q))
+    for col, sl in ((0, slice(0, J)), (1, slice(J, 2 * J))):
+        d = moved(sl)
+        A[:, 0, col], A[:, 1, col] = d[:J], d[J:2 * J]
+    for i in range(q):
+        d = moved(slice(2 * J + i, 2 * J + i + 1))
+        B[:, 0, i], B[:, 1, i], C[:, i] = d[:J], d[J:2 * J], d[2 * J:]
+    return 0.5 * (A + A.transpose(0, 2, 1)), B, 0.5 * (C + C.T)
+
+
 def hetop(counts, ids=None) -> Hetop:
     """Heteroskedastic ordered probit of mark counts (schools × marks, lowest mark first; at least 3 marks).
 
     Returns each school's mean and SD of the latent pupil scores in the metric of all pupils together (their
     mean 0, SD 1, weighting schools by pupils as SEDA does), with delta-method standard errors from the penalised
-    Hessian (thresholds fixed at −1, 1 during the fit, then moved to that metric).
+    Hessian (thresholds fixed at −1, 1 during the fit, then moved to that metric). The Hessian is an arrowhead
+    (schools touch only the thresholds), inverted by its Schur complement: a region of 650 schools takes well
+    under a second.
     """
     counts = np.asarray(counts, dtype=float)
     J, K = counts.shape
@@ -185,34 +211,41 @@ def hetop(counts, ids=None) -> Hetop:
     res = optimize.minimize(_hetop_objective, theta0, args=(counts, None), jac=True, method="L-BFGS-B",
                             options={"maxiter": 5000, "gtol": 1e-9})
     theta = res.x
-    # Hessian by differencing the analytic gradient (the objective is smooth), then the delta method
-    h = 1e-5
-    P = len(theta)
-    H = np.zeros((P, P))
-    g0 = _hetop_objective(theta, counts, None)[1]
-    for i in range(P):
-        t = theta.copy()
-        t[i] += h
-        H[:, i] = (_hetop_objective(t, counts, None)[1] - g0) / h
-    H = 0.5 * (H + H.T)
-    cov = np.linalg.pinv(H)
+    A, B, C = _arrowhead(theta, counts)
+    Ainv = np.linalg.inv(A)
+    U = Ainv @ B                                               # A⁻¹B, per school
+    Sinv = np.linalg.inv(C - np.einsum("jai,jab->ib", B, U))   # inverse Schur complement (thresholds)
 
-    def standardised(th):
-        mu, gam = th[:J], th[J:2 * J]
-        sd = np.exp(gam)
-        c = _hetop_thresholds(th[2 * J:], K)
-        w = n / n.sum()
-        m = np.sum(w * mu)
-        v = np.sum(w * (sd ** 2 + (mu - m) ** 2))
-        return np.concatenate([(mu - m) / np.sqrt(v), sd / np.sqrt(v), (c - m) / np.sqrt(v)])
+    def solve(b: np.ndarray) -> np.ndarray:
+        """H⁻¹ b through the arrowhead structure (b laid out as theta)."""
+        Ab = np.einsum("jab,jb->ja", Ainv, np.stack([b[:J], b[J:2 * J]], axis=1))
+        xr = Sinv @ (b[2 * J:] - np.einsum("jai,ja->i", B, Ab))
+        xj = Ab - np.einsum("jai,i->ja", U, xr)
+        return np.concatenate([xj[:, 0], xj[:, 1], xr])
 
-    est = standardised(theta)
-    G = np.zeros((len(est), P))
-    for i in range(P):
-        t = theta.copy()
-        t[i] += h
-        G[:, i] = (standardised(t) - est) / h
-    se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", G, cov, G), 0, None))
-    schools = pd.DataFrame({"school": np.arange(J) if ids is None else list(ids), "n": n,
-                            "mean": est[:J], "mean_se": se[:J], "sd": est[J:2 * J], "sd_se": se[J:2 * J]})
-    return Hetop(schools, est[2 * J:], se[2 * J:], -float(res.fun), bool(res.success))
+    # the metric of all pupils: m = Σ w μ, v = Σ w (σ² + (μ − m)²); each output is a direct part plus its
+    # dependence on m and v, so its delta-method variance needs H⁻¹ only against ∇m and ∇v
+    mu, sd = theta[:J], np.exp(theta[J:2 * J])
+    c = _hetop_thresholds(theta[2 * J:], K)
+    w = n / n.sum()
+    m = np.sum(w * mu)
+    v = np.sum(w * (sd ** 2 + (mu - m) ** 2))
+    rv, q = np.sqrt(v), C.shape[0]
+    grad_m = np.concatenate([w, np.zeros(J + q)])
+    grad_v = np.concatenate([2 * w * (mu - m), 2 * w * sd ** 2, np.zeros(q)])
+    Sm, Sv = solve(grad_m), solve(grad_v)
+    mSm, vSv, mSv = grad_m @ Sm, grad_v @ Sv, grad_m @ Sv
+    block = Ainv + np.einsum("jai,ik,jbk->jab", U, Sinv, U)   # each school's own 2 × 2 block of H⁻¹
+    a_m, b_m, d_m = -1 / rv, -(mu - m) / (2 * v ** 1.5), 1 / rv
+    var_mean = (d_m ** 2 * block[:, 0, 0] + a_m ** 2 * mSm + b_m ** 2 * vSv + 2 * a_m * d_m * Sm[:J]
+                + 2 * b_m * d_m * Sv[:J] + 2 * a_m * b_m * mSv)
+    d_s, b_s = sd / rv, -sd / (2 * v ** 1.5)
+    var_sd = d_s ** 2 * block[:, 1, 1] + b_s ** 2 * vSv + 2 * b_s * d_s * Sv[J:2 * J]
+    jac = _hetop_threshold_jacobian(theta[2 * J:], K) / rv
+    a_c, b_c = -1 / rv, -(c - m) / (2 * v ** 1.5)
+    var_c = (np.einsum("ki,ij,kj->k", jac, Sinv, jac) + a_c ** 2 * mSm + b_c ** 2 * vSv + 2 * a_c * (jac @ Sm[2 * J:])
+             + 2 * b_c * (jac @ Sv[2 * J:]) + 2 * a_c * b_c * mSv)
+    schools = pd.DataFrame({"school": np.arange(J) if ids is None else list(ids), "n": n, "mean": (mu - m) / rv,
+                            "mean_se": np.sqrt(np.clip(var_mean, 0, None)), "sd": sd / rv,
+                            "sd_se": np.sqrt(np.clip(var_sd, 0, None))})
+    return Hetop(schools, (c - m) / rv, np.sqrt(np.clip(var_c, 0, None)), -float(res.fun), bool(res.success))

@@ -11,6 +11,7 @@ Example
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from workbench import formatting as fmt
@@ -82,7 +83,7 @@ def gap_sentence(mine: pd.DataFrame, region: pd.DataFrame, subjects, year: int) 
         if year not in y_m.index:
             continue
         tr = trends[(trends["unit"] != "region") & (trends["subject"] == s) & (trends["grade"] == 0)]
-        trend = f", {R.direction(tr.iloc[0])}" if len(tr) and tr["years"].iloc[0] >= 3 else ""
+        trend = f", {R.direction(tr.iloc[0])}" if len(tr) and np.isfinite(tr["slope"].iloc[0]) else ""
         parts.append(f"{R.subject_name(s).lower()} — {fmt.number(y_m[year], 1)} п.п. (по региону "
                      f"{fmt.number(y_r.get(year, float('nan')), 1)}){trend}")
     if not parts:

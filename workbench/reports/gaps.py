@@ -20,9 +20,6 @@ import pandas as pd
 from workbench import formatting as fmt
 from workbench.vocab import SUBJECTS
 
-MEASURES_RU = {"p90_p10": "P90 − P10", "quartile_gap": "верхняя − нижняя четверть", "two_ratio": "отношение долей «2»",
-               "shnor_gap": "ШНОР и остальные", "within_p90_p10": "внутри групп по контексту", "v": "индекс V"}
-
 GAP_TABLE_COLUMNS = {
     "subject_name": "Предмет", "grade": "Класс", "year": "Год", "unit_name": "Где", "schools": "Школ",
     "pupils": "Участников", "p90_p10": "Разрыв P90−P10, п.п.", "p90_p10_low": "от", "p90_p10_high": "до",
@@ -316,12 +313,12 @@ def gap_findings(mine: pd.DataFrame, region: pd.DataFrame, trends: pd.DataFrame,
         text = (f"{subject_name(s)}: разрыв между школами с высокими и низкими результатами (P90 − P10 средних "
                 f"школ с поправкой на шум малых школ, в среднем по классам) в {year} году — "
                 f"{fmt.number(y_m[year], 1)} п.п.{where}, по региону {fmt.number(y_r.get(year, np.nan), 1)} п.п.")
-        if len(tr):
+        if len(tr) and np.isfinite(tr["slope"].iloc[0]):
             t = tr.iloc[0]
             text += (f"; за {int(t['first_year'])}–{int(t['last_year'])} годы он {direction(t)} "
                      f"({fmt.number(t['slope'], 2, signed=True)} п.п. в год, интервал {fmt.number(t['slope_low'], 2)}"
                      f"…{fmt.number(t['slope_high'], 2)})")
-        if len(tr_r):
+        if len(tr) and np.isfinite(tr["slope"].iloc[0]) and len(tr_r):
             text += f", по региону {direction(tr_r.iloc[0])}"
         out.append(text + ".")
     return out
