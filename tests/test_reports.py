@@ -253,9 +253,11 @@ def test_gap_findings_of_a_municipality_without_a_trend_say_no_trend_instead_of_
     def table(unit, values):
         return pd.DataFrame([{"unit": unit, "year": y, "subject": "math", "grade": 5, "p90_p10": v,
                               "raw_p90_p10": v + 2} for y, v in values.items()])
-    mine = table("039", {2022: np.nan, 2023: np.nan, 2024: np.nan, 2025: 20.0, 2026: 21.0})
+    mine = pd.concat([table("039", {2022: np.nan, 2023: np.nan, 2024: np.nan, 2025: 20.0, 2026: 21.0}),
+                      table("039", {y: np.nan for y in range(2022, 2027)}).assign(grade=6)])
     region = table("region", {2022: 27.0, 2023: 27.5, 2024: 26.5, 2025: 27.2, 2026: 26.8})
     trends = gaps.gap_trends(pd.concat([mine, region]))
     text = R.gap_findings(mine, region, trends, ["math"], "Дятловское МО", 2026)
-    assert len(text) == 1 and "21,0 п.п." in text[0] and "годы он" not in text[0]
+    assert len(text) == 1 and "21,0 п.п." in text[0] and "годы он" not in text[0] and not text[0].endswith("..")
+    assert "только 5 кл." in text[0]           # grade 6 has too few schools for a gap
     assert gap_sentence(mine, region, ["math"], 2026).endswith("математика — 21,0 п.п. (по региону 26,8).")

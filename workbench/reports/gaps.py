@@ -310,8 +310,13 @@ def gap_findings(mine: pd.DataFrame, region: pd.DataFrame, trends: pd.DataFrame,
         at = band[band["year"] == year]
         where = (f" (по тренду {fmt.number(at['fit'].iloc[0], 1)}, {level:.0%}-интервал "
                  f"{fmt.number(at['low'].iloc[0], 1)}–{fmt.number(at['high'].iloc[0], 1)})") if len(at) else ""
+        now = mine[(mine["subject"] == s) & (mine["year"] == year)]
+        used = sorted(now.loc[now["p90_p10"].notna(), "grade"].astype(int))
+        which = "в среднем по классам" if len(used) == len(now) else (
+            f"только {grades_label(', '.join(map(str, used)))} кл.: в остальных классах меньше школ, чем нужно для "
+            "оценки")
         text = (f"{subject_name(s)}: разрыв между школами с высокими и низкими результатами (P90 − P10 средних "
-                f"школ с поправкой на шум малых школ, в среднем по классам) в {year} году — "
+                f"школ с поправкой на шум малых школ, {which}) в {year} году — "
                 f"{fmt.number(y_m[year], 1)} п.п.{where}, по региону {fmt.number(y_r.get(year, np.nan), 1)} п.п.")
         if len(tr) and np.isfinite(tr["slope"].iloc[0]):
             t = tr.iloc[0]
@@ -320,7 +325,7 @@ def gap_findings(mine: pd.DataFrame, region: pd.DataFrame, trends: pd.DataFrame,
                      f"…{fmt.number(t['slope_high'], 2)})")
         if len(tr) and np.isfinite(tr["slope"].iloc[0]) and len(tr_r):
             text += f", по региону {direction(tr_r.iloc[0])}"
-        out.append(text + ".")
+        out.append(text if text.endswith(".") else text + ".")
     return out
 
 
