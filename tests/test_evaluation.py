@@ -144,3 +144,29 @@ def test_demo_programme_effect_is_recovered(demo_import, demo_store, tmp_path):
     # the small demo has two supported schools: the intervals are wide, the direction is right (at scale 1, 27
     # schools in two cohorts: +1.8 / +4.1 / +7.1 п.п. against about +2.4 / +5.6 / +7.6 planted, all covered)
     assert ev.overall["att"] > 0
+
+
+def test_demo_gap_trend_is_recovered(demo_import, demo_store, tmp_path):
+    """The demo's true gap: P90 − P10 of the schools' true mean ability each year (truth/school_years.csv: context,
+    school effect, cohort, year wobble and support), in п.п. by the slope of school results on true ability. Its
+    trend over the years lies inside the interval of the region's estimated trend (mean over grades), for both lead
+    subjects. Small demo (25 schools): truth −1.1 п.п. a year, intervals about ±1.5; scale 1: truth −0.20, estimates
+    −0.30 [−0.44; −0.16] (Russian) and −0.40 [−0.78; −0.02] (mathematics)."""
+    from workbench import gaps
+    from workbench.results import RegionResults
+
+    root = demo_import[0]
+    sy = pd.read_csv(root / "demo" / "truth" / "school_years.csv", dtype={"school_id": str})
+    res = RegionResults(demo_store, tmp_path)
+    year = int(sy["year"].max())
+    region = res.gaps(year)
+    means = gaps.vpr_school_means(res.evidence(year).results, 5)
+    ability = sy.set_index(["school_id", "year"])["true_mean_ability"]
+    trends = gaps.gap_trends(region)
+    true_gap = sy.groupby("year")["true_mean_ability"].apply(lambda a: np.quantile(a, 0.9) - np.quantile(a, 0.1))
+    for subject in ("rus", "math"):
+        m = means[means["subject"] == subject]
+        b = np.polyfit(ability.reindex(pd.MultiIndex.from_frame(m[["school_id", "year"]])).to_numpy(), m["mean"], 1)[0]
+        truth = np.polyfit(true_gap.index, b * true_gap.to_numpy(), 1)[0]
+        t = trends[(trends["subject"] == subject) & (trends["grade"] == 0)].iloc[0]
+        assert t["slope_low"] < truth < t["slope_high"], (subject, t["slope"], truth)
