@@ -39,7 +39,7 @@ Example
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -62,7 +62,6 @@ class Evaluation:
     pretrend: dict
     balance: pd.DataFrame
     level: float = 0.95
-    notes: list[str] = field(default_factory=list)
 
 
 def _nearest(treated: np.ndarray, controls: np.ndarray, k: int) -> np.ndarray:
