@@ -254,6 +254,16 @@ class View:
             self._section_failed(name, text)
             return False
 
+    def _fill_municipalities_years(self, works) -> None:
+        """Municipality and year selectors from the (municipality, year) pairs the store holds, the first
+        municipality and the latest year chosen (ipywidgets 8 leaves value None after options are assigned)."""
+        names = municipality_names()
+        codes = sorted(works["municipality"].dropna().astype(str).unique())
+        self.municipality.options = [(f"{c} — {names[c]}" if c in names else c, c) for c in codes]
+        self.year.options = [(str(int(y)), int(y)) for y in sorted(works["year"].dropna().unique(), reverse=True)]
+        self.municipality.value = codes[0] if codes else None
+        self.year.value = self.year.options[0][1] if self.year.options else None
+
     def _cached(self, key: tuple, compute):
         """Computed once per visit (a Voila page has its own kernel); the seconds go to ``timings[key[0]]``."""
         if key not in self._cache:

@@ -110,16 +110,11 @@ class GapsDashboard(View):
     def _fill_options(self) -> None:
         works = self.data.query("SELECT DISTINCT municipality, year, subject FROM vpr") \
             if self.usable and "vpr" in self.data.tables() else pd.DataFrame(columns=["municipality", "year", "subject"])
-        names = municipality_names()
-        codes = sorted(works.municipality.dropna().unique())
-        self.municipality.options = [(f"{c} — {names[c]}" if c in names else c, c) for c in codes]
-        self.year.options = [(str(y), int(y)) for y in sorted(works.year.dropna().unique(), reverse=True)]
+        self._fill_municipalities_years(works)
         present = set(works.subject)
         lead = [s for s in self.params.subjects.value if s in present]
         self.subject.options = [(SUBJECTS.get(s, s), s) for s in lead] + \
             [(label, code) for code, label in SUBJECTS.items() if code in present and code not in lead]
-        self.municipality.value = codes[0] if codes else None
-        self.year.value = self.year.options[0][1] if self.year.options else None
         self.subject.value = self.subject.options[0][1] if self.subject.options else None
 
     def _fill_schools(self) -> None:

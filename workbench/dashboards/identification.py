@@ -50,7 +50,7 @@ from workbench import formatting as fmt
 from workbench import identify
 from workbench.agreement import ALL_SUBJECTS, agreement_report
 from workbench.config import load_defaults, load_municipality, load_presets, load_region, resolve_methodology
-from workbench.dashboards.base import COLORS, CSS, REGION_FILE, View, message_html, municipality_names, number
+from workbench.dashboards.base import COLORS, CSS, REGION_FILE, View, message_html, number
 from workbench.data.store import Store
 from workbench.objectivity import LEVELS as SIGNAL_LEVELS
 from workbench.objectivity import school_signals
@@ -532,13 +532,7 @@ class IdentificationDashboard(View):
         """Municipalities and years from the store's ВПР; the methodology list of the first municipality."""
         works = (self.data.query("SELECT DISTINCT municipality, year FROM vpr") if self.usable and "vpr" in self.data.tables()
                  else pd.DataFrame(columns=["municipality", "year"]))
-        names = municipality_names()
-        codes = sorted(works["municipality"].dropna().astype(str).unique())
-        self.municipality.options = [(f"{c} — {names[c]}" if c in names else c, c) for c in codes]
-        self.year.options = [(str(int(y)), int(y)) for y in sorted(works["year"].dropna().unique(), reverse=True)]
-        # ipywidgets 8 leaves value None after options are assigned: choose the defaults explicitly
-        self.municipality.value = codes[0] if codes else None
-        self.year.value = self.year.options[0][1] if self.year.options else None
+        self._fill_municipalities_years(works)
         self._fill_methodologies(reset=True)
 
     def _own(self, municipality: str | None) -> tuple[str, object]:

@@ -231,15 +231,9 @@ class OverviewDashboard(View):
             works = self.data.query("SELECT DISTINCT municipality, year, subject FROM vpr")
         else:  # an empty store: the sections show how to load data
             works = pd.DataFrame(columns=["municipality", "year", "subject"])
-        names = municipality_names()
-        codes = sorted(works.municipality.dropna().unique())
-        self.municipality.options = [(f"{c} — {names[c]}" if c in names else c, c) for c in codes]
-        self.year.options = [(str(y), int(y)) for y in sorted(works.year.dropna().unique(), reverse=True)]
+        self._fill_municipalities_years(works)
         present = set(works.subject)
         self.subject.options = [(label, code) for code, label in SUBJECTS.items() if code in present]
-        # ipywidgets 8 leaves value None after options are assigned: choose the defaults explicitly
-        self.municipality.value = codes[0] if codes else None
-        self.year.value = self.year.options[0][1] if self.year.options else None
         self.subject.value = "rus" if "rus" in present else (self.subject.options[0][1] if present else None)
         self._fill_grades()
 
