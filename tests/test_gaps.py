@@ -211,6 +211,9 @@ def test_positive_dynamics_by_hand():
     assert s.loc["exit", ["listed", "excluded", "judged", "positive"]].tolist() == [3, 1, 2, 1]
     assert s.loc["beyond_interval", "share"] == 0.5
     assert "5 п.п." in s.loc["beyond_interval", "text_ru"] and "2025" in s.loc["exit", "text_ru"]
+    # a supported school's past already carries the support: it gets no «expected without support»
+    sup = gaps.school_dynamics(trend, twos, base, now, 2025, 2026, supported={"s00"}).set_index("school_id")
+    assert pd.isna(sup.loc["s00", "expected_change"]) and np.isfinite(sup.loc["s01", "expected_change"])
 
 
 def test_regression_to_the_mean_matches_what_unsupported_low_schools_do():

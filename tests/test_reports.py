@@ -164,6 +164,21 @@ def test_dynamics_sentence_names_the_definitions_it_counts():
         "разрывах")
 
 
+def test_evaluation_sentences_follow_the_evaluation():
+    from workbench.evaluation import Evaluation
+    from workbench.reports.gaps import evaluation_sentences
+
+    att = pd.DataFrame({"cohort": [2024, 2024], "year": [2023, 2025], "event": [-1, 1], "att": [0.1, 3.0],
+                        "treated": [21, 21]})
+    ev = Evaluation(att, pd.DataFrame(), {"att": 3.0, "ci_low": 1.0, "ci_high": 5.0}, {"df": 1, "p_value": 0.4},
+                    pd.DataFrame(), 0.95, matches=3)
+    first, check, limits = evaluation_sentences(ev, 2, "город Лесосибирск")
+    assert "21 школа программы, в муниципалитете «город Лесосибирск» — 2" in first
+    assert "по 3 на каждую школу программы" in first and "выросли больше" in first
+    assert check.startswith("Проверка до начала поддержки (1 год,") and "не опровергается" in check
+    assert "неучтённые различия" in limits
+
+
 def test_decision_note_says_what_the_uncertainty_view_adds_or_keeps():
     from workbench.config import load_defaults
     from workbench.reports.identification import decision_note

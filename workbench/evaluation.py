@@ -55,6 +55,7 @@ class Evaluation:
     overall: att, se, ci_low, ci_high, events (mean of the post-support event-time effects).
     pretrend: chi2, df, p_value of the placebo event times (NaN without any).
     balance: per cohort and matching variable the standardised mean difference before and after matching.
+    matches: how many never-supported schools were matched to each supported one (``k``).
     """
     att_gt: pd.DataFrame
     event: pd.DataFrame
@@ -62,6 +63,7 @@ class Evaluation:
     pretrend: dict
     balance: pd.DataFrame
     level: float = 0.95
+    matches: int = 5
 
 
 def _nearest(treated: np.ndarray, controls: np.ndarray, k: int) -> np.ndarray:
@@ -184,4 +186,4 @@ def evaluate(panel: pd.DataFrame, *, unit: str = "school_id", time: str = "year"
         V = L @ L.T
         chi2 = float(theta @ np.linalg.pinv(V) @ theta)
         pretrend.update(chi2=chi2, p_value=float(stats.chi2.sf(chi2, len(pre))))
-    return Evaluation(att_gt, event, overall, pretrend, pd.DataFrame(balance), level)
+    return Evaluation(att_gt, event, overall, pretrend, pd.DataFrame(balance), level, k)

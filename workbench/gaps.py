@@ -562,7 +562,8 @@ def school_dynamics(trend: pd.DataFrame, twos: pd.DataFrame, base_flags: pd.Data
     ``trend``: school × year ``estimate``/``se`` relative to the region (all region schools: percentiles and the
     regression to the mean are regional); ``twos``: school × year ``n2``/``n`` (the same works); ``excluded``:
     schools with signs of non-objective results in ``year`` (kept in the table, ``excluded`` True, not judged);
-    ``supported``: schools in the support programme (partnership or measures) by ``year``.
+    ``supported``: schools in the support programme (partnership or measures) by ``year`` (their expected change is
+    NaN: their past results already carry the support).
     """
     z = float(stats.norm.ppf(0.5 + rule.level / 2))
     listed = base_flags.loc[base_flags["flagged"].astype(bool), ["school_id", "municipality"]]
@@ -598,7 +599,8 @@ def school_dynamics(trend: pd.DataFrame, twos: pd.DataFrame, base_flags: pd.Data
     two_se = 100 * np.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)
     out["percentile_base"], out["percentile"] = col(wide, "percentile", base_year), col(wide, "percentile", year)
     out["residual_change"] = col(wide, "residual", year) - col(wide, "residual", base_year)
-    out["expected_change"] = sid.map(rtm["expected_change"]).astype(float)
+    # a supported school's own past already carries the support: no «expected without support» from it
+    out["expected_change"] = sid.map(rtm["expected_change"]).astype(float).where(~out["supported"])
     out["net_change"] = out["change"] - out["expected_change"]
 
     has_both = out["change"].notna()

@@ -236,8 +236,6 @@ def school_dynamics_rows(dyn: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
     out["supported"] = out["supported"].map({True: "да", False: "нет"})
     out["note"] = np.where(out["excluded"], "признаки необъективности в этом году: не оценивается",
                            np.where(out["change"].isna(), "нет результатов одного из лет", ""))
-    # a supported school's own past already carries the support: no «expected without support» from it
-    out["expected_change"] = out["expected_change"].where(~dyn["supported"].to_numpy(bool))
     return out.sort_values("change", ascending=False, na_position="last").reset_index(drop=True)
 
 
@@ -384,14 +382,17 @@ def evaluation_sentences(ev, supported_here: int, name: str) -> list[str]:
     verdict = ("результаты школ программы выросли больше, чем у похожих школ без поддержки" if lo > 0 else
                "результаты школ программы снизились относительно похожих школ без поддержки" if hi < 0 else
                "различие с похожими школами без поддержки не выходит за пределы случайных колебаний")
-    out = [f"Действие поддержки (по всему региону: {treated} школ программы, в {name} — {supported_here}): в среднем "
+    schools = fmt.plural(treated, "школа", "школы", "школ")
+    out = [f"Действие поддержки (по всему региону: {treated} {schools} программы, в муниципалитете «{name}» — "
+           f"{supported_here}): в среднем "
            f"за годы после её начала {fmt.number(o['att'], 1, signed=True)} п.п. к региону ({ev.level:.0%}-интервал "
-           f"{fmt.number(lo, 1, signed=True)}…{fmt.number(hi, 1, signed=True)}); {verdict}. Сравнение — с 5 ближайшими "
-           "школами без поддержки по результатам всех лет до её начала и ИСБШ, так что возврат к среднему у обеих "
-           "групп одинаков; стандартные ошибки кластеризованы по школам."]
+           f"{fmt.number(lo, 1, signed=True)}…{fmt.number(hi, 1, signed=True)}); {verdict}. Сравнение — с ближайшими "
+           f"школами без поддержки (по {ev.matches} на каждую школу программы) по результатам всех лет до её начала "
+           "и ИСБШ, так что возврат к среднему у обеих групп одинаков; стандартные ошибки кластеризованы по школам."]
     if pre["df"]:
         ok = pre["p_value"] >= 0.05
-        out.append(f"Проверка до начала поддержки ({pre['df']} лет, критерий χ², p = {fmt.p_value(pre['p_value'])}): "
+        years = fmt.plural(pre["df"], "год", "года", "лет")
+        out.append(f"Проверка до начала поддержки ({pre['df']} {years}, критерий χ², p = {fmt.p_value(pre['p_value'])}): "
                    + ("изменения школ программы и подобранных школ до поддержки не различались — допущение о "
                       "параллельных траекториях не опровергается." if ok else
                       "изменения различались уже до поддержки — оценку следует читать с осторожностью (если школы "
