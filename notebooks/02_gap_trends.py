@@ -81,7 +81,8 @@ lead = R.lead_rows(trend_rows, subjects)
 rep.table(lead[lead["grade"] == 0], "gap_trend_table", "Тренд разрыва P90 − P10 по годам",
           "Наклон линейного тренда разрыва (п.п. в год, в среднем по классам) с доверительным интервалом по отклонениям "
           "лет от линии (а не разность двух лет); «сокращается» — интервал целиком ниже нуля. Тренды по каждому "
-          "классу и предмету — в приложении.", columns=R.TREND_COLUMNS_RU, kinds=R.TREND_KINDS, sheet="Тренд разрыва")
+          "классу и предмету — в приложении.", columns=R.TREND_COLUMNS_RU, kinds=R.TREND_KINDS, body_columns=R.TREND_BODY,
+          sheet="Тренд разрыва")
 rep.table(trend_rows, "gap_trend_all", "Тренд разрыва P90 − P10 по всем предметам",
           "Те же тренды по всем предметам и классам муниципалитета и региона.", columns=R.TREND_COLUMNS_RU,
           kinds=R.TREND_KINDS, appendix_only=True, sheet="Тренд разрыва все")

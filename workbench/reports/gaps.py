@@ -108,6 +108,9 @@ TREND_COLUMNS_RU = {"subject_name": "Предмет", "grade_label": "Класс
                     "period": "Годы", "slope": "Изменение разрыва за год, п.п.", "slope_low": "от",
                     "slope_high": "до", "p_value": "p", "fitted_first": "Разрыв в начале (по тренду), п.п.",
                     "fitted_last": "Разрыв в конце (по тренду), п.п.", "direction": "Вывод"}
+# nine columns: the body table stays on a portrait page with its heading (p and the start are in the appendix)
+TREND_BODY = ["subject_name", "grade_label", "unit_name", "period", "slope", "slope_low", "slope_high", "fitted_last",
+              "direction"]
 TREND_KINDS = {"slope": "num2", "slope_low": "num2", "slope_high": "num2", "p_value": "p", "fitted_first": "num1",
                "fitted_last": "num1"}
 
