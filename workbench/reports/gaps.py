@@ -173,7 +173,9 @@ def plot_gap_trends(mine: pd.DataFrame, region: pd.DataFrame, subjects, name: st
     import matplotlib.pyplot as plt
 
     subjects = list(subjects)
-    fig, axes = plt.subplots(1, len(subjects), figsize=(5.2 * len(subjects), 3.8), squeeze=False, sharey=True)
+    ncol = min(2, len(subjects))          # legend columns under the panels
+    fig, axes = plt.subplots(1, len(subjects), figsize=(5.2 * len(subjects), 3.8 if ncol == 2 else 4.6),
+                             squeeze=False, sharey=True)
     for ax, s in zip(axes[0], subjects):
         for table, label, colour in ((region, "регион", "0.55"), (mine, name, "#1f5fa8")):
             y = yearly_mean(table, s)
@@ -191,13 +193,15 @@ def plot_gap_trends(mine: pd.DataFrame, region: pd.DataFrame, subjects, name: st
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel("P90 − P10 средних школ, п.п.")
-    axes[0][-1].legend(fontsize=7, loc="best")
+    # below the panels: inside one they covered the points
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=ncol, frameon=False)
     import textwrap
 
     title = (f"{name}: разрыв между сильными и слабыми школами по годам (среднее по классам; полоса — "
              f"{level:.0%}-интервал тренда)")
     fig.suptitle("\n".join(textwrap.wrap(title, 60 * len(subjects))), fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.12 if ncol == 2 else 0.2, 1, 1))
     return fig
 
 
