@@ -440,3 +440,17 @@ def load_yaml_model(model: type[_Strict], path: str | Path):
     """Validate any YAML file against a model with the same Russian error reporting."""
     p = _resolve(path)
     return _validate(model, _read_yaml(p), p)
+
+
+def override(params: _Strict, **values) -> _Strict:
+    """The parameters with some ``Tagged`` rule values replaced (their tag and source kept), validated again:
+    for experiments and tests.
+
+    >>> from workbench.risks import load_risk_params
+    >>> override(load_risk_params(), level_rule="percentile").level_rule.value
+    'percentile'
+    """
+    data = params.model_dump()
+    for key, value in values.items():
+        data[key]["value"] = value
+    return type(params).model_validate(data)

@@ -42,7 +42,7 @@ from scipy.optimize import linear_sum_assignment
 
 from workbench import formatting as fmt
 from workbench import vocab
-from workbench.config import Tagged, _Strict, load_yaml_model
+from workbench.config import Tagged, _Strict, load_yaml_model, override  # noqa: F401 (re-exported)
 
 SchoolType = Literal[tuple(vocab.SCHOOL_TYPES)]  # type: ignore[valid-type]
 FEATURES = ("social", "size", "settlement", "type")
@@ -69,18 +69,6 @@ def load_partner_params(path: str | Path = "partners.yaml") -> PartnerParams:
     2
     """
     return load_yaml_model(PartnerParams, path)
-
-
-def override(params: PartnerParams, **values) -> PartnerParams:
-    """The parameters with some rule values replaced (tag and source kept).
-
-    >>> override(load_partner_params(), capacity=1).capacity.value
-    1
-    """
-    data = params.model_dump()
-    for k, v in values.items():
-        data[k]["value"] = v
-    return PartnerParams.model_validate(data)
 
 
 # ---------------------------------------------------------------- eligibility

@@ -42,7 +42,7 @@ from pydantic import Field, StrictStr, model_validator
 
 from workbench import formatting as fmt
 from workbench import vocab
-from workbench.config import Share, Tag, Tagged, _Strict, load_yaml_model
+from workbench.config import Share, Tag, Tagged, _Strict, load_yaml_model, override
 from workbench.data.schemas import columns_of
 
 LEVELS: tuple[str, ...] = ("высокий", "средний", "низкий", "нет данных")
@@ -66,16 +66,10 @@ class Thresholds(_Strict):
         return self
 
 
-class ShareFlagged(_Strict):
+class ShareFlagged(Thresholds):
     indicator_z: float
     high: Share
     medium: Share
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.medium > self.high:
-            raise ValueError("порог среднего риска (medium) не может быть выше порога высокого (high)")
-        return self
 
 
 class Indicator(_Strict):
@@ -176,16 +170,6 @@ def load_risk_params(path: str | Path = "risks.yaml") -> RiskParams:
     ('zscore', 1.0, 10)
     """
     return load_yaml_model(RiskParams, path)
-
-
-def override(params: RiskParams, **values) -> RiskParams:
-    """The parameters with some rule values replaced (their tag and source kept), for experiments and tests.
-
-    >>> override(load_risk_params(), level_rule="percentile").level_rule.value
-    'percentile'
-    """
-    update = {k: getattr(params, k).model_copy(update={"value": v}) for k, v in values.items()}
-    return RiskParams.model_validate({**params.model_dump(), **{k: t.model_dump() for k, t in update.items()}})
 
 
 # ---------------------------------------------------------------- indicator values
@@ -400,7 +384,6 @@ def risk_profiles(standardised: pd.DataFrame, params: RiskParams) -> pd.DataFram
     notes = _notes(v, keys)
     g = g.merge(notes, on=keys, how="left")
     order = {f: i for i, f in enumerate(info)}
-    g = g.sort_values(["year", "municipality", "school_id"], kind="stable")
     g = g.assign(_o=g["factor"].map(order)).sort_values(["year", "municipality", "school_id", "_o"], kind="stable")
     return g[[*keys, "title", "short", "level", "score", "composite", "coverage", "flagged_share", "n_used", "n_all",
               "explain", "missing", "directions", "rule", "tag"]].reset_index(drop=True)
