@@ -39,6 +39,22 @@ ROADMAP_DIRECTIONS: tuple[str, ...] = (
     "работа с родителями",
 )
 MEASURE_STATUSES: tuple[str, ...] = ("запланировано", "выполняется", "выполнено", "отменено")
+# The eight monitoring indicators of seed 004 (DOMAIN §9): code -> Russian wording.
+MONITORING_INDICATORS: dict[str, str] = {
+    "positive_results": "ШНОР с положительной динамикой образовательных результатов",
+    "positive_competences": "ШНОР с положительной динамикой профессиональных компетенций учителей",
+    "deficit_diagnostics": "Учителя ШНОР, прошедшие диагностику профессиональных дефицитов",
+    "deficit_dynamics": "Учителя ШНОР с положительной динамикой по итогам диагностики",
+    "methodical_support": "ШНОР, охваченные методическим сопровождением",
+    "network": "ШНОР в сетевом взаимодействии со школами-лидерами",
+    "targeted_help": "ШНОР, получившие адресную методическую помощь",
+    "seminars": "ШНОР — участники семинаров и круглых столов",
+}
+# Generic responsible bodies of the measures catalogue (drop-down in the roadmap workbook; other text allowed).
+RESPONSIBLE_ROLES: tuple[str, ...] = (
+    "Управление образования", "Муниципальный методический центр", "Центр психолого-педагогической помощи",
+    "Руководитель ОО", "Муниципальный координатор", "Школа-лидер", "Региональный институт развития образования",
+)
 MARKS: tuple[int, ...] = (2, 3, 4, 5)
 VPR_GRADES: tuple[int, ...] = (4, 5, 6, 7, 8, 10, 11)
 MAX_TASK_SLOTS = 40

@@ -267,11 +267,19 @@ class Measures(_Base):
     school_id: Series[str] = pa.Field(str_matches=ID_PATTERN, nullable=True, title="Код ОО", description="пусто — для всех школ")
     direction: Series[str] = pa.Field(isin=list(vocab.ROADMAP_DIRECTIONS), title="Направление", description="раздел дорожной карты")
     measure: Series[str] = pa.Field(str_length={"min_value": 3}, title="Мероприятие", description="содержание")
-    start: Series[pd.Timestamp] = pa.Field(nullable=True, title="Начало", description="дата")
-    deadline: Series[pd.Timestamp] = pa.Field(title="Срок", description="дата")
+    start: Series[pd.Timestamp] = pa.Field(nullable=True, title="Начало", description="дата или период (первый день)",
+                                           metadata={"period": "start"})
+    deadline: Series[pd.Timestamp] = pa.Field(title="Срок", description="дата или период: «декабрь 2026 г.», «в течение 2027 г.» (последний день)",
+                                              metadata={"period": "end"})
     responsible: Series[str] = pa.Field(str_length={"min_value": 2}, title="Ответственный", description="исполнитель")
     status: Series[str] = pa.Field(isin=list(vocab.MEASURE_STATUSES), title="Статус", description="запланировано, выполняется, выполнено, отменено")
     expected_result: Series[str] = pa.Field(nullable=True, title="Ожидаемый результат", description="текст")
+    indicator: Series[str] = pa.Field(isin=list(vocab.MONITORING_INDICATORS), nullable=True, title="Код показателя мониторинга",
+                                      description="показатель seed 004, к которому относится мероприятие")
+    catalogue_id: Series[str] = pa.Field(str_matches=r"^M[0-9]{3}$", nullable=True, title="Код в каталоге",
+                                         description="мероприятие каталога params/measures.yaml")
+    reason: Series[str] = pa.Field(nullable=True, title="Основание", description="почему мероприятие в плане")
+    comment: Series[str] = pa.Field(nullable=True, title="Комментарий", description="отметка исполнителя")
 
     @pa.dataframe_check(error="start <= deadline")
     def start_before_deadline(cls, df: pd.DataFrame) -> Series[bool]:
@@ -320,6 +328,10 @@ class TableSpec:
     title: str
     key: tuple[str, ...]
     source: str
+    # Read-only columns and helper sheets the workbench's own editable workbooks add (roadmap): skipped on
+    # import without a warning (a header is also matched without its note in parentheses).
+    derived_headers: tuple[str, ...] = ()
+    helper_sheets: tuple[str, ...] = ()
 
 
 TABLES: dict[str, TableSpec] = {s.name: s for s in [
@@ -340,7 +352,8 @@ TABLES: dict[str, TableSpec] = {s.name: s for s in [
     TableSpec("resources", Resources, "Ресурсное обеспечение", ("year", "school_id"), "отчёты школ"),
     TableSpec("outcomes", Outcomes, "Дальнейшее обучение, олимпиады, НОКО", ("year", "school_id"), "муниципальные данные"),
     TableSpec("surveys", Surveys, "Анкетирование (500+)", ("year", "school_id", "respondent", "indicator"), "анкеты ФИОКО «500+»"),
-    TableSpec("measures", Measures, "Дорожная карта: мероприятия", ("measure_id",), "дорожная карта муниципалитета"),
+    TableSpec("measures", Measures, "Дорожная карта: мероприятия", ("measure_id",), "дорожная карта муниципалитета",
+              derived_headers=("№", "Школа", "Показатель мониторинга", "Состояние"), helper_sheets=("Списки",)),
     TableSpec("partnerships", Partnerships, "Сетевые пары и партнёрства", ("school_id", "partner_id", "start"), "муниципальные приказы, договоры"),
     TableSpec("deficits", Deficits, "Диагностика профессиональных дефицитов", ("school_id", "date", "subject"), "данные ЦНППМ / ИМЦ"),
     TableSpec("courses", Courses, "Курсы и методические мероприятия", ("school_id", "date", "course"), "муниципальные записи"),
@@ -361,6 +374,7 @@ def columns_of(table: str) -> dict[str, dict]:
                 "title": col.title or "",
                 "description": col.description or "",
                 "checks": [c.error or c.name for c in col.checks],
+                "period": (col.metadata or {}).get("period"),
             }
     return out
 

@@ -40,7 +40,7 @@ import pandas as pd
 
 from workbench.data import problems as P
 from workbench.config import TableMapping
-from workbench.data.schemas import columns_of
+from workbench.data.schemas import TABLES, columns_of
 
 
 
@@ -562,6 +562,13 @@ def parse_cell(v: object, dtype: str, how: str | None = None):
                 return pd.Timestamp(dt.datetime.strptime(s, fmt)), None
             except ValueError:
                 pass
+        if how in ("period_start", "period_end"):   # a roadmap term: «декабрь 2026 г.», «в течение 2027 г.»
+            from workbench.periods import TermError, parse_term
+            try:
+                term = parse_term(s)
+            except TermError:
+                return None, "not_a_term"
+            return pd.Timestamp(term.start if how == "period_start" else term.end), None
         return None, "not_a_date"
     return _text(v), None
 
@@ -622,7 +629,7 @@ def read_table(path: Path, table: str, mapping: TableMapping | None = None, *, n
     if chosen is None:
         return _no_header(fname, sheets, table, mapping, probs)
     for s in sheets:
-        if s is not chosen and any(not all(is_blank(v) for v in r) for r in s.rows):
+        if s is not chosen and s.sheet not in TABLES[table].helper_sheets and any(not all(is_blank(v) for v in r) for r in s.rows):
             probs.append(P.problem(fname, s.sheet, None, None, s.sheet, "extra_sheet"))
     return _parse_rows(fname, chosen, hdr, table, mapping, probs)
 
@@ -656,7 +663,7 @@ def _parse_rows(fname: str, sheet: RawSheet, hdr: int, table: str, mapping: Tabl
                 probs: list[dict]) -> TableRead:
     cols = columns_of(table)
     look = header_lookup(table, mapping)
-    ignore = {norm_header(x) for x in (mapping.ignore if mapping else [])}
+    ignore = {norm_header(x) for x in [*(mapping.ignore if mapping else []), *TABLES[table].derived_headers]}
     header = sheet.rows[hdr]
     positions: dict[str, int] = {}
     for j, h in enumerate(header):
@@ -685,7 +692,8 @@ def _parse_rows(fname: str, sheet: RawSheet, hdr: int, table: str, mapping: Tabl
     for canon, meta in cols.items():
         if canon not in positions:
             continue
-        j, how, dtype = positions[canon], parse.get(canon), meta["dtype"]
+        j, dtype = positions[canon], meta["dtype"]
+        how = parse.get(canon) or (f"period_{meta['period']}" if meta.get("period") else None)
         head = _text(header[j])
         vals = []
         parsed: dict[tuple, tuple] = {}   # columns repeat few values (years, codes, flags): parse each once
