@@ -60,6 +60,7 @@ class PartnerParams(_Strict):
     capacity: Tagged[Annotated[int, Field(ge=1, le=20)]]
     scope: Tagged[Literal["municipality", "region"]]
     no_partner_cost: Tagged[Annotated[float, Field(gt=0)]]
+    by_value_added: Tagged[bool]
 
 
 def load_partner_params(path: str | Path = "partners.yaml") -> PartnerParams:
@@ -74,12 +75,22 @@ def load_partner_params(path: str | Path = "partners.yaml") -> PartnerParams:
 # ---------------------------------------------------------------- eligibility
 
 def eligible_leaders(schools: pd.DataFrame, trend: pd.DataFrame, listed, signalled, year: int,
-                     params: PartnerParams) -> pd.DataFrame:
+                     params: PartnerParams, value_added=frozenset()) -> pd.DataFrame:
     """Every school with ``eligible`` and ``reason`` (why not, in Russian), ``years_above`` of ``years_seen``,
     ``mean_result`` (п.п. relative to the region) and ``participants`` over the last ``stable_years`` years.
 
     ``trend`` is ``results.school_trend`` (school_id, year, n, estimate, ci_low, ci_high); ``listed`` the ids of
-    ШНОР/ШНСУ/risk-group schools; ``signalled`` the ids with objectivity signals.
+    ШНОР/ШНСУ/risk-group schools; ``signalled`` the ids with objectivity signals; ``value_added`` the ids with a
+    value added above zero beyond its interval (typology): with ``by_value_added`` on, they qualify by it
+    instead of by raw results («стабильно высокие результаты *или* добавленная ценность»), since a school doing
+    well with a poor intake is the partner a ШНСУ can learn from even when its raw results are near the region's.
+
+    >>> from workbench.config import override
+    >>> s = pd.DataFrame({"school_id": ["a", "b"], "municipality": "001", "school_type": "СОШ"})
+    >>> t = pd.DataFrame({"school_id": ["a", "b"] * 3, "year": [2024, 2024, 2025, 2025, 2026, 2026], "n": 40.0,
+    ...                   "estimate": [3.0, -1.0] * 3, "ci_low": [1.0, -3.0] * 3, "ci_high": [5.0, 1.0] * 3})
+    >>> eligible_leaders(s, t, [], [], 2026, load_partner_params(), value_added={"b"})["eligible"].tolist()
+    [True, True]
     """
     window = trend[(trend["year"] > year - params.stable_years.value) & (trend["year"] <= year)]
     g = window.groupby("school_id").agg(years_seen=("year", "nunique"),
@@ -101,6 +112,10 @@ def eligible_leaders(schools: pd.DataFrame, trend: pd.DataFrame, listed, signall
             why.append(f"{r.school_type}: отобранный контингент")
         if pd.isna(r.years_seen):
             why.append("нет результатов ВПР за последние годы")
+        elif params.by_value_added.value and r.school_id in value_added:
+            if r.participants < params.min_participants.value:
+                why.append(f"мало участников ВПР ({fmt.integer(r.participants)} в год, нужно "
+                           f"{fmt.integer(params.min_participants.value)})")
         else:
             if r.years_above < need:
                 why.append(f"выше региона {int(r.years_above)} из {int(r.years_seen)} лет (нужно не меньше {need})")
@@ -112,6 +127,8 @@ def eligible_leaders(schools: pd.DataFrame, trend: pd.DataFrame, listed, signall
         reasons.append("; ".join(why))
     out["reason"] = reasons
     out["eligible"] = out["reason"] == ""
+    out["by_value_added"] = out["eligible"] & out["school_id"].isin(set(value_added)) & params.by_value_added.value \
+        & (out["years_above"].fillna(0) < need)
     return out
 
 
@@ -238,8 +255,12 @@ def _explain(s: pd.DataFrame, sid: str, lid: str, pair, results: pd.DataFrame | 
     parts.append(f"{t.settlement} и {lead.settlement}, {t.school_type} и {lead.school_type}")
     if results is not None and lid in results.index:
         r = results.loc[lid]
-        parts.append(f"результаты школы-лидера выше региона {int(r.years_above)} из {int(r.years_seen)} лет "
-                     f"(в среднем {fmt.pp(r.mean_result)})")
+        if bool(r.get("by_value_added", False)):
+            parts.append(f"школа-лидер по добавленной ценности: результаты выше ожидаемых при её контексте "
+                         f"(к региону в среднем {fmt.pp(r.mean_result)})")
+        else:
+            parts.append(f"результаты школы-лидера выше региона {int(r.years_above)} из {int(r.years_seen)} лет "
+                         f"(в среднем {fmt.pp(r.mean_result)})")
     if pd.notna(pair.travel_km):
         parts.append(f"около {fmt.integer(pair.travel_km)} км через муниципальный центр")
     return "; ".join(parts)
