@@ -344,6 +344,11 @@ MEASURES: dict[str, tuple[tuple[str, str], ...]] = {
         ("Родительские собрания по вопросам учебной мотивации", "рост вовлечённости родителей"),
         ("Разработка стратегии сотрудничества с родителями", "стратегия принята")),
 }
+# The monitoring indicator (DOMAIN §9) a measure feeds, by the first words of its text; others feed none.
+MEASURE_INDICATORS = {"Диагностика профессиональных дефицитов": "deficit_diagnostics", "Семинар": "seminars",
+                      "Круглый стол": "seminars", "Организация сетевых пар": "network",
+                      "Курсы повышения квалификации": "methodical_support", "Наставничество": "targeted_help",
+                      "Психологическая и логопедическая помощь": "targeted_help"}
 RESPONSIBLE = ("Управление образования", "Информационно-методический центр", "Центр диагностики и консультирования",
                "Руководители ОО", "Муниципальный координатор")
 
@@ -376,14 +381,22 @@ def measures_table(plan: RegionPlan) -> pd.DataFrame:
                     rows.append({"measure_id": f"{code}-{year}-{k:03d}", "municipality": code, "school_id": school,
                                  "direction": direction, "measure": text, "start": _date(start),
                                  "deadline": _date(deadline), "responsible": str(rng.choice(RESPONSIBLE)),
-                                 "status": _status(start, deadline, rng), "expected_result": result})
+                                 "status": _status(start, deadline, rng), "expected_result": result,
+                                 "indicator": _indicator_of(text)})
     df = pd.DataFrame(rows)
     for c in ("measure_id", "municipality", "direction", "measure", "responsible", "status", "expected_result"):
         df[c] = df[c].astype("str")
     df["school_id"] = pd.array([pd.NA if v is None else v for v in df["school_id"]], dtype="str")
     df["start"] = df["start"].astype("datetime64[ns]")
     df["deadline"] = df["deadline"].astype("datetime64[ns]")
+    df["indicator"] = pd.array([pd.NA if v is None else v for v in df["indicator"]], dtype="str")
+    for c in ("catalogue_id", "reason", "comment"):   # filled by roadmaps drafted in the workbench, not by the demo
+        df[c] = pd.array([pd.NA] * len(df), dtype="str")
     return df
+
+
+def _indicator_of(text: str) -> str | None:
+    return next((code for head, code in MEASURE_INDICATORS.items() if text.startswith(head)), None)
 
 
 def _status(start: dt.date, deadline: dt.date, rng: np.random.Generator) -> str:
