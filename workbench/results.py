@@ -374,6 +374,13 @@ class RegionResults:
                                        k=p.evaluation.matches.value, level=load_defaults().uncertainty.level.value)
         return self._get("support_evaluation", {"year": year}, compute, table=False)
 
+    def risk_profiles(self, year: int) -> pd.DataFrame:
+        """Every school's risk profile of the ten «500+» factors (``risks.region_risks``), region-wide."""
+        from workbench import risks
+
+        return self._get("risk_profiles", {"year": year},
+                         lambda: risks.region_risks(self.store, year, cells=self.cells(year))[1])
+
     def region_reference(self, year: int) -> pd.DataFrame:
         from workbench import overview
 
@@ -416,4 +423,5 @@ FRAMES: dict[str, Callable[..., pd.DataFrame]] = {
     "identification_criteria": _all_criteria,
     "identification_typology": lambda r, year: r.typology(year),
     "objectivity_signals": lambda r, year: r.signals(year),
+    "risk_profiles": lambda r, year: r.risk_profiles(year),
 }
