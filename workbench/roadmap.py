@@ -46,7 +46,7 @@ Month = tuple[Annotated[int, Field(ge=0, le=3)], Annotated[int, Field(ge=1, le=1
 
 STATES: tuple[str, ...] = ("выполнено", "отменено", "просрочено", "срок подходит", "выполняется", "запланировано")
 ROADMAP_COLUMNS = ["measure_id", "municipality", "school_id", "school_name", "direction", "measure", "start",
-                   "deadline", "responsible", "status", "expected_result", "indicator", "catalogue_id", "reason",
+                   "deadline", "responsible", "status", "expected_result", "indicator", "catalogue_id", "basis",
                    "comment"]
 
 
@@ -179,7 +179,7 @@ def _row(m: CatalogueMeasure, municipality: str, school_id: str | None, year: in
             "school_id": school_id, "direction": m.direction, "measure": measure or m.measure,
             "start": month_date(year, m.start), "deadline": month_date(year, m.end, last=True),
             "responsible": m.responsible, "status": "запланировано", "expected_result": m.expected_result,
-            "indicator": m.indicator, "catalogue_id": m.id, "reason": reason, "comment": None}
+            "indicator": m.indicator, "catalogue_id": m.id, "basis": reason, "comment": None}
 
 
 def school_roadmap(municipality: str, school_id: str, year: int, to_address: pd.DataFrame,
@@ -229,7 +229,7 @@ def municipal_roadmap(municipality: str, year: int, to_address: pd.DataFrame, ca
     >>> todo = pd.DataFrame({"school_id": ["a", "b"], "factor": ["staff_shortage"] * 2, "level": ["высокий"] * 2,
     ...                      "rank": [1, 1], "title": ["Дефицит кадров"] * 2})
     >>> m = municipal_roadmap("001", 2026, todo, load_catalogue(), load_plan_params(), 5)
-    >>> bool(m["school_id"].isna().all()), bool(m["reason"].str.contains("2 из 5").any())
+    >>> bool(m["school_id"].isna().all()), bool(m["basis"].str.contains("2 из 5").any())
     (True, True)
     """
     work = to_address[to_address["level"].isin(params.levels_addressed.value)
@@ -246,7 +246,7 @@ def municipal_roadmap(municipality: str, year: int, to_address: pd.DataFrame, ca
             continue
         hit = [(counts[f], f) for f in m.factors if counts.get(f, 0) >= params.municipal_factor_min_schools.value]
         if hit:
-            text = "; ".join(f"«{titles[f]}» — {n} из {n_listed} школ" for n, f in sorted(hit, reverse=True))
+            text = "; ".join(f"«{titles[f]}» — {n} из {n_listed} школ" for n, f in sorted(hit, key=lambda h: -h[0]))
             rows.append(_row(m, municipality, None, year, f"Фактор риска в работе у школ списка: {text}"))
     return pd.DataFrame(rows, columns=[c for c in ROADMAP_COLUMNS if c != "school_name"])
 
@@ -299,7 +299,7 @@ WORKBOOK_COLUMNS: tuple[tuple[str, str, int, bool, bool], ...] = (
     ("status", "Статус", 15, True, False),
     ("expected_result", "Ожидаемый результат", 40, False, False),
     ("indicator_title", "Показатель мониторинга", 30, False, False),
-    ("reason", "Основание", 50, False, False),
+    ("basis", "Основание", 50, False, False),
     ("comment", "Комментарий", 30, True, False),
     ("state", "Состояние", 15, False, False),
     ("catalogue_id", "Код в каталоге", 8, False, True),

@@ -278,12 +278,13 @@ class Measures(_Base):
                                       description="показатель seed 004, к которому относится мероприятие")
     catalogue_id: Series[str] = pa.Field(str_matches=r"^M[0-9]{3}$", nullable=True, title="Код в каталоге",
                                          description="мероприятие каталога params/measures.yaml")
-    reason: Series[str] = pa.Field(nullable=True, title="Основание", description="почему мероприятие в плане")
+    basis: Series[str] = pa.Field(nullable=True, title="Основание", description="почему мероприятие в плане")
     comment: Series[str] = pa.Field(nullable=True, title="Комментарий", description="отметка исполнителя")
 
-    @pa.dataframe_check(error="start <= deadline")
+    @pa.dataframe_check(error="«Начало» не позже «Срока» (start <= deadline)")
     def start_before_deadline(cls, df: pd.DataFrame) -> Series[bool]:
-        return (df["start"].isna() | (df["start"] <= df["deadline"])).astype(bool)
+        # a deadline that did not parse is reported on its own cell, not again here
+        return (df["start"].isna() | df["deadline"].isna() | (df["start"] <= df["deadline"])).astype(bool)
 
 
 class Partnerships(_Base):

@@ -390,7 +390,7 @@ def measures_table(plan: RegionPlan) -> pd.DataFrame:
     df["start"] = df["start"].astype("datetime64[ns]")
     df["deadline"] = df["deadline"].astype("datetime64[ns]")
     df["indicator"] = pd.array([pd.NA if v is None else v for v in df["indicator"]], dtype="str")
-    for c in ("catalogue_id", "reason", "comment"):   # filled by roadmaps drafted in the workbench, not by the demo
+    for c in ("catalogue_id", "basis", "comment"):   # filled by roadmaps drafted in the workbench, not by the demo
         df[c] = pd.array([pd.NA] * len(df), dtype="str")
     return df
 
