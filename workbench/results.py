@@ -398,12 +398,21 @@ class RegionResults:
         self.gaps(year)
         self.trajectories(year)
         self.evaluation(year)
-        if year - 1 in self.store.status().years("vpr"):
-            for name in self.presets(year):
-                self.dynamics(year, name)
-            for name, params in (own or {}).items():
-                for p in params:
-                    self.dynamics(year, name, p)
+        # the support plan's list history and monitoring cycles (workbench.plan): every earlier year's list and
+        # each year's dynamics, under every methodology and each municipality's own parameters
+        years = [y for y in self.store.status().years("vpr") if y <= year]
+        for y in years:
+            if y != year:
+                self.presets(y)
+                for name, params in (own or {}).items():
+                    for p in params:
+                        self.identification(y, name, p)
+            if y - 1 in years:
+                for name in self.presets(y):
+                    self.dynamics(y, name)
+                for name, params in (own or {}).items():
+                    for p in params:
+                        self.dynamics(y, name, p)
 
 
 def _all_flags(res: RegionResults, year: int) -> pd.DataFrame:
