@@ -60,11 +60,13 @@ rep.figure(R.plot_risk_heatmap(profiles, names, targets.set_index("school_id")["
            "ШНОР/ШНСУ, под чертой — остальные школы муниципалитета.")
 
 # %%
-rep.table(R.factors_table(todo, targets, plan.max_factors.value), "risk_factors", "Факторы риска школ из списка",
+factors = R.factors_table(todo, targets, plan.max_factors.value)
+rep.table(factors, "risk_factors", "Факторы риска школ из списка",
           f"Для каждой школы из списка — факторы высокого и среднего риска по убыванию, с показателями, которые "
-          f"повышают риск, и направлениями дорожной карты; в черновик плана на год идут первые "
-          f"{plan.max_factors.value} (params/plan.yaml).",
+          f"повышают риск, и направлениями дорожной карты. Здесь — первые {plan.max_factors.value} фактора школы: "
+          f"они идут в черновик плана на год (params/plan.yaml); все факторы — в приложении и в файле Excel.",
           columns=R.FACTOR_COLUMNS, kinds={"rank": "int"}, sheet="Факторы риска школ",
+          body_rows=int((factors["rank"] <= plan.max_factors.value).sum()) or None,
           body_columns=["name", "listed_as", "rank", "title", "level", "explain"])
 rep.table(R.level_counts(profiles), "risk_levels", "Уровни риска по факторам: сколько школ",
           "Число школ муниципалитета на каждом уровне риска по каждому фактору.",

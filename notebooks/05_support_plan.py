@@ -30,6 +30,7 @@ from workbench import formatting as fmt
 from workbench.monitoring import cycle_label, list_summary
 from workbench.plan import support_plan
 from workbench.reports import plan as R
+from workbench.reports.identification import methodology_titles
 from workbench.reports.deliverables import methodology_of
 from workbench.roadmap import load_plan_params, write_workbook
 
@@ -47,7 +48,7 @@ cycle = cycle_label(year, plan.cycle_start_month.value)
 # %%
 rep.heading(f"План поддержки: {ctx.name}, цикл {cycle}")
 rep.note(f"План составлен для {len(sp.targets)} {fmt.plural(len(sp.targets), 'школы', 'школ', 'школ')} из списка {year} года "
-         f"(методика «{name}») по их профилям рисков и подобранным школам-лидерам. Это черновик: муниципалитет "
+         f"(методика «{methodology_titles()[name]}») по их профилям рисков и подобранным школам-лидерам. Это черновик: муниципалитет "
          f"правит сроки, ответственных и статусы в редактируемой таблице «дорожная карта.xlsx» и загружает её "
          f"обратно (workbench import); состояния «просрочено» и «срок подходит» считаются на дату отчёта "
          f"{sp.on:%d.%m.%Y}, вручную не вводятся.")
@@ -100,12 +101,12 @@ else:
 # %%
 rep.heading("Показатели мониторинга")
 table = R.indicator_table(sp.indicators)
-cols, kinds = R.indicator_columns(table)
+cols, body = R.indicator_columns(table)
 rep.table(table, "plan_indicators", "Восемь показателей мониторинга по циклам",
           "Показатели муниципальной программы поддержки (seed 004) по учебным циклам после каждой идентификации: "
-          "доли — в процентах, охват — числом школ из списка того года. Показатели компетенций учителей — оценка "
+          "доли — в процентах (в скобках — из скольких), охват — числом школ из списка того года. Показатели компетенций учителей — оценка "
           "по школам (данных по отдельным учителям нет и быть не должно).",
-          columns=cols, kinds=kinds, sheet="Показатели мониторинга")
+          columns=cols, body_columns=body, sheet="Показатели мониторинга")
 rep.figure(R.plot_indicators(sp.indicators, f"{ctx.name}: показатели мониторинга по циклам"), "plan_indicators_fig",
            "Показатели мониторинга по циклам", "Каждый показатель по учебным циклам; последний цикл может быть не "
            "завершён.")

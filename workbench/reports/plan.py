@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import vocab
+from workbench.formatting import integer, number
 from workbench.periods import Term, format_term
 
 LEVELS = ("высокий", "средний", "низкий", "нет данных")
@@ -98,9 +99,9 @@ def plot_risk_heatmap(profiles: pd.DataFrame, names: pd.Series, groups: pd.Serie
     grid = profiles.pivot(index="school_id", columns="short", values="level").reindex(columns=order)
     listed = np.array([s in groups.index for s in grid.index], dtype=bool)
     grid = pd.concat([grid[listed], grid[~listed]])
-    labels = [f"{names.get(s, s)}" + (f" — {groups[s]}" if s in groups.index else "") for s in grid.index]
+    labels = [_short(str(names.get(s, s))) + (f" — {groups[s]}" if s in groups.index else "") for s in grid.index]
     values = grid.apply(lambda col: col.map(code)).to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(min(4 + 0.75 * len(order), 14), 1.6 + 0.26 * max(len(grid), 4)))
+    fig, ax = plt.subplots(figsize=(9.5, 2.2 + 0.24 * max(len(grid), 4)))
     ax.imshow(values, cmap=ListedColormap([LEVEL_COLOURS[lv] for lv in LEVELS]), vmin=-0.5, vmax=len(LEVELS) - 0.5,
               aspect="auto", interpolation="nearest")
     ax.set_xticks(range(len(order)), order, rotation=35, ha="right", fontsize=7.5)
@@ -124,12 +125,18 @@ def plot_risk_heatmap(profiles: pd.DataFrame, names: pd.Series, groups: pd.Serie
     return fig
 
 
+def _short(name: str, width: int = 34) -> str:
+    return name if len(name) <= width else name[: width - 1].rstrip() + "…"
+
+
 def factors_table(to_address: pd.DataFrame, targets: pd.DataFrame, max_factors: int) -> pd.DataFrame:
-    """The factors each listed school works on (ranked; ``in_plan`` marks the first ``max_factors``)."""
+    """The factors each listed school works on, ranked; ``in_plan`` marks the first ``max_factors`` of each
+    school, and those rows come first (the body of the справка shows them, the appendix all)."""
     keep = ["school_id", "listed_as"] + ([] if "name" in to_address else ["name"])
     t = to_address.merge(targets[keep], on="school_id", how="left")
     t["in_plan"] = np.where(t["rank"] <= max_factors, "да", "нет (сверх лимита факторов в год)")
-    return t.sort_values(["name", "rank"]).reset_index(drop=True)
+    t["_later"] = t["rank"] > max_factors
+    return t.sort_values(["_later", "name", "rank"]).drop(columns="_later").reset_index(drop=True)
 
 
 FACTOR_COLUMNS = {"name": "Школа", "listed_as": "Группа", "rank": "№", "title": "Фактор риска", "level": "Уровень",
@@ -179,39 +186,51 @@ OVERDUE_COLUMNS = {"state": "Состояние", "owner": "Для кого", "d
                    "deadline_text": "Срок", "responsible": "Ответственный", "status": "Статус"}
 
 
+def _indicator_text(value, unit, numerator, denominator) -> str:
+    if pd.isna(value):
+        return "—"
+    if unit == "%":
+        return f"{number(value, 1)} % ({integer(numerator)} из {integer(denominator)})"
+    return f"{integer(value)} из {integer(denominator)}"
+
+
 def indicator_table(indicators: pd.DataFrame) -> pd.DataFrame:
-    """Indicator × cycle values (percent or number of schools) with the last change in words."""
-    t = indicators.copy()
-    wide = t.pivot(index="indicator", columns="cycle", values="value")
+    """Indicator × cycle: «50,0 % (1 из 2)» for shares, «2 из 3» for schools reached; the last change in words
+    and how the last cycle was counted."""
+    t = indicators.assign(text=[_indicator_text(*r) for r in
+                                zip(indicators["value"], indicators["unit"], indicators["numerator"],
+                                    indicators["denominator"])])
+    wide = t.pivot(index="indicator", columns="cycle", values="text")
     order = [c for c in vocab.MONITORING_INDICATORS if c in wide.index]
     wide = wide.reindex(order)
     last = t.sort_values("year").groupby("indicator").tail(1).set_index("indicator")
-    out = pd.DataFrame({"title": [vocab.MONITORING_INDICATORS[c] for c in order],
-                        "unit": last["unit"].reindex(order).to_numpy()})
+    out = pd.DataFrame({"title": [vocab.MONITORING_INDICATORS[c] for c in order]})
     for c in wide.columns:
-        out[c] = wide[c].to_numpy()
+        out[c] = wide[c].fillna("—").to_numpy()
     out["direction"] = last["direction"].reindex(order).fillna("").to_numpy()
     out["note"] = last["note"].reindex(order).fillna("").to_numpy()
     return out
 
 
-def indicator_columns(table: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
-    cycles = [c for c in table.columns if c not in ("title", "unit", "direction", "note")]
-    cols = {"title": "Показатель", "unit": "Ед.", **{c: f"Цикл {c}" for c in cycles},
+def indicator_columns(table: pd.DataFrame) -> tuple[dict[str, str], list[str]]:
+    """Russian headers of :func:`indicator_table` and the columns the body shows (without the notes)."""
+    cycles = [c for c in table.columns if c not in ("title", "direction", "note")]
+    cols = {"title": "Показатель", **{c: f"Цикл {c}" for c in cycles},
             "direction": "Изменение за последний цикл", "note": "Как посчитано (последний цикл)"}
-    return cols, {c: "num1" for c in cycles}
+    return cols, ["title", *cycles, "direction"]
 
 
 def plot_indicators(indicators: pd.DataFrame, title: str):
     """The eight indicators over the cycles, one small panel each (percent or number of schools)."""
+    import textwrap
+
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 4, figsize=(12, 5.2), sharex=True)
+    fig, axes = plt.subplots(2, 4, figsize=(10, 5.8), sharex=True)
     for ax, code in zip(axes.flat, vocab.MONITORING_INDICATORS):
         g = indicators[indicators["indicator"] == code].sort_values("year")
         ax.plot(g["cycle"], g["value"], "-o", color="#1f5fa8", ms=3.5)
         unit = g["unit"].iloc[0] if len(g) else ""
-        import textwrap
         ax.set_title("\n".join(textwrap.wrap(vocab.MONITORING_INDICATORS[code], 34)), fontsize=7.5)
         ax.set_ylabel("%" if unit == "%" else "школ", fontsize=7)
         ax.tick_params(labelsize=6.5)
@@ -220,8 +239,9 @@ def plot_indicators(indicators: pd.DataFrame, title: str):
         if unit == "%":
             ax.set_ylim(0, 100)
         else:
-            ax.set_ylim(0, max(1.0, float(np.nanmax(g["value"].to_numpy(dtype=float))) if len(g) and
-                               g["value"].notna().any() else 1.0) * 1.15)
+            top = float(np.nanmax(g["value"].to_numpy(dtype=float))) if g["value"].notna().any() else 1.0
+            ax.set_ylim(0, max(1.0, top) * 1.15)
+            ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
