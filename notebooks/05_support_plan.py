@@ -32,7 +32,7 @@ from workbench.plan import support_plan
 from workbench.reports import plan as R
 from workbench.reports.identification import methodology_titles
 from workbench.reports.deliverables import methodology_of
-from workbench.roadmap import load_plan_params, write_workbook
+from workbench.roadmap import FILE_NAME, load_plan_params, write_workbook
 
 ctx = start_section(municipality=municipality, year=year, store=store, output_dir=output_dir,
                     cache_dir=cache_dir, section="План поддержки")
@@ -54,7 +54,7 @@ rep.note(f"План составлен для {len(sp.targets)} {fmt.plural(len(
          f"{sp.on:%d.%m.%Y}, вручную не вводятся.")
 for n in sp.notes:
     rep.note(n)
-path = write_workbook(sp.draft, Path(output_dir) / "дорожная карта.xlsx",
+path = write_workbook(sp.draft, Path(output_dir) / FILE_NAME,
                       title=f"Дорожная карта поддержки ШНОР и ШНСУ: {ctx.name}, цикл {cycle}", on=sp.on,
                       soon_days=plan.soon_days.value)
 

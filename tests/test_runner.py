@@ -42,7 +42,9 @@ def test_every_municipality_gets_its_deliverables(first_run):
     saved = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert saved["data_hash"] == manifest["data_hash"] and saved["notebooks"] == ["00_overview.ipynb", "01_identification.ipynb",
                                                                               "02_gap_trends.ipynb", "03_objectivity.ipynb",
+                                                                              "04_risk_profiles.ipynb", "05_support_plan.ipynb",
                                                                               "99_methodology.ipynb"]
+    assert 'href="004/%D0%B4%D0%BE%D1%80%D0%BE%D0%B6%D0%BD%D0%B0%D1%8F%20%D0%BA%D0%B0%D1%80%D1%82%D0%B0.xlsx"' in index
 
 
 def _cells(page: str) -> list[list[str]]:
@@ -58,10 +60,11 @@ def _cells(page: str) -> list[list[str]]:
 def test_html_spravka_reads_as_a_document(first_run, demo_store):
     out, manifest = first_run
     page = (out / manifest["run_id"] / "004" / "report.html").read_text(encoding="utf-8")
-    assert "<title>город Лесосибирск: результаты ВПР, ШНОР и ШНСУ, объективность оценивания — 2026 год</title>" in page
+    assert "<title>город Лесосибирск: результаты ВПР, ШНОР и ШНСУ, объективность оценивания, план поддержки — 2026 год</title>" in page
     # title block, findings first, then the sections, then the appendix
     assert page.index("Аналитическая справка") < page.index("Основные выводы") < page.index("Обзор: город Лесосибирск") \
-        < page.index("Идентификация ШНОР и ШНСУ: город Лесосибирск") < page.index("Методика, параметры и источники") \
+        < page.index("Идентификация ШНОР и ШНСУ: город Лесосибирск") < page.index("Профили рисков школ: город Лесосибирск") \
+        < page.index("План поддержки: город Лесосибирск, цикл 2026/27") < page.index("Методика, параметры и источники") \
         < page.index("<h2>Приложения</h2>")
     assert "Данные по состоянию на" in page and "Таблица. Результаты ВПР муниципалитета и региона" in page
     assert "Рисунок. Муниципалитет на фоне распределения школ региона" in page
@@ -190,6 +193,39 @@ def test_objectivity_in_deliverables_matches_the_package(first_run, demo_store):
     assert (run_dir / "figures" / "obj_heatmap.png").stat().st_size > 5000
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "Объективность результатов ВПР: город Лесосибирск, 2026 год" in page and "признаки" in page
+
+
+def test_plan_in_deliverables_matches_the_package(first_run, demo_store):
+    """The risk and plan sections: the heat map is drawn, the XLSX sheets hold the package's pairs and draft, the
+    editable roadmap sits beside the справка and reads back through the importer without a problem."""
+    from workbench.data.importing import import_paths
+    from workbench.data.store import fingerprint
+    from workbench.plan import support_plan
+    from workbench.results import RegionResults
+    from workbench.roadmap import FILE_NAME, SHEET
+
+    out, manifest = first_run
+    run_dir = out / manifest["run_id"] / "004"
+    assert (run_dir / "figures" / "risk_heatmap.png").stat().st_size > 5000
+    expected = support_plan(RegionResults(demo_store, out / "_cache_check", fingerprint(demo_store)), 2026, "004",
+                            "lesosibirsk")
+    wb = openpyxl.load_workbook(run_dir / "tables.xlsx")
+    assert {"Факторы риска школ", "Профили рисков", "Дорожная карта", "Показатели мониторинга"} <= set(wb.sheetnames)
+    if len(expected.pairs):
+        sheet = wb["Сетевые пары"]
+        header = [c.value for c in sheet[1]]
+        got = {(r[header.index("Школа из списка")], r[header.index("Школа-лидер")])
+               for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]}
+        assert got == set(zip(expected.pairs["name"], expected.pairs["leader_name"]))
+    sheet = wb["Дорожная карта"]
+    assert sheet.max_row - 1 == len(expected.draft)
+    editable = openpyxl.load_workbook(run_dir / FILE_NAME)
+    assert editable[SHEET].protection.sheet and manifest["municipalities"]["004"]["roadmap"] is True
+    res = import_paths([run_dir / FILE_NAME], out / "roadmap_store")
+    assert [(f.table, f.accepted, f.quarantined) for f in res.files] == [("measures", len(expected.draft), 0)]
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Карта рисков: школы × факторы" in page and "Восемь показателей мониторинга по циклам" in page
+    assert "эвристика" in page[page.rindex("Профили рисков школ: город"):page.rindex("План поддержки: город")]
 
 
 def test_broken_municipality_fails_alone_and_is_reported(demo_store, tmp_path):

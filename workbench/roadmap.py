@@ -306,6 +306,7 @@ WORKBOOK_COLUMNS: tuple[tuple[str, str, int, bool, bool], ...] = (
     ("indicator", "Код показателя мониторинга", 8, False, True),
 )
 SHEET = "Дорожная карта"
+FILE_NAME = "дорожная карта.xlsx"   # the editable workbook beside each municipality's справка
 LISTS_SHEET = "Списки"
 HEADER_ROW = 4          # 0-based: title, report date, instruction, blank, header
 

@@ -107,8 +107,9 @@ def publish(folder: Path, task: Task, methodology: str) -> dict:
     from workbench.reports.html import card_page_html, write_html
     from workbench.reports.pdf import PdfUnavailable, write_pdf
     from workbench.reports.xlsx import write_workbook
+    from workbench.roadmap import FILE_NAME
 
-    title = f"{task.name}: результаты ВПР, ШНОР и ШНСУ, объективность оценивания — {task.year} год"
+    title = f"{task.name}: результаты ВПР, ШНОР и ШНСУ, объективность оценивания, план поддержки — {task.year} год"
     doc = load_document(folder, title=title, municipality=f"{task.name} (код {task.municipality})", year=task.year,
                         data_as_of=task.data_as_of)
     write_html(doc, folder / "report.html")
@@ -129,9 +130,9 @@ def publish(folder: Path, task: Task, methodology: str) -> dict:
         write_pdf(folder / "report.html", folder / "report.pdf")
         for page in pages:
             write_pdf(page, page.with_suffix(".pdf"))
-        return {"pdf": True, "cards": len(pages)}
+        return {"pdf": True, "cards": len(pages), "roadmap": (folder / FILE_NAME).exists()}
     except PdfUnavailable as e:     # the other formats are published; the manifest and the index say why not
-        return {"pdf": False, "pdf_error": str(e), "cards": len(pages)}
+        return {"pdf": False, "pdf_error": str(e), "cards": len(pages), "roadmap": (folder / FILE_NAME).exists()}
 
 
 def run_municipality(task: Task) -> dict:

@@ -132,15 +132,18 @@ def discover(paths: list[Path]) -> list[tuple[Path, str]]:
     return out
 
 
-def not_data_reason(path: Path) -> str | None:
+def not_data_reason(path: Path, explicit: bool = False) -> str | None:
     """Why a file is not input data (Russian), or None: written by the workbench itself, a document, a
-    temporary or hidden file.
+    temporary or hidden file. The editable roadmap the run writes beside each справка is meant to come back:
+    named ``explicit``-ly it is read even inside a run's folder (a folder walk still skips it there).
 
     >>> not_data_reason(Path("README.md")), not_data_reason(Path("~$form.xlsx")), not_data_reason(Path("a.csv"))
     ('документ (.md), не таблица данных', 'временный файл Excel (открытая книга)', None)
     """
+    from workbench.roadmap import FILE_NAME
+
     name = path.name
-    for parent in path.parents:
+    for parent in path.parents if not (explicit and name == FILE_NAME) else ():
         if (parent / NOT_DATA_MARKER).exists():
             text = (parent / NOT_DATA_MARKER).read_text(encoding="utf-8", errors="replace").strip().splitlines()
             return f"создан программой: {text[0] if text else 'служебная папка'} (папка {parent.name}/)"
@@ -580,8 +583,9 @@ def import_paths(paths: list[Path], store_dir: Path, *, region: Region | None = 
                                            reason=all_probs[-1].message.iloc[0]))
 
         found: list[tuple[Path, str]] = []
+        named = {Path(p).resolve() for p in paths if Path(p).is_file()}
         for f, name in discover(paths):
-            why = not_data_reason(f)
+            why = not_data_reason(f, explicit=f.resolve() in named)
             if why:
                 reject(name, "not_data", why, status="not_data", fatal=False)
                 continue

@@ -119,12 +119,18 @@ def data_sources(store, municipality: str | None = None) -> pd.DataFrame:
 
 def write_index(run_dir: Path, manifest: dict) -> Path:
     """index.html of a run: every municipality with its status and links to its deliverables."""
+    from urllib.parse import quote
+
+    from workbench.roadmap import FILE_NAME
+
     rows = []
     for code, m in sorted(manifest["municipalities"].items()):
         ok = m["status"] == "ok"
         links = (f'справка: <a href="{code}/report.html">HTML</a> · <a href="{code}/report.docx">DOCX</a>'
                  + (f' · <a href="{code}/report.pdf">PDF</a>' if m.get("pdf", True) else "")
-                 + f' · <a href="{code}/tables.xlsx">таблицы Excel</a>' if ok else html.escape(m.get("error") or ""))
+                 + f' · <a href="{code}/tables.xlsx">таблицы Excel</a>'
+                 + (f' · <a href="{code}/{quote(FILE_NAME)}">дорожная карта (редактируемая)</a>' if m.get("roadmap") else "")
+                 if ok else html.escape(m.get("error") or ""))
         rows.append(f"<tr><td>{html.escape(code)}</td><td>{html.escape(m.get('name', ''))}</td>"
                     f"<td class='{m['status']}'>{'готово' if ok else 'ошибка' if m['status'] == 'failed' else m['status']}</td>"
                     f"<td>{m.get('duration_s', 0):.0f} с</td><td>{links}</td></tr>")
