@@ -315,7 +315,7 @@ def voila_app(demo_store, tmp_path_factory):
 
 def test_app_navigation_keeps_the_selection(voila_app, chromium, demo_store):
     """One address: the overview renders first, the municipality chosen there is kept in «Идентификация»,
-    «Объективность» and «Разрывы», and every view shows its content."""
+    «Объективность», «Разрывы», «Риски» and «План», and every view shows its content."""
     from workbench.dashboards.app import TITLE as APP_TITLE
 
     url, log, _ = voila_app
@@ -352,6 +352,23 @@ def test_app_navigation_keeps_the_selection(voila_app, chromium, demo_store):
     assert selected_label(page, "wb-gaps-municipality").split(" — ")[0] == target
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app_gaps.png"), full_page=True)
+    start = time.monotonic()
+    page.get_by_role("button", name="Риски").click()
+    page.locator(".wb-plan-heatmap img").wait_for(timeout=RENDER_TIMEOUT * 1000)   # built in the background
+    timings["app_risks_s"] = round(time.monotonic() - start, 2)
+    assert selected_label(page, "wb-plan-municipality").split(" — ")[0] == target
+    page.locator(".wb-plan-school select").select_option(index=1)   # listed schools come first
+    page.locator(".wb-plan-card", has_text="Фактор риска").wait_for()
+    assert page.locator(".wb-plan-card tbody tr").count() >= 10   # the ten factors (and a listed school's measures)
+    page.screenshot(path=str(ARTIFACTS / "app_risks.png"), full_page=True)
+    start = time.monotonic()
+    page.get_by_role("button", name="План").click()
+    page.locator(".wb-plan-roadmap", has_text="Дорожная карта").wait_for()
+    page.locator(".wb-plan-indicators", has_text="Показатели мониторинга по циклам").wait_for()
+    timings["app_plan_s"] = round(time.monotonic() - start, 2)
+    assert page.locator(".wb-plan-heatmap").first.is_hidden()   # the risks part leaves the page
+    assert page.locator(".wb-plan-pairs", has_text="Сетевые пары").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "app_plan.png"), full_page=True)
     start = time.monotonic()
     page.get_by_role("button", name="Обзор").click()
     page.locator(".wb-schools", has_text=school).wait_for()

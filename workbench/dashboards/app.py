@@ -1,4 +1,5 @@
-"""One dashboard app for officials: views «Обзор», «Идентификация», «Объективность», «Разрывы» under one selection.
+"""One dashboard app for officials: views «Обзор», «Идентификация», «Объективность», «Разрывы», «Риски», «План»
+under one selection.
 
 The municipality and the year are chosen once, in the app's header, and kept when the official moves between
 views; each view has its own school card. The overview is built at once (about a second); the identification
@@ -30,8 +31,9 @@ from workbench.data.store import Store
 
 log = logging.getLogger(__name__)
 
-TITLE = "Рабочее место: результаты ВПР, ШНОР и ШНСУ, объективность"
-VIEWS = {"overview": "Обзор", "identification": "Идентификация", "objectivity": "Объективность", "gaps": "Разрывы"}
+TITLE = "Рабочее место: результаты ВПР, ШНОР и ШНСУ, объективность, план поддержки"
+VIEWS = {"overview": "Обзор", "identification": "Идентификация", "objectivity": "Объективность", "gaps": "Разрывы",
+         "risks": "Риски", "plan": "План"}
 APP_CSS = """<style>
 .wb-app-nav .widget-toggle-button {font-size: 15px;}
 .wb-app-wait {padding: 18px; color: #37474f; font-size: 15px;}
@@ -84,12 +86,15 @@ class DashboardApp:
         self.nav.observe(lambda ch: self._show(ch["new"]), "value")
         self._show(view)
         if background and view == "overview":
-            self._building = threading.Thread(target=self._build_quietly, args=("identification", "gaps"), daemon=True)
+            self._building = threading.Thread(target=self._build_quietly, args=("identification", "gaps", "plan"),
+                                              daemon=True)
             self._building.start()
         self.timings["first_render"] = time.perf_counter() - start
 
     # ------------------------------------------------------------ views
     def _dashboard_of(self, view: str) -> str:
+        if view in ("risks", "plan"):
+            return "plan"
         return view if view in ("overview", "gaps") else "identification"
 
     def _build(self, name: str) -> object:
@@ -106,6 +111,10 @@ class DashboardApp:
                 from workbench.dashboards.gaps import GapsDashboard
 
                 dash = GapsDashboard(self.store)
+            elif name == "plan":
+                from workbench.dashboards.plan import PlanDashboard
+
+                dash = PlanDashboard(self.store)
             else:
                 from workbench.dashboards.identification import IdentificationDashboard
 
@@ -133,6 +142,10 @@ class DashboardApp:
 
     def _layout_for(self, view: str, dash) -> list:
         if view in ("overview", "gaps"):
+            return [dash.widget]
+        if view in ("risks", "plan"):     # one dashboard, two views: each shows its own part
+            dash.risks_box.layout.display = None if view == "risks" else "none"
+            dash.plan_box.layout.display = None if view == "plan" else "none"
             return [dash.widget]
         objectivity = view == "objectivity"
         dash.objectivity_html.layout.display = None if objectivity else "none"
