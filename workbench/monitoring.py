@@ -29,7 +29,6 @@ from workbench import vocab
 from workbench.roadmap import PlanParams, deadline_state
 
 INDICATORS = tuple(vocab.MONITORING_INDICATORS)
-PROXY = ("positive_competences", "deficit_dynamics")
 UNITS = {"positive_results": "%", "positive_competences": "%", "deficit_diagnostics": "%", "deficit_dynamics": "%",
          "methodical_support": "школ", "network": "школ", "targeted_help": "школ", "seminars": "школ"}
 

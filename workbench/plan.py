@@ -108,9 +108,8 @@ def support_plan(res, year: int, municipality: str, methodology: str, params=Non
     measures = measures.assign(state=roadmap.deadline_state(measures, on, pp.soon_days.value)) if len(measures) \
         else measures.assign(state=pd.Series(dtype=object))
     progress = monitoring.roadmap_progress(measures, on, pp.soon_days.value) if len(measures) else pd.DataFrame()
-    for col in ("indicator",):
-        if col not in measures:
-            measures[col] = None
+    if "indicator" not in measures:     # a store imported before the column existed
+        measures["indicator"] = None
     empty = {"courses": ["school_id", "date", "kind"], "partnerships": ["school_id", "start", "end", "kind"],
              "deficits": ["school_id", "date", "teachers_tested", "teachers_with_deficits"]}
     courses = courses if len(courses) else pd.DataFrame(columns=empty["courses"])
